@@ -1,0 +1,386 @@
+#include "dgaudit/bundle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dgaudit/cjson.h"
+#include "dgaudit/fileio.h"
+#include "dgaudit/hash.h"
+#include "dgaudit/report.h"
+#include "dgaudit/xmalloc.h"
+
+static const char *const bundle_files[] = {"report.json", "report.json.sig", "signer.pub.pem",
+                                           "VERIFY.txt"};
+#define NFILES (sizeof bundle_files / sizeof bundle_files[0])
+
+const char *dg_bundle_openssl_command(enum dg_sign_type type)
+{
+	switch (type) {
+	case DG_SIGN_ED25519:
+		return "openssl pkeyutl -verify -pubin -inkey signer.pub.pem -rawin -in "
+		       "report.json "
+		       "-sigfile report.json.sig";
+	case DG_SIGN_ECDSA_P256:
+		return "openssl dgst -sha256 -verify signer.pub.pem -signature report.json.sig "
+		       "report.json";
+	case DG_SIGN_RSA_PSS:
+		return "openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt "
+		       "rsa_pss_saltlen:32 -verify signer.pub.pem -signature report.json.sig "
+		       "report.json";
+	}
+	return "";
+}
+
+static int write_in(const char *dir, const char *name, const void *data, size_t len, char **cause)
+{
+	char *path = dg_xasprintf("%s/%s", dir, name);
+	int rc = dg_fileio_write(path, data, len, 0644, cause);
+
+	free(path);
+	return rc;
+}
+
+static void sum_line(struct dg_buf *sums, const char *name, const void *data, size_t len)
+{
+	uint8_t d[DG_HASH_LEN];
+	char hex[DG_HASH_HEXLEN];
+
+	dg_hash_sha256(data, len, d);
+	dg_buf_printf(sums, "%s  %s\n", dg_hash_hex(d, DG_HASH_LEN, hex), name);
+}
+
+static void verify_text(struct dg_buf *out, enum dg_sign_type type, const char *fingerprint)
+{
+	dg_buf_printf(
+	    out,
+	    "This directory is a dgaudit audit report bundle. Check it without dgaudit,\n"
+	    "from inside this directory, with the stock tools:\n\n"
+	    "  sha256sum -c SHA256SUMS\n"
+	    "  %s\n\n"
+	    "Both must succeed (\"OK\" for each file, then \"Signature Verified "
+	    "Successfully\"\nor \"Verified OK\"). The signature is %s over the exact bytes "
+	    "of report.json.\n\n"
+	    "signer.pub.pem travels with the report, so also check that it is the key you\n"
+	    "trust. Its SHA-256 fingerprint (of the DER form) is\n\n  %s\n\n"
+	    "and this prints it:\n\n"
+	    "  openssl pkey -pubin -in signer.pub.pem -outform DER | sha256sum\n\n"
+	    "Or verify against your own copy of the key: dgaudit verify --pubkey KEY.pem "
+	    "DIR\n",
+	    dg_bundle_openssl_command(type), dg_sign_type_name(type), fingerprint);
+}
+
+static void remove_tmp(const char *tmp)
+{
+	for (size_t i = 0; i <= NFILES; i++) {
+		char *f = dg_xasprintf("%s/%s", tmp, i < NFILES ? bundle_files[i] : "SHA256SUMS");
+
+		unlink(f);
+		free(f);
+	}
+	rmdir(tmp);
+}
+
+int dg_bundle_write(const char *dir, const char *name, const char *report, size_t len,
+                    const struct dg_signer *signer, char **path, char **cause)
+{
+	struct dg_buf sig = {0}, pem = {0}, verify = {0}, sums = {0};
+	char *tmp = dg_xasprintf("%s/.%s.tmp", dir, name);
+	char *final = dg_xasprintf("%s/%s", dir, name);
+	char *link_tmp = dg_xasprintf("%s/.latest.tmp", dir);
+	char *link = dg_xasprintf("%s/latest", dir);
+	char fingerprint[DG_HASH_HEXLEN];
+	const void *data[NFILES];
+	size_t lens[NFILES];
+	int rc = -1;
+
+	if (dg_fileio_mkdirs(dir, 0755, cause) != 0)
+		goto out;
+	if (mkdir(tmp, 0755) != 0) {
+		*cause = dg_xasprintf("%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (dg_sign_sign(signer, report, len, &sig, cause) != 0)
+		goto out;
+	dg_sign_public_pem(signer, &pem);
+	if (dg_sign_fingerprint(pem.data, pem.len, fingerprint, cause) != 0)
+		goto out;
+	verify_text(&verify, dg_sign_type_of(signer), fingerprint);
+	data[0] = report, lens[0] = len;
+	data[1] = sig.data, lens[1] = sig.len;
+	data[2] = pem.data, lens[2] = pem.len;
+	data[3] = verify.data, lens[3] = verify.len;
+	for (size_t i = 0; i < NFILES; i++) {
+		if (write_in(tmp, bundle_files[i], data[i], lens[i], cause) != 0)
+			goto out;
+		sum_line(&sums, bundle_files[i], data[i], lens[i]);
+	}
+	if (write_in(tmp, "SHA256SUMS", sums.data, sums.len, cause) != 0 ||
+	    dg_fileio_fsync_dir(tmp, cause) != 0)
+		goto out;
+	if (rename(tmp, final) != 0) {
+		*cause = dg_xasprintf("%s: %s", final, strerror(errno));
+		goto out;
+	}
+	/* "latest" is a convenience; the bundle itself is already in place. */
+	unlink(link_tmp);
+	if (symlink(name, link_tmp) != 0 || rename(link_tmp, link) != 0)
+		unlink(link_tmp);
+	if (dg_fileio_fsync_dir(dir, cause) != 0)
+		goto out;
+	*path = final;
+	final = NULL;
+	rc = 0;
+out:
+	if (rc != 0)
+		remove_tmp(tmp);
+	dg_buf_release(&sig);
+	dg_buf_release(&pem);
+	dg_buf_release(&verify);
+	dg_buf_release(&sums);
+	free(tmp);
+	free(final);
+	free(link_tmp);
+	free(link);
+	return rc;
+}
+
+#define MAX_REPORT_BYTES ((size_t)1 << 30)
+
+struct verify {
+	const char *bundle;
+	struct dg_buf *problems;
+	int nproblems;
+};
+
+static void problem(struct verify *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(struct verify *v, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = dg_xvasprintf(fmt, ap);
+	va_end(ap);
+	dg_buf_printf(v->problems, "%s: %s\n", v->bundle, msg);
+	free(msg);
+	v->nproblems++;
+}
+
+static char *read_member(struct verify *v, const char *name, size_t *len)
+{
+	char *path = dg_xasprintf("%s/%s", v->bundle, name);
+	char *cause = NULL;
+	char *data = dg_fileio_read(path, MAX_REPORT_BYTES, len, &cause);
+
+	if (data == NULL) {
+		problem(v, "cannot read %s (%s)", name, cause);
+		free(cause);
+	}
+	free(path);
+	return data;
+}
+
+/* Every file of the bundle is listed in SHA256SUMS with its right digest, and nothing else. */
+static void check_sums(struct verify *v)
+{
+	size_t len, flen;
+	char *sums = read_member(v, "SHA256SUMS", &len);
+	bool listed[NFILES] = {false};
+	char *line, *save = NULL;
+
+	if (sums == NULL)
+		return;
+	for (line = strtok_r(sums, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		char *name = strstr(line, "  ");
+		uint8_t want[DG_HASH_LEN], got[DG_HASH_LEN];
+		size_t i;
+		char *data;
+
+		if (name == NULL || name - line != 64) {
+			problem(v, "SHA256SUMS: malformed line");
+			continue;
+		}
+		*name = '\0';
+		name += 2;
+		if (dg_hash_unhex(line, want, DG_HASH_LEN) != 0) {
+			problem(v, "SHA256SUMS: malformed digest for %s", name);
+			continue;
+		}
+		for (i = 0; i < NFILES && strcmp(bundle_files[i], name) != 0; i++)
+			;
+		if (i == NFILES) {
+			problem(v, "SHA256SUMS lists an unexpected file '%s'", name);
+			continue;
+		}
+		listed[i] = true;
+		if ((data = read_member(v, name, &flen)) == NULL)
+			continue;
+		dg_hash_sha256(data, flen, got);
+		if (memcmp(want, got, DG_HASH_LEN) != 0)
+			problem(v, "%s does not match its SHA-256 in SHA256SUMS", name);
+		free(data);
+	}
+	for (size_t i = 0; i < NFILES; i++)
+		if (!listed[i])
+			problem(v, "SHA256SUMS does not list %s", bundle_files[i]);
+	free(sums);
+}
+
+static const struct dg_cjson *member(struct verify *v, const struct dg_cjson *o, const char *path,
+                                     const char *key, enum dg_cjson_type type)
+{
+	const struct dg_cjson *m = dg_cjson_get(o, key);
+
+	if (m == NULL || dg_cjson_type(m) != type) {
+		problem(v, "report.json: %s%s%s is missing or of the wrong type", path,
+		        *path ? "." : "", key);
+		return NULL;
+	}
+	return m;
+}
+
+static bool is_hex64(const char *s)
+{
+	uint8_t tmp[DG_HASH_LEN];
+
+	return s != NULL && strlen(s) == 64 && dg_hash_unhex(s, tmp, DG_HASH_LEN) == 0;
+}
+
+/* report.json is a canonical report whose summary agrees with its findings. */
+static const struct dg_cjson *check_report(struct verify *v, const char *text, size_t len,
+                                           struct dg_cjson **owned)
+{
+	const char *why = NULL;
+	struct dg_cjson *r = dg_cjson_parse(text, len, &why);
+	const struct dg_cjson *s, *f, *summary, *by_rule, *prev;
+	struct dg_buf canon = {0};
+	int64_t n, seq;
+
+	*owned = r;
+	if (r == NULL) {
+		problem(v, "report.json is not valid JSON: %s", why);
+		return NULL;
+	}
+	dg_cjson_write(r, &canon);
+	if (canon.len != len || memcmp(canon.data, text, len) != 0)
+		problem(v, "report.json is not in canonical form (RFC 8785)");
+	dg_buf_release(&canon);
+	s = member(v, r, "", "schema", DG_CJSON_STRING);
+	if (s != NULL && strcmp(dg_cjson_string(s), DG_REPORT_SCHEMA) != 0)
+		problem(v, "report.json: unknown schema '%s'", dg_cjson_string(s));
+	member(v, r, "", "report_id", DG_CJSON_STRING);
+	if ((s = member(v, r, "", "report_seq", DG_CJSON_INT)) && dg_cjson_intval(s, &seq) &&
+	    seq < 1)
+		problem(v, "report.json: report_seq must be at least 1");
+	prev = dg_cjson_get(r, "prev_report_sha256");
+	if (prev == NULL ||
+	    (dg_cjson_type(prev) != DG_CJSON_NULL && !is_hex64(dg_cjson_string(prev))))
+		problem(v, "report.json: prev_report_sha256 must be null or a SHA-256 in hex");
+	member(v, r, "", "generated", DG_CJSON_STRING);
+	member(v, r, "", "period", DG_CJSON_OBJECT);
+	if ((s = member(v, r, "", "producer", DG_CJSON_OBJECT)) != NULL) {
+		member(v, s, "producer", "host", DG_CJSON_STRING);
+		member(v, s, "producer", "version", DG_CJSON_STRING);
+		member(v, s, "producer", "config_sha256", DG_CJSON_STRING);
+		member(v, s, "producer", "rules_sha256", DG_CJSON_STRING);
+	}
+	if ((s = member(v, r, "", "inputs", DG_CJSON_ARRAY)) != NULL)
+		for (size_t i = 0; i < dg_cjson_len(s); i++)
+			if (!is_hex64(dg_cjson_string(dg_cjson_get(dg_cjson_at(s, i), "sha256"))))
+				problem(v, "report.json: inputs[%zu] has no sha256", i);
+	member(v, r, "", "malformed", DG_CJSON_OBJECT);
+	member(v, r, "", "integrity_events", DG_CJSON_ARRAY);
+	f = member(v, r, "", "findings", DG_CJSON_ARRAY);
+	summary = member(v, r, "", "summary", DG_CJSON_OBJECT);
+	if (f == NULL || summary == NULL)
+		return r;
+	if (!dg_cjson_intval(dg_cjson_get(summary, "findings"), &n) || (size_t)n != dg_cjson_len(f))
+		problem(v, "report.json: summary.findings does not match the %zu findings listed",
+		        dg_cjson_len(f));
+	by_rule = member(v, summary, "summary", "by_rule", DG_CJSON_OBJECT);
+	for (size_t i = 0; by_rule != NULL && i < dg_cjson_len(by_rule); i++) {
+		const char *id = dg_cjson_key_at(by_rule, i);
+		int64_t want = -1, got = 0;
+
+		dg_cjson_intval(dg_cjson_at(by_rule, i), &want);
+		for (size_t k = 0; k < dg_cjson_len(f); k++) {
+			const char *rid = dg_cjson_string(dg_cjson_get(dg_cjson_at(f, k), "rule"));
+
+			got += rid != NULL && strcmp(rid, id) == 0;
+		}
+		if (got != want)
+			problem(v,
+			        "report.json: summary says rule %s fired %lld times, findings show "
+			        "%lld",
+			        id, (long long)want, (long long)got);
+	}
+	return r;
+}
+
+int dg_bundle_verify(const char *bundle, const char *pubkey_pem, size_t pemlen,
+                     struct dg_buf *problems, char **info)
+{
+	struct verify v = {bundle, problems, 0};
+	size_t rlen = 0, slen = 0, plen = 0;
+	char *report = read_member(&v, "report.json", &rlen);
+	char *sig = read_member(&v, "report.json.sig", &slen);
+	char *pem = read_member(&v, "signer.pub.pem", &plen);
+	struct dg_cjson *owned = NULL;
+	const struct dg_cjson *r = NULL;
+	char fingerprint[DG_HASH_HEXLEN] = "?";
+	enum dg_sign_type type = DG_SIGN_ED25519;
+	char *cause = NULL;
+
+	if (report != NULL && sig != NULL && (pem != NULL || pubkey_pem != NULL)) {
+		const char *key = pubkey_pem ? pubkey_pem : pem;
+		size_t klen = pubkey_pem ? pemlen : plen;
+
+		if (dg_sign_verify(key, klen, report, rlen, sig, slen, &type, &cause) != 0) {
+			problem(&v, "signature check failed: %s%s", cause,
+			        pubkey_pem ? " (with the key given by --pubkey)" : "");
+			free(cause);
+			cause = NULL;
+		}
+		if (dg_sign_fingerprint(key, klen, fingerprint, &cause) != 0) {
+			free(cause);
+			cause = NULL;
+		}
+		if (pubkey_pem != NULL && pem != NULL &&
+		    (plen != pemlen || memcmp(pem, pubkey_pem, plen) != 0)) {
+			char other[DG_HASH_HEXLEN] = "";
+
+			if (dg_sign_fingerprint(pem, plen, other, &cause) != 0)
+				free(cause);
+			if (strcmp(other, fingerprint) != 0)
+				problem(&v, "signer.pub.pem is not the key given by --pubkey");
+		}
+	}
+	check_sums(&v);
+	if (report != NULL)
+		r = check_report(&v, report, rlen, &owned);
+	if (v.nproblems == 0 && info != NULL) {
+		int64_t seq = 0, nf = 0, nr = 0;
+		const struct dg_cjson *summary = dg_cjson_get(r, "summary");
+
+		dg_cjson_intval(dg_cjson_get(r, "report_seq"), &seq);
+		dg_cjson_intval(dg_cjson_get(summary, "findings"), &nf);
+		dg_cjson_intval(dg_cjson_get(summary, "records"), &nr);
+		*info = dg_xasprintf(
+		    "report %s (seq %lld): %lld records, %lld findings; signed with "
+		    "%s key sha256:%s",
+		    dg_cjson_string(dg_cjson_get(r, "report_id")), (long long)seq, (long long)nr,
+		    (long long)nf, dg_sign_type_name(type), fingerprint);
+	}
+	dg_cjson_free(owned);
+	free(report);
+	free(sig);
+	free(pem);
+	return v.nproblems == 0 ? 0 : -1;
+}

@@ -1,0 +1,145 @@
+#include "dgaudit/cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgaudit/bundle.h"
+#include "dgaudit/config.h"
+#include "dgaudit/fileio.h"
+#include "dgaudit/run.h"
+#include "dgaudit/sign.h"
+#include "dgaudit/xmalloc.h"
+
+int dg_cli_check(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *conf = NULL;
+	struct dg_config *cfg;
+	char *cause = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (c == 'c') {
+			conf = optarg;
+			continue;
+		}
+		fprintf(c == 'h' ? stdout : stderr, "usage: dgaudit check [-c CONF]\n");
+		return c == 'h' ? DG_EXIT_OK : DG_EXIT_USAGE;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: dgaudit check [-c CONF]\n");
+		return DG_EXIT_USAGE;
+	}
+	cfg = dg_config_load(conf, &cause);
+	if (cfg == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return DG_EXIT_USAGE;
+	}
+	printf("configuration OK\n");
+	printf("%s: %zu rules from %zu packs (rules sha256:%s), %zu assets, %zu sources\n",
+	       conf ? conf : "built-in defaults", dg_rules_count(cfg->rules), cfg->npacks,
+	       dg_rules_digest(cfg->rules), dg_catalog_count(cfg->catalog), cfg->nsources);
+	dg_config_free(cfg);
+	return DG_EXIT_OK;
+}
+
+int dg_cli_keygen(int argc, char **argv)
+{
+	static const struct option opts[] = {{"type", required_argument, NULL, 't'},
+	                                     {"output", required_argument, NULL, 'o'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	static const char use[] =
+	    "usage: dgaudit keygen [--type ed25519|ecdsa-p256|rsa-pss] -o KEY\n";
+	enum dg_sign_type type = DG_SIGN_ED25519;
+	const char *out = NULL;
+	char *cause = NULL, *pubpath, *pem;
+	char fp[DG_HASH_HEXLEN];
+	size_t len;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
+		if (c == 't' && dg_sign_type_parse(optarg, &type))
+			continue;
+		if (c == 'o') {
+			out = optarg;
+			continue;
+		}
+		fputs(use, c == 'h' ? stdout : stderr);
+		return c == 'h' ? DG_EXIT_OK : DG_EXIT_USAGE;
+	}
+	if (out == NULL || optind != argc) {
+		fputs(use, stderr);
+		return DG_EXIT_USAGE;
+	}
+	if (dg_sign_keygen(out, type, &cause) != 0) {
+		fprintf(stderr, "dgaudit keygen: %s\n", cause);
+		free(cause);
+		return DG_EXIT_USAGE;
+	}
+	pubpath = dg_xasprintf("%s.pub.pem", out);
+	pem = dg_fileio_read(pubpath, 65536, &len, &cause);
+	if (pem != NULL && dg_sign_fingerprint(pem, len, fp, &cause) == 0)
+		printf("%s key written to %s (mode 0600), public key %s\nfingerprint sha256:%s\n",
+		       dg_sign_type_name(type), out, pubpath, fp);
+	free(cause);
+	free(pem);
+	free(pubpath);
+	return DG_EXIT_OK;
+}
+
+int dg_cli_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {{"pubkey", required_argument, NULL, 'k'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	static const char use[] = "usage: dgaudit verify [--pubkey PEM] BUNDLE...\n";
+	char *pem = NULL, *cause = NULL;
+	size_t pemlen = 0;
+	int c, rc = DG_EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+		if (c == 'k') {
+			free(pem);
+			pem = dg_fileio_read(optarg, 65536, &pemlen, &cause);
+			if (pem == NULL) {
+				fprintf(stderr, "dgaudit verify: %s\n", cause);
+				free(cause);
+				return DG_EXIT_USAGE;
+			}
+			continue;
+		}
+		fputs(use, c == 'h' ? stdout : stderr);
+		free(pem);
+		return c == 'h' ? DG_EXIT_OK : DG_EXIT_USAGE;
+	}
+	if (optind == argc) {
+		fputs(use, stderr);
+		free(pem);
+		return DG_EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++) {
+		struct dg_buf problems = {0};
+		char *info = NULL;
+
+		if (dg_bundle_verify(argv[i], pem, pemlen, &problems, &info) == 0) {
+			printf("%s: OK: %s\n", argv[i], info);
+		} else {
+			fputs(problems.data, stderr);
+			printf("%s: INVALID\n", argv[i]);
+			rc = DG_EXIT_FINDINGS;
+		}
+		free(info);
+		dg_buf_release(&problems);
+	}
+	free(pem);
+	return rc;
+}

@@ -1,0 +1,287 @@
+#include "dgaudit/detect.h"
+
+#include <string.h>
+
+#include "dgaudit/ts.h"
+
+static const struct {
+	enum dg_detect_kind kind;
+	const char *name;
+} kind_names[] = {
+    {DG_DETECT_CN_ID, "cn_resident_id"},
+    {DG_DETECT_BANK_CARD, "bank_card"},
+    {DG_DETECT_CN_MOBILE, "cn_mobile"},
+    {DG_DETECT_EMAIL, "email"},
+};
+
+enum dg_detect_kind dg_detect_kind_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof kind_names / sizeof kind_names[0]; i++)
+		if (strcmp(kind_names[i].name, name) == 0)
+			return kind_names[i].kind;
+	return 0;
+}
+
+const char *dg_detect_kind_name(enum dg_detect_kind kind)
+{
+	for (size_t i = 0; i < sizeof kind_names / sizeof kind_names[0]; i++)
+		if (kind_names[i].kind == kind)
+			return kind_names[i].name;
+	return "unknown";
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_alnum(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* GB 11643-1999: weights 2^(17-i) mod 11, check = (12 - sum mod 11) mod 11, 10 written X. */
+bool dg_detect_cn_id_valid(const char *id)
+{
+	static const int weight[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+	static const char check[11] = "10X98765432";
+	int sum = 0;
+
+	for (int i = 0; i < 17; i++) {
+		if (!is_digit(id[i]))
+			return false;
+		sum += (id[i] - '0') * weight[i];
+	}
+	return (id[17] == 'x' ? 'X' : id[17]) == check[sum % 11];
+}
+
+/* Province codes of GB/T 2260 (first two digits) and a birth date that exists, 1900-2099. */
+static bool cn_id_plausible(const char *id)
+{
+	static const char provinces[] = "11121314152122233132333435363741424344454650515253546162"
+	                                "636465717181828391";
+	unsigned y = 0, m = 0, d = 0;
+	int64_t days;
+	int64_t yy;
+	unsigned mm, dd;
+	bool known = false;
+
+	for (size_t i = 0; i + 1 < sizeof provinces; i += 2)
+		if (id[0] == provinces[i] && id[1] == provinces[i + 1])
+			known = true;
+	if (!known)
+		return false;
+	for (int i = 6; i < 10; i++)
+		y = y * 10 + (unsigned)(id[i] - '0');
+	m = (unsigned)(id[10] - '0') * 10 + (unsigned)(id[11] - '0');
+	d = (unsigned)(id[12] - '0') * 10 + (unsigned)(id[13] - '0');
+	if (y < 1900 || y > 2099 || m < 1 || m > 12 || d < 1 || d > 31)
+		return false;
+	days = dg_ts_days_from_civil(y, m, d);
+	dg_ts_civil_from_days(days, &yy, &mm, &dd);
+	return mm == m && dd == d; /* rejects 31 February and friends */
+}
+
+bool dg_detect_luhn_valid(const char *digits, size_t len)
+{
+	unsigned sum = 0;
+	bool dbl = false;
+
+	for (size_t i = len; i-- > 0;) {
+		unsigned d = (unsigned)(digits[i] - '0');
+
+		if (d > 9)
+			return false;
+		if (dbl) {
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		sum += d;
+		dbl = !dbl;
+	}
+	return len > 0 && sum % 10 == 0;
+}
+
+/* A run of digits, possibly grouped by single spaces or dashes (cards and phones are often
+ * written "6222 0212 3456 7890"); collects its digits into out and returns the run's length. */
+static size_t digit_run(const char *s, size_t len, size_t i, char *out, size_t *ndigits,
+                        bool *grouped)
+{
+	size_t start = i;
+
+	*ndigits = 0;
+	*grouped = false;
+	while (i < len) {
+		if (is_digit(s[i])) {
+			if (*ndigits < 24)
+				out[*ndigits] = s[i];
+			(*ndigits)++;
+			i++;
+		} else if ((s[i] == ' ' || s[i] == '-') && i + 1 < len && is_digit(s[i + 1]) &&
+		           i > start) {
+			*grouped = true;
+			i++;
+		} else {
+			break;
+		}
+	}
+	return i - start;
+}
+
+static size_t email_at(const char *s, size_t len, size_t at, size_t *start)
+{
+	size_t b = at, e = at + 1, dots = 0;
+
+	while (b > 0 && (is_alnum(s[b - 1]) || strchr(".+-", s[b - 1]) != NULL))
+		b--;
+	if (b == at || s[b] == '.')
+		return 0;
+	while (e < len && (is_alnum(s[e]) || s[e] == '.' || s[e] == '-')) {
+		if (s[e] == '.')
+			dots++;
+		e++;
+	}
+	while (e > at + 1 && s[e - 1] == '.') {
+		e--;
+		dots--;
+	}
+	if (dots == 0 || e == at + 1 || s[at + 1] == '.')
+		return 0;
+	*start = b;
+	return e - b;
+}
+
+static bool add_hit(struct dg_detect_hit *hits, size_t max, size_t *n, enum dg_detect_kind kind,
+                    size_t start, size_t len)
+{
+	if (*n < max) {
+		hits[*n].kind = kind;
+		hits[*n].start = start;
+		hits[*n].len = len;
+	}
+	(*n)++;
+	return true;
+}
+
+size_t dg_detect_scan(const char *s, size_t len, unsigned kinds, struct dg_detect_hit *hits,
+                      size_t max)
+{
+	size_t n = 0, i = 0, emails_done = 0;
+
+	while (i < len) {
+		char d[24];
+		size_t nd, run, end;
+		bool grouped, before_ok;
+
+		if ((kinds & DG_DETECT_EMAIL) && s[i] == '@' && i >= emails_done) {
+			size_t start, elen = email_at(s, len, i, &start);
+
+			if (elen > 0) {
+				add_hit(hits, max, &n, DG_DETECT_EMAIL, start, elen);
+				i = emails_done = start + elen;
+				continue;
+			}
+		}
+		if (!is_digit(s[i])) {
+			i++;
+			continue;
+		}
+		before_ok = i == 0 || !is_alnum(s[i - 1]);
+		run = digit_run(s, len, i, d, &nd, &grouped);
+		end = i + run;
+		if (!before_ok) {
+			i = end;
+			continue;
+		}
+		/* Identity numbers: 17 digits and a digit or X, never grouped. */
+		if ((kinds & DG_DETECT_CN_ID) && !grouped &&
+		    ((nd == 18 && (end >= len || !is_alnum(s[end]))) ||
+		     (nd == 17 && end < len && (s[end] == 'X' || s[end] == 'x') &&
+		      (end + 1 >= len || !is_alnum(s[end + 1]))))) {
+			char id[18];
+
+			memcpy(id, d, 17);
+			id[17] = nd == 18 ? d[17] : 'X';
+			if (dg_detect_cn_id_valid(id) && cn_id_plausible(id)) {
+				add_hit(hits, max, &n, DG_DETECT_CN_ID, i,
+				        nd == 18 ? run : run + 1);
+				i = nd == 18 ? end : end + 1;
+				continue;
+			}
+		}
+		if (end < len && is_alnum(s[end])) {
+			i = end;
+			continue;
+		}
+		if ((kinds & DG_DETECT_BANK_CARD) && nd >= 13 && nd <= 19 && d[0] >= '3' &&
+		    d[0] <= '6' && dg_detect_luhn_valid(d, nd)) {
+			add_hit(hits, max, &n, DG_DETECT_BANK_CARD, i, run);
+		} else if ((kinds & DG_DETECT_CN_MOBILE) &&
+		           ((nd == 11 && d[0] == '1' && d[1] >= '3') ||
+		            (nd == 13 && d[0] == '8' && d[1] == '6' && d[2] == '1' &&
+		             d[3] >= '3'))) {
+			add_hit(hits, max, &n, DG_DETECT_CN_MOBILE, i, run);
+		}
+		i = end;
+	}
+	return n;
+}
+
+/* Masks s[start..start+len) keeping the first keep_head and last keep_tail characters that
+ * are digits or letters; separators stay so the shape remains readable. */
+static void mask_span(const char *s, size_t len, size_t head, size_t tail, struct dg_buf *out)
+{
+	size_t total = 0, seen = 0;
+
+	for (size_t i = 0; i < len; i++)
+		total += is_alnum(s[i]);
+	for (size_t i = 0; i < len; i++) {
+		if (!is_alnum(s[i])) {
+			dg_buf_addc(out, s[i]);
+			continue;
+		}
+		dg_buf_addc(out, seen < head || seen >= total - tail ? s[i] : '*');
+		seen++;
+	}
+}
+
+void dg_detect_mask(const char *text, size_t len, struct dg_buf *out)
+{
+	struct dg_detect_hit hits[64];
+	size_t n, done = 0;
+
+	n = dg_detect_scan(text, len, DG_DETECT_ALL, hits, 64);
+	if (n > 64)
+		n = 64; /* beyond that many hits the rest of the text is masked wholesale below */
+	for (size_t i = 0; i < n; i++) {
+		const struct dg_detect_hit *h = &hits[i];
+		const char *p = text + h->start;
+
+		dg_buf_add(out, text + done, h->start - done);
+		switch (h->kind) {
+		case DG_DETECT_CN_ID:
+			mask_span(p, h->len, 3, 4, out);
+			break;
+		case DG_DETECT_BANK_CARD:
+			mask_span(p, h->len, 6, 4, out);
+			break;
+		case DG_DETECT_CN_MOBILE:
+			mask_span(p, h->len, h->len > 12 ? 5 : 3, 4, out);
+			break;
+		default: {
+			const char *at = memchr(p, '@', h->len);
+
+			dg_buf_addc(out, p[0]);
+			dg_buf_adds(out, "***");
+			dg_buf_add(out, at, h->len - (size_t)(at - p));
+		}
+		}
+		done = h->start + h->len;
+	}
+	if (n == 64 && done < len) {
+		dg_buf_adds(out, "[masked]");
+		return;
+	}
+	dg_buf_add(out, text + done, len - done);
+}

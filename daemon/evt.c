@@ -1,0 +1,218 @@
+#include "dgaudit/evt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgaudit/xmalloc.h"
+
+static const char *const model_names[DG_F_NMODEL] = {
+    [DG_F_TIMESTAMP] = "@timestamp",
+    [DG_F_HOST_NAME] = "host.name",
+    [DG_F_SERVICE_NAME] = "service.name",
+    [DG_F_USER_NAME] = "user.name",
+    [DG_F_USER_ROLES] = "user.roles",
+    [DG_F_SOURCE_IP] = "source.ip",
+    [DG_F_EVENT_ACTION] = "event.action",
+    [DG_F_EVENT_OUTCOME] = "event.outcome",
+    [DG_F_DB_SYSTEM] = "db.system",
+    [DG_F_DB_NAMESPACE] = "db.namespace",
+    [DG_F_DB_COLLECTION] = "db.collection.name",
+    [DG_F_DB_OPERATION] = "db.operation.name",
+    [DG_F_DB_QUERY] = "db.query.text",
+    [DG_F_OBJECT] = "dg.object",
+    [DG_F_CLASSIFICATION] = "dg.classification",
+    [DG_F_CATEGORIES] = "dg.categories",
+    [DG_F_RECORDS] = "dg.records",
+    [DG_F_SUBJECT_ID] = "dg.subject_id",
+    [DG_F_PURPOSE] = "dg.purpose",
+    [DG_F_CONSENT_ID] = "dg.consent_id",
+    [DG_F_TICKET] = "dg.ticket",
+    [DG_F_RECIPIENT] = "dg.recipient",
+    [DG_F_RECIPIENT_COUNTRY] = "dg.recipient_country",
+    [DG_F_MESSAGE] = "message",
+};
+
+/* Open addressing over path names; entries are full paths (slot >= 0) or prefixes (-1). */
+#define SCHEMA_BUCKETS 512
+
+struct schema_entry {
+	char *path;
+	size_t len;
+	uint64_t hash;
+	int slot; /* -1 for a prefix */
+};
+
+struct dg_schema {
+	char *names[DG_MAX_FIELDS];
+	int nfields;
+	struct schema_entry table[SCHEMA_BUCKETS];
+	int nentries;
+};
+
+static uint64_t path_hash(const char *p, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static struct schema_entry *find(const struct dg_schema *s, const char *p, size_t len, uint64_t h)
+{
+	size_t i = h & (SCHEMA_BUCKETS - 1);
+
+	for (;;) {
+		const struct schema_entry *e = &s->table[i];
+
+		if (e->path == NULL)
+			return (struct schema_entry *)e;
+		if (e->hash == h && e->len == len && memcmp(e->path, p, len) == 0)
+			return (struct schema_entry *)e;
+		i = (i + 1) & (SCHEMA_BUCKETS - 1);
+	}
+}
+
+/* Records path[0..len) -> slot; slot -1 records a prefix only. */
+static int insert(struct dg_schema *s, const char *path, size_t len, int slot, char **cause)
+{
+	uint64_t h = path_hash(path, len);
+	struct schema_entry *e = find(s, path, len, h);
+
+	if (e->path != NULL) {
+		if (slot == -1 || e->slot == slot)
+			return 0;
+		if (e->slot == -1) {
+			e->slot = slot; /* "a.b" was a prefix and now is a field too */
+			return 0;
+		}
+		*cause =
+		    dg_xasprintf("%.*s already names field %s", (int)len, path, s->names[e->slot]);
+		return -1;
+	}
+	if (s->nentries + 1 >= SCHEMA_BUCKETS * 3 / 4) {
+		*cause = dg_xasprintf("too many field names (at most %d)", SCHEMA_BUCKETS * 3 / 4);
+		return -1;
+	}
+	e->path = dg_xstrndup(path, len);
+	e->len = len;
+	e->hash = h;
+	e->slot = slot;
+	s->nentries++;
+	return 0;
+}
+
+/* Adds path and each of its dotted prefixes, so nested JSON objects are descended into. */
+static int insert_path(struct dg_schema *s, const char *path, int slot, char **cause)
+{
+	size_t len = strlen(path);
+
+	if (len == 0) {
+		*cause = dg_xstrdup("empty field name");
+		return -1;
+	}
+	for (size_t i = 1; i < len; i++)
+		if (path[i] == '.' && insert(s, path, i, -1, cause) != 0)
+			return -1;
+	return insert(s, path, len, slot, cause);
+}
+
+struct dg_schema *dg_schema_new(void)
+{
+	struct dg_schema *s = dg_xcalloc(1, sizeof *s);
+	char *cause = NULL;
+
+	for (int f = 0; f < DG_F_NMODEL; f++)
+		(void)dg_schema_add(s, model_names[f], &cause); /* cannot fail: fixed names */
+	return s;
+}
+
+void dg_schema_free(struct dg_schema *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < SCHEMA_BUCKETS; i++)
+		free(s->table[i].path);
+	for (int f = 0; f < s->nfields; f++)
+		free(s->names[f]);
+	free(s);
+}
+
+int dg_schema_add(struct dg_schema *s, const char *name, char **cause)
+{
+	int f = dg_schema_lookup(s, name, strlen(name));
+
+	if (f >= 0)
+		return f;
+	if (s->nfields == DG_MAX_FIELDS) {
+		*cause =
+		    dg_xasprintf("%s: too many distinct fields (at most %d)", name, DG_MAX_FIELDS);
+		return -1;
+	}
+	if (insert_path(s, name, s->nfields, cause) != 0)
+		return -1;
+	s->names[s->nfields] = dg_xstrdup(name);
+	return s->nfields++;
+}
+
+int dg_schema_alias(struct dg_schema *s, const char *alias, int field, char **cause)
+{
+	return insert_path(s, alias, field, cause);
+}
+
+int dg_schema_lookup(const struct dg_schema *s, const char *path, size_t len)
+{
+	const struct schema_entry *e = find(s, path, len, path_hash(path, len));
+
+	return e->path != NULL ? e->slot : -1;
+}
+
+bool dg_schema_is_prefix(const struct dg_schema *s, const char *path, size_t len)
+{
+	return find(s, path, len, path_hash(path, len))->path != NULL;
+}
+
+const char *dg_schema_name(const struct dg_schema *s, int field)
+{
+	return field >= 0 && field < s->nfields ? s->names[field] : NULL;
+}
+
+int dg_schema_count(const struct dg_schema *s)
+{
+	return s->nfields;
+}
+
+const struct dg_str *dg_evt_str(const struct dg_evt *evt, int field)
+{
+	const struct dg_val *v = &evt->v[field];
+
+	if (!dg_evt_has(evt, field))
+		return NULL;
+	if (v->kind == DG_K_ARRAY)
+		return v->nitems ? &evt->items[v->first] : NULL;
+	return &v->text;
+}
+
+bool dg_evt_int(const struct dg_evt *evt, int field, int64_t *out)
+{
+	const struct dg_val *v = &evt->v[field];
+	int64_t n = 0;
+
+	if (!dg_evt_has(evt, field))
+		return false;
+	if (v->kind == DG_K_NUM) {
+		*out = v->num;
+		return v->is_int;
+	}
+	if (v->kind != DG_K_STR || v->text.len == 0 || v->text.len > 18)
+		return false;
+	for (size_t i = 0; i < v->text.len; i++) {
+		unsigned d = (unsigned char)v->text.p[i] - '0';
+
+		if (d > 9)
+			return false;
+		n = n * 10 + d;
+	}
+	*out = n;
+	return true;
+}

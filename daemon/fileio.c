@@ -1,0 +1,137 @@
+#include "dgaudit/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dgaudit/buf.h"
+#include "dgaudit/xmalloc.h"
+
+char *dg_fileio_read(const char *path, size_t max, size_t *len, char **cause)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct dg_buf b = {0};
+
+	if (fd < 0) {
+		*cause = dg_xasprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		ssize_t n;
+
+		dg_buf_reserve(&b, 65536);
+		n = read(fd, b.data + b.len, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*cause = dg_xasprintf("%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		b.len += (size_t)n;
+		if (b.len > max) {
+			*cause = dg_xasprintf("%s: larger than %zu bytes", path, max);
+			goto fail;
+		}
+	}
+	close(fd);
+	b.data[b.len] = '\0';
+	*len = b.len;
+	return dg_buf_steal(&b);
+fail:
+	close(fd);
+	dg_buf_release(&b);
+	return NULL;
+}
+
+int dg_fileio_write(const char *path, const void *data, size_t len, mode_t mode, char **cause)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	const char *p = data;
+
+	if (fd < 0)
+		goto fail;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	close(fd);
+	return 0;
+fail:
+	*cause = dg_xasprintf("%s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int dg_fileio_fsync_dir(const char *dir, char **cause)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) != 0) {
+		*cause = dg_xasprintf("%s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int dg_fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                           char **cause)
+{
+	char *tmp = dg_xasprintf("%s.tmp", path);
+	char *copy = dg_xstrdup(path);
+	int rc = -1;
+
+	if (dg_fileio_write(tmp, data, len, mode, cause) != 0)
+		goto out;
+	if (rename(tmp, path) != 0) {
+		*cause = dg_xasprintf("%s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	rc = dg_fileio_fsync_dir(dirname(copy), cause);
+out:
+	free(tmp);
+	free(copy);
+	return rc;
+}
+
+int dg_fileio_mkdirs(const char *path, mode_t mode, char **cause)
+{
+	char *p = dg_xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1; *s != '\0' && rc == 0; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) != 0 && errno != EEXIST) {
+			*cause = dg_xasprintf("%s: %s", p, strerror(errno));
+			rc = -1;
+		}
+		*s = '/';
+	}
+	if (rc == 0 && mkdir(path, mode) != 0 && errno != EEXIST) {
+		*cause = dg_xasprintf("%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(p);
+	return rc;
+}

@@ -1,0 +1,133 @@
+#include "dgaudit/keystore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dgaudit/buf.h"
+#include "dgaudit/fileio.h"
+#include "dgaudit/hash.h"
+#include "dgaudit/log.h"
+#include "dgaudit/xmalloc.h"
+
+/* The configured path, or name in the state directory (which is created, private). */
+static char *key_path(const struct dg_config *cfg, const char *configured, const char *name,
+                      bool service, bool *is_default, char **cause)
+{
+	char *dir, *path;
+
+	*is_default = configured == NULL;
+	if (configured != NULL)
+		return dg_xstrdup(configured);
+	dir = dg_config_state_dir(cfg, service);
+	if (dg_fileio_mkdirs(dir, 0700, cause) != 0) {
+		free(dir);
+		return NULL;
+	}
+	path = dg_xasprintf("%s/%s", dir, name);
+	free(dir);
+	return path;
+}
+
+struct dg_signer *dg_keystore_signer(const struct dg_config *cfg, bool service, char **cause)
+{
+	bool is_default;
+	char *path = key_path(cfg, cfg->key_path, "signing.key", service, &is_default, cause);
+	struct dg_signer *s = NULL;
+	struct dg_buf pem = {0};
+	char fp[DG_HASH_HEXLEN];
+
+	if (path == NULL)
+		return NULL;
+	if (is_default && access(path, F_OK) != 0 && errno == ENOENT) {
+		if (dg_sign_keygen(path, DG_SIGN_ED25519, cause) != 0)
+			goto out;
+		s = dg_sign_load(path, cause);
+		if (s == NULL)
+			goto out;
+		dg_sign_public_pem(s, &pem);
+		if (dg_sign_fingerprint(pem.data, pem.len, fp, cause) == 0)
+			dg_log_info("created a new Ed25519 report signing key %s (public key "
+			            "%s.pub.pem, fingerprint sha256:%s); keep it private and back "
+			            "it up",
+			            path, path, fp);
+		goto out;
+	}
+	s = dg_sign_load(path, cause);
+out:
+	dg_buf_release(&pem);
+	free(path);
+	return s;
+}
+
+int dg_keystore_pseudonym(const struct dg_config *cfg, bool service,
+                          uint8_t key[DG_PSEUDONYM_KEY_LEN], char **cause)
+{
+	bool is_default;
+	char *path =
+	    key_path(cfg, cfg->pseudonym_key_path, "pseudonym.key", service, &is_default, cause);
+	char hex[2 * DG_PSEUDONYM_KEY_LEN + 2];
+	struct stat st;
+	char *text = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (path == NULL)
+		return -1;
+	if (is_default && access(path, F_OK) != 0 && errno == ENOENT) {
+		int fd;
+
+		if (getrandom(key, DG_PSEUDONYM_KEY_LEN, 0) != DG_PSEUDONYM_KEY_LEN) {
+			*cause = dg_xasprintf("no randomness for a pseudonymisation key: %s",
+			                      strerror(errno));
+			goto out;
+		}
+		dg_hash_hex(key, DG_PSEUDONYM_KEY_LEN, hex);
+		strcat(hex, "\n");
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, hex, strlen(hex)) != (ssize_t)strlen(hex) ||
+		    fsync(fd) != 0) {
+			*cause = dg_xasprintf("%s: %s", path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			unlink(path);
+			goto out;
+		}
+		close(fd);
+		dg_log_info("created a new pseudonymisation key %s; subject ids in reports are "
+		            "HMACs under it, keep it private",
+		            path);
+		rc = 0;
+		goto out;
+	}
+	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+		*cause = dg_xasprintf("pseudonymisation key %s is accessible by group or others "
+		                      "(mode %04o); refusing it: run chmod 600 %s",
+		                      path, (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	text = dg_fileio_read(path, 4096, &len, cause);
+	if (text == NULL)
+		goto out;
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	if (len != 2 * DG_PSEUDONYM_KEY_LEN ||
+	    dg_hash_unhex(text, key, DG_PSEUDONYM_KEY_LEN) != 0) {
+		*cause = dg_xasprintf("pseudonymisation key %s: expected %d hex digits", path,
+		                      2 * DG_PSEUDONYM_KEY_LEN);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (text != NULL) {
+		dg_hash_cleanse(text, strlen(text));
+		free(text);
+	}
+	dg_hash_cleanse(hex, sizeof hex);
+	free(path);
+	return rc;
+}

@@ -1,0 +1,54 @@
+/* dgaudit: data-governance audit of data-access logs. Dispatches to the commands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "dgaudit/cli.h"
+#include "dgaudit/log.h"
+#include "dgaudit/run.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: dgaudit COMMAND [OPTIONS]\n\n"
+	        "  run [-c CONF] [-o DIR] [--format F] [--fail-on SEV] FILE...\n"
+	        "                      audit log files once: findings, a signed report\n"
+	        "  verify [--pubkey PEM] BUNDLE...\n"
+	        "                      check a report bundle's signature, digests and structure\n"
+	        "  check [-c CONF]     validate the configuration and rules\n"
+	        "  keygen [--type ed25519|ecdsa-p256|rsa-pss] -o KEY\n"
+	        "                      create a report signing key\n\n"
+	        "  --help, --version\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} commands[] = {
+	    {"run", dg_run_main},
+	    {"verify", dg_cli_verify},
+	    {"check", dg_cli_check},
+	    {"keygen", dg_cli_keygen},
+	};
+
+	dg_log_init("dgaudit", DG_LOG_INFO);
+	if (argc < 2) {
+		usage(stderr);
+		return DG_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return DG_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("dgaudit %s\n", DG_VERSION);
+		return DG_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "dgaudit: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return DG_EXIT_USAGE;
+}

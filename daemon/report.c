@@ -1,0 +1,173 @@
+#include "dgaudit/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgaudit/ts.h"
+#include "dgaudit/xmalloc.h"
+
+struct dg_report {
+	size_t max_malformed;
+	struct dg_buf findings; /* canonical findings joined by ',' */
+	size_t nfindings;
+	struct dg_cjson *malformed; /* listed ones */
+	uint64_t nmalformed;
+	struct dg_cjson *inputs;
+	struct dg_cjson *integrity;
+};
+
+struct dg_report *dg_report_new(size_t max_malformed)
+{
+	struct dg_report *r = dg_xcalloc(1, sizeof *r);
+
+	r->max_malformed = max_malformed;
+	r->malformed = dg_cjson_array();
+	r->inputs = dg_cjson_array();
+	r->integrity = dg_cjson_array();
+	return r;
+}
+
+void dg_report_free(struct dg_report *r)
+{
+	if (r == NULL)
+		return;
+	dg_buf_release(&r->findings);
+	dg_cjson_free(r->malformed);
+	dg_cjson_free(r->inputs);
+	dg_cjson_free(r->integrity);
+	free(r);
+}
+
+void dg_report_finding(struct dg_report *r, const struct dg_cjson *f)
+{
+	if (r->nfindings++ > 0)
+		dg_buf_addc(&r->findings, ',');
+	dg_cjson_write(f, &r->findings);
+}
+
+size_t dg_report_findings(const struct dg_report *r)
+{
+	return r->nfindings;
+}
+
+void dg_report_malformed(struct dg_report *r, const char *input, const struct dg_record *rec,
+                         const char *why)
+{
+	struct dg_cjson *m;
+
+	if (r->nmalformed++ >= r->max_malformed)
+		return;
+	m = dg_cjson_push(r->malformed, dg_cjson_object());
+	dg_cjson_set(m, "input", dg_cjson_str(input));
+	dg_cjson_set(m, "line", dg_cjson_int((int64_t)rec->line));
+	dg_cjson_set(m, "offset", dg_cjson_int((int64_t)rec->offset));
+	dg_cjson_set(m, "length", dg_cjson_int((int64_t)rec->real_len));
+	dg_cjson_set(m, "reason", dg_cjson_str(why));
+}
+
+void dg_report_input(struct dg_report *r, const struct dg_report_input *in)
+{
+	struct dg_cjson *o = dg_cjson_push(r->inputs, dg_cjson_object());
+	struct dg_cjson *range;
+
+	dg_cjson_set(o, "path", dg_cjson_str(in->path));
+	dg_cjson_set(o, "format", dg_cjson_str(in->format));
+	if (in->id != NULL) {
+		struct dg_cjson *id = dg_cjson_set(o, "identity", dg_cjson_object());
+
+		dg_cjson_set(id, "dev", dg_cjson_int((int64_t)in->id->dev));
+		dg_cjson_set(id, "ino", dg_cjson_int((int64_t)in->id->ino));
+		dg_cjson_set(id, "size", dg_cjson_int((int64_t)in->id->size));
+		dg_cjson_set(id, "fingerprint_sha256", dg_cjson_str(in->id->fingerprint));
+	}
+	dg_cjson_set(o, "compressed", dg_cjson_bool(in->compressed));
+	range = dg_cjson_set(o, "byte_range", dg_cjson_array());
+	dg_cjson_push(range, dg_cjson_int((int64_t)in->start));
+	dg_cjson_push(range, dg_cjson_int((int64_t)in->end));
+	dg_cjson_set(o, "records", dg_cjson_int((int64_t)in->records));
+	dg_cjson_set(o, "malformed", dg_cjson_int((int64_t)in->malformed));
+	dg_cjson_set(o, "sha256", dg_cjson_str(in->sha256));
+	if (in->file_sha256 != NULL)
+		dg_cjson_set(o, "file_sha256", dg_cjson_str(in->file_sha256));
+	dg_cjson_set(o, "gaps", dg_cjson_array());
+	if (in->error != NULL)
+		dg_cjson_set(o, "error", dg_cjson_str(in->error));
+}
+
+void dg_report_integrity(struct dg_report *r, int64_t time_ms, const char *type, const char *detail)
+{
+	struct dg_cjson *o = dg_cjson_push(r->integrity, dg_cjson_object());
+	char ts[DG_TS_BUFSZ];
+
+	dg_cjson_set(o, "time", dg_cjson_str(dg_ts_format(time_ms, ts)));
+	dg_cjson_set(o, "type", dg_cjson_str(type));
+	dg_cjson_set(o, "detail", dg_cjson_str(detail));
+}
+
+/* A value shared with the report tree for the time of one build, without copying it. */
+static struct dg_cjson *borrow(const struct dg_cjson *v)
+{
+	struct dg_buf b = {0};
+	struct dg_cjson *raw;
+
+	dg_cjson_write(v, &b);
+	raw = dg_cjson_raw(b.data, b.len);
+	dg_buf_release(&b);
+	return raw;
+}
+
+void dg_report_build(const struct dg_report *r, const struct dg_report_info *info,
+                     const struct dg_pipeline_totals *totals, const struct dg_ruleset *rs,
+                     struct dg_buf *out)
+{
+	struct dg_cjson *o = dg_cjson_object(), *x, *y;
+	char ts[DG_TS_BUFSZ];
+	struct dg_buf fb = {0};
+
+	dg_cjson_set(o, "schema", dg_cjson_str(DG_REPORT_SCHEMA));
+	dg_cjson_set(o, "report_id", dg_cjson_str(info->report_id));
+	dg_cjson_set(o, "report_seq", dg_cjson_int((int64_t)info->seq));
+	dg_cjson_set(o, "prev_report_sha256",
+	             info->prev_sha256 ? dg_cjson_str(info->prev_sha256) : dg_cjson_null());
+	dg_cjson_set(o, "generated", dg_cjson_str(dg_ts_format(info->generated_ms, ts)));
+	x = dg_cjson_set(o, "period", dg_cjson_object());
+	dg_cjson_set(x, "start",
+	             totals->have_time ? dg_cjson_str(dg_ts_format(totals->first_ms, ts))
+	                               : dg_cjson_null());
+	dg_cjson_set(x, "end",
+	             totals->have_time ? dg_cjson_str(dg_ts_format(totals->last_ms, ts))
+	                               : dg_cjson_null());
+	x = dg_cjson_set(o, "producer", dg_cjson_object());
+	dg_cjson_set(x, "host", dg_cjson_str(info->host));
+	dg_cjson_set(x, "version", dg_cjson_str(info->version));
+	dg_cjson_set(x, "mode", dg_cjson_str(info->mode));
+	dg_cjson_set(x, "config_sha256", dg_cjson_str(info->config_sha256));
+	dg_cjson_set(x, "rules_sha256", dg_cjson_str(info->rules_sha256));
+	dg_cjson_set(x, "rules", dg_cjson_int((int64_t)dg_rules_count(rs)));
+	dg_cjson_set(o, "inputs", borrow(r->inputs));
+
+	x = dg_cjson_set(o, "summary", dg_cjson_object());
+	dg_cjson_set(x, "records", dg_cjson_int((int64_t)totals->records));
+	dg_cjson_set(x, "malformed", dg_cjson_int((int64_t)totals->malformed));
+	dg_cjson_set(x, "findings", dg_cjson_int((int64_t)r->nfindings));
+	y = dg_cjson_set(x, "by_severity", dg_cjson_object());
+	for (int s = 0; s < DG_SEV_COUNT; s++)
+		dg_cjson_set(y, dg_rules_severity_name(s),
+		             dg_cjson_int((int64_t)totals->by_severity[s]));
+	y = dg_cjson_set(x, "by_rule", dg_cjson_object());
+	for (size_t i = 0; i < dg_rules_count(rs); i++)
+		dg_cjson_set(y, dg_rules_get(rs, i)->id, dg_cjson_int((int64_t)totals->by_rule[i]));
+
+	dg_buf_addc(&fb, '[');
+	dg_buf_add(&fb, r->findings.data, r->findings.len);
+	dg_buf_addc(&fb, ']');
+	dg_cjson_set(o, "findings", dg_cjson_raw(fb.data, fb.len));
+	dg_buf_release(&fb);
+
+	x = dg_cjson_set(o, "malformed", dg_cjson_object());
+	dg_cjson_set(x, "count", dg_cjson_int((int64_t)r->nmalformed));
+	dg_cjson_set(x, "listed", borrow(r->malformed));
+	dg_cjson_set(o, "integrity_events", borrow(r->integrity));
+	dg_cjson_write(o, out);
+	dg_cjson_free(o);
+}

@@ -1,0 +1,368 @@
+#include "dgaudit/run.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dgaudit/bundle.h"
+#include "dgaudit/config.h"
+#include "dgaudit/keystore.h"
+#include "dgaudit/log.h"
+#include "dgaudit/pipeline.h"
+#include "dgaudit/report.h"
+#include "dgaudit/source.h"
+#include "dgaudit/ts.h"
+#include "dgaudit/xmalloc.h"
+
+#define READ_CHUNK (1024 * 1024)
+
+struct run {
+	struct dg_config *cfg;
+	struct dg_pipeline *pipe;
+	struct dg_report *report;
+	FILE *out;
+	struct dg_buf line;
+	const char *format;
+	enum dg_severity fail_on;
+	bool unreadable;
+	bool out_failed;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dgaudit run [-c CONF] [-o DIR] [--format auto|json] [--fail-on SEV]\n"
+	           "                   [--findings FILE] FILE...\n"
+	           "  FILE may be a glob, a .gz archive, or - for standard input.\n"
+	           "  Findings go to standard output as JSON lines, a signed report bundle to DIR\n"
+	           "  (default ./dgaudit-reports), a summary to standard error.\n"
+	           "  Exit: 0 no finding at/above SEV (default high), 1 there are, 2 usage or\n"
+	           "  configuration error, 3 an input could not be read.\n");
+}
+
+static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *json)
+{
+	struct run *r = arg;
+
+	dg_buf_reset(&r->line);
+	dg_cjson_write(json, &r->line);
+	dg_buf_addc(&r->line, '\n');
+	if (fwrite(r->line.data, 1, r->line.len, r->out) != r->line.len)
+		r->out_failed = true;
+	dg_report_finding(r->report, json);
+	dg_cjson_free(json);
+}
+
+static void on_malformed(void *arg, uint32_t input, const struct dg_record *rec, const char *why)
+{
+	struct run *r = arg;
+
+	dg_report_malformed(r->report, dg_pipeline_input(r->pipe, input)->name, rec, why);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Audits one input to its end and records it in the report. */
+static void audit_input(struct run *r, const char *path, char *buf)
+{
+	char *cause = NULL;
+	struct dg_source *src = dg_source_open(path, &cause);
+	const char *name = strcmp(path, "-") == 0 ? "(stdin)" : path;
+	char file_sha[DG_HASH_HEXLEN];
+	uint32_t in;
+	ssize_t n;
+
+	if (src == NULL) {
+		dg_log_warnx("%s", cause);
+		dg_report_integrity(r->report, now_ms(), "input_unreadable", cause);
+		r->unreadable = true;
+		free(cause);
+		return;
+	}
+	in = dg_pipeline_add_input(r->pipe, name, dg_pipeline_format_parse(r->format), 0, 1);
+	while ((n = dg_source_read(src, buf, READ_CHUNK, &cause)) > 0)
+		if (dg_pipeline_feed(r->pipe, in, buf, (size_t)n, &cause) != 0)
+			break;
+	if (cause != NULL) {
+		dg_log_warnx("%s", cause);
+		dg_report_integrity(r->report, now_ms(), "input_unreadable", cause);
+		r->unreadable = true;
+	}
+	dg_pipeline_end_input(r->pipe, in);
+	{
+		const struct dg_input_stats *st = dg_pipeline_input(r->pipe, in);
+		struct dg_report_input ri = {
+		    .path = name,
+		    .format = st->format == DG_FORMAT_JSON ? "json" : "unknown",
+		    .id = strcmp(path, "-") == 0 ? NULL : dg_source_identity(src),
+		    .compressed = dg_source_compressed(src),
+		    .start = st->start_offset,
+		    .end = st->end_offset,
+		    .records = st->records,
+		    .malformed = st->malformed,
+		    .sha256 = st->sha256,
+		    .error = cause,
+		};
+
+		if (ri.compressed) {
+			dg_source_raw_sha256(src, file_sha);
+			ri.file_sha256 = file_sha;
+		}
+		dg_report_input(r->report, &ri);
+	}
+	free(cause);
+	dg_source_free(src);
+}
+
+/* Expands the arguments' globs; a pattern that matches nothing is an unreadable input. */
+static char **expand(struct run *r, char **args, int nargs, size_t *n)
+{
+	char **paths = NULL;
+
+	*n = 0;
+	for (int i = 0; i < nargs; i++) {
+		glob_t g;
+		int rc;
+
+		if (strcmp(args[i], "-") == 0 || strpbrk(args[i], "*?[") == NULL) {
+			paths = dg_xreallocarray(paths, *n + 1, sizeof *paths);
+			paths[(*n)++] = dg_xstrdup(args[i]);
+			continue;
+		}
+		rc = glob(args[i], 0, NULL, &g);
+		if (rc != 0) {
+			char *msg = dg_xasprintf("%s: no file matches", args[i]);
+
+			dg_log_warnx("%s", msg);
+			dg_report_integrity(r->report, now_ms(), "input_unreadable", msg);
+			r->unreadable = true;
+			free(msg);
+			continue;
+		}
+		paths = dg_xreallocarray(paths, *n + g.gl_pathc, sizeof *paths);
+		for (size_t k = 0; k < g.gl_pathc; k++)
+			paths[(*n)++] = dg_xstrdup(g.gl_pathv[k]);
+		globfree(&g);
+	}
+	return paths;
+}
+
+static void summary(struct run *r, const char *bundle, double elapsed)
+{
+	const struct dg_pipeline_totals *t = dg_pipeline_totals(r->pipe);
+	const struct dg_ruleset *rs = r->cfg->rules;
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(stderr,
+	        "dgaudit: %u input(s), %llu records, %llu malformed, in %.2f s (%.0f records/s, "
+	        "peak RSS %ld MiB)\n",
+	        dg_pipeline_ninputs(r->pipe), (unsigned long long)t->records,
+	        (unsigned long long)t->malformed, elapsed,
+	        elapsed > 0 ? (double)t->records / elapsed : 0.0, ru.ru_maxrss / 1024);
+	fprintf(stderr,
+	        "dgaudit: %llu findings: critical %llu, high %llu, medium %llu, low %llu, "
+	        "info %llu\n",
+	        (unsigned long long)t->findings,
+	        (unsigned long long)t->by_severity[DG_SEV_CRITICAL],
+	        (unsigned long long)t->by_severity[DG_SEV_HIGH],
+	        (unsigned long long)t->by_severity[DG_SEV_MEDIUM],
+	        (unsigned long long)t->by_severity[DG_SEV_LOW],
+	        (unsigned long long)t->by_severity[DG_SEV_INFO]);
+	for (size_t i = 0; i < dg_rules_count(rs); i++) {
+		const struct dg_rule *rule = dg_rules_get(rs, i);
+
+		if (t->by_rule[i] > 0)
+			fprintf(stderr, "dgaudit:   %6llu  %-8s %-28s %s\n",
+			        (unsigned long long)t->by_rule[i],
+			        dg_rules_severity_name(rule->severity), rule->id, rule->title);
+	}
+	if (bundle != NULL)
+		fprintf(stderr, "dgaudit: signed report %s (check it: dgaudit verify %s)\n", bundle,
+		        bundle);
+}
+
+/* A random report id (32 hex digits), and the bundle's name: UTC time, sequence, id prefix,
+ * so that bundles sort by time. */
+static void identify(char id[33], char *name, size_t namelen, int64_t ms)
+{
+	uint8_t rnd[16];
+	char stamp[32];
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+		dg_log_fatal("getrandom");
+	dg_hash_hex(rnd, sizeof rnd, id);
+	gmtime_r(&secs, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(name, namelen, "%s-000001-%.8s", stamp, id);
+}
+
+static bool worst_at_least(const struct dg_pipeline_totals *t, enum dg_severity sev)
+{
+	for (int s = sev; s < DG_SEV_COUNT; s++)
+		if (t->by_severity[s] > 0)
+			return true;
+	return false;
+}
+
+int dg_run_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"fail-on", required_argument, NULL, 'F'},
+	    {"findings", required_argument, NULL, 'x'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct run r = {.format = "auto", .fail_on = DG_SEV_HIGH, .out = stdout};
+	const char *conf = NULL, *outdir = NULL, *findings = NULL;
+	uint8_t pkey[DG_PSEUDONYM_KEY_LEN];
+	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, &r};
+	struct dg_signer *signer = NULL;
+	struct dg_report_info info = {0};
+	struct dg_buf doc = {0};
+	char *cause = NULL, *bundle = NULL, host[256] = "unknown", id[33], name[64];
+	char **paths = NULL, *buf = NULL;
+	size_t npaths = 0;
+	double t0;
+	int c, rc = DG_EXIT_USAGE;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'o':
+			outdir = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "json") != 0) {
+				fprintf(stderr, "dgaudit run: unknown format '%s' (auto, json)\n",
+				        optarg);
+				return DG_EXIT_USAGE;
+			}
+			r.format = optarg;
+			break;
+		case 'F':
+			if (!dg_rules_severity_parse(optarg, &r.fail_on)) {
+				fprintf(stderr, "dgaudit run: --fail-on takes info, low, medium, "
+				                "high or critical\n");
+				return DG_EXIT_USAGE;
+			}
+			break;
+		case 'x':
+			findings = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return DG_EXIT_OK;
+		default:
+			usage(stderr);
+			return DG_EXIT_USAGE;
+		}
+	}
+	r.cfg = dg_config_load(conf, &cause);
+	if (r.cfg == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return DG_EXIT_USAGE;
+	}
+	r.report = dg_report_new(r.cfg->max_malformed_listed);
+	if (optind < argc) {
+		paths = expand(&r, argv + optind, argc - optind, &npaths);
+	} else if (r.cfg->nsources > 0) {
+		char **srcs = dg_xcalloc(r.cfg->nsources, sizeof *srcs);
+
+		for (size_t i = 0; i < r.cfg->nsources; i++)
+			srcs[i] = r.cfg->sources[i].path;
+		paths = expand(&r, srcs, (int)r.cfg->nsources, &npaths);
+		free(srcs);
+	} else {
+		usage(stderr);
+		goto out;
+	}
+	if (findings != NULL && (r.out = fopen(findings, "we")) == NULL) {
+		fprintf(stderr, "dgaudit run: %s: %s\n", findings, strerror(errno));
+		r.out = stdout;
+		goto out;
+	}
+	signer = dg_keystore_signer(r.cfg, false, &cause);
+	if (signer == NULL || dg_keystore_pseudonym(r.cfg, false, pkey, &cause) != 0) {
+		fprintf(stderr, "dgaudit run: %s\n", cause);
+		goto out;
+	}
+	r.pipe = dg_pipeline_new(r.cfg, pkey, sizeof pkey, &hooks);
+	buf = dg_xmalloc(READ_CHUNK);
+	t0 = mono();
+	info.generated_ms = now_ms();
+	dg_report_integrity(r.report, info.generated_ms, "start", "one-off audit (dgaudit run)");
+	for (size_t i = 0; i < npaths; i++)
+		audit_input(&r, paths[i], buf);
+	if (fflush(r.out) != 0 || r.out_failed) {
+		fprintf(stderr, "dgaudit run: writing findings: %s\n", strerror(errno));
+		goto out;
+	}
+	gethostname(host, sizeof host - 1);
+	identify(id, name, sizeof name, info.generated_ms);
+	info.report_id = id;
+	info.seq = 1;
+	info.host = host;
+	info.version = DG_VERSION;
+	info.mode = "run";
+	info.config_sha256 = r.cfg->digest;
+	info.rules_sha256 = dg_rules_digest(r.cfg->rules);
+	dg_report_build(r.report, &info, dg_pipeline_totals(r.pipe), r.cfg->rules, &doc);
+	if (dg_bundle_write(outdir              ? outdir
+	                    : r.cfg->report_dir ? r.cfg->report_dir
+	                                        : "dgaudit-reports",
+	                    name, doc.data, doc.len, signer, &bundle, &cause) != 0) {
+		fprintf(stderr, "dgaudit run: writing the report: %s\n", cause);
+		goto out;
+	}
+	summary(&r, bundle, mono() - t0);
+	rc = r.unreadable                                            ? DG_EXIT_UNREADABLE
+	     : worst_at_least(dg_pipeline_totals(r.pipe), r.fail_on) ? DG_EXIT_FINDINGS
+	                                                             : DG_EXIT_OK;
+out:
+	dg_hash_cleanse(pkey, sizeof pkey);
+	if (r.out != stdout)
+		fclose(r.out);
+	for (size_t i = 0; i < npaths; i++)
+		free(paths[i]);
+	free(paths);
+	free(buf);
+	free(bundle);
+	free(cause);
+	dg_buf_release(&doc);
+	dg_buf_release(&r.line);
+	dg_sign_free(signer);
+	dg_pipeline_free(r.pipe);
+	dg_report_free(r.report);
+	dg_config_free(r.cfg);
+	return rc;
+}

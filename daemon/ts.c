@@ -1,0 +1,155 @@
+#include "dgaudit/ts.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Howard Hinnant's days_from_civil, valid for the whole int64 range we use. */
+int64_t dg_ts_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+void dg_ts_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static bool digits(const char *s, size_t n, unsigned *out)
+{
+	unsigned v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+
+		if (d > 9)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+static unsigned month_days(unsigned y, unsigned m)
+{
+	static const unsigned days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+bool dg_ts_parse(const char *s, size_t len, int64_t *ms)
+{
+	unsigned y, mo, d, h, mi, sec, frac = 0, oh, om;
+	size_t i = 19;
+	int64_t offset = 0;
+
+	if (len < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':')
+		return false;
+	if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
+		return false;
+	if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
+	    !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
+		return false;
+	if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 || mi > 59 || sec > 60)
+		return false;
+	if (s[i] == '.') {
+		unsigned scale = 100, n = 0;
+
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, n++) {
+			frac += (unsigned)(s[i] - '0') * scale;
+			scale /= 10;
+		}
+		if (n == 0)
+			return false;
+	}
+	if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
+		offset = 0;
+	} else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':' &&
+	           digits(s + i + 1, 2, &oh) && digits(s + i + 4, 2, &om) && oh <= 23 && om <= 59) {
+		offset = ((int64_t)oh * 60 + om) * 60 * 1000;
+		if (s[i] == '-')
+			offset = -offset;
+	} else {
+		return false;
+	}
+	if (sec == 60) /* a leap second is folded onto the next second */
+		sec = 59, frac = 999;
+	*ms =
+	    ((dg_ts_days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + mi * 60 + sec) * 1000) +
+	    frac - offset;
+	return true;
+}
+
+char *dg_ts_format(int64_t ms, char *buf)
+{
+	int64_t days, secs, y;
+	unsigned m, d;
+	int msec;
+
+	days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+	secs = (ms - days * 86400000) / 1000;
+	msec = (int)((ms - days * 86400000) % 1000);
+	dg_ts_civil_from_days(days, &y, &m, &d);
+	if (msec != 0)
+		snprintf(buf, DG_TS_BUFSZ, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m,
+		         d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60), msec);
+	else
+		snprintf(buf, DG_TS_BUFSZ, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
+		         (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+	return buf;
+}
+
+bool dg_ts_duration(const char *s, int64_t *ms)
+{
+	size_t len = strlen(s);
+	int64_t v = 0, unit = 1000;
+	size_t n = len;
+
+	if (len == 0)
+		return false;
+	switch (s[len - 1]) {
+	case 's':
+		n--;
+		break;
+	case 'm':
+		unit = 60 * 1000;
+		n--;
+		break;
+	case 'h':
+		unit = 3600 * 1000;
+		n--;
+		break;
+	case 'd':
+		unit = 86400 * 1000;
+		n--;
+		break;
+	}
+	if (n == 0 || n > 9)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*ms = v * unit;
+	return true;
+}

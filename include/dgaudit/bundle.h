@@ -1,0 +1,25 @@
+/* Report bundles on disk: a directory with report.json, its detached signature
+ * report.json.sig, the signer's public key signer.pub.pem, SHA256SUMS and VERIFY.txt (the stock
+ * openssl commands that check it without dgaudit). Written atomically; verified file by file. */
+#ifndef DGAUDIT_BUNDLE_H
+#define DGAUDIT_BUNDLE_H
+
+#include <stddef.h>
+
+#include "dgaudit/buf.h"
+#include "dgaudit/sign.h"
+
+/* Writes the bundle for report (len bytes) as dir/name (dir is created if needed) and points
+ * dir/latest at it. Returns 0 and the bundle's path in *path (caller frees), or -1 with *cause. */
+int dg_bundle_write(const char *dir, const char *name, const char *report, size_t len,
+                    const struct dg_signer *signer, char **path, char **cause);
+/* Checks a bundle: the signature (against pubkey_pem if given, else the bundle's own key),
+ * SHA256SUMS, and that report.json is a canonical, well-formed, self-consistent report. Each
+ * problem is appended to problems as a line. Returns 0 if valid, -1 if not. On success *info
+ * (if not NULL) receives a one-line description; caller frees. */
+int dg_bundle_verify(const char *bundle, const char *pubkey_pem, size_t pemlen,
+                     struct dg_buf *problems, char **info);
+/* The exact openssl command that verifies report.json.sig for a key type. */
+const char *dg_bundle_openssl_command(enum dg_sign_type type);
+
+#endif

@@ -1,0 +1,55 @@
+/* The configuration: read from a libconfig file (or built-in defaults), validated, and frozen
+ * together with the rules it selects, compiled. A reload builds a new one beside the old. */
+#ifndef DGAUDIT_CONFIG_H
+#define DGAUDIT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dgaudit/catalog.h"
+#include "dgaudit/cfgutil.h"
+#include "dgaudit/evt.h"
+#include "dgaudit/hash.h"
+#include "dgaudit/rules.h"
+
+struct dg_source_cfg {
+	char *path;   /* a file or a glob */
+	char *format; /* "auto", "json" */
+};
+
+struct dg_config {
+	char *path;                  /* the file, or NULL for the built-in defaults */
+	char digest[DG_HASH_HEXLEN]; /* SHA-256 of the file's bytes ("" hashed for defaults) */
+	struct dg_source_cfg *sources;
+	size_t nsources;
+	char *state_dir;          /* NULL: chosen by the command (see dg_config_state_dir) */
+	char *report_dir;         /* NULL: ./dgaudit-reports for runs, <state>/reports */
+	char *key_path;           /* NULL: <state>/signing.key, created on first use */
+	char *pseudonym_key_path; /* NULL: <state>/pseudonym.key, created on first use */
+	int64_t report_interval_ms;
+	size_t max_malformed_listed; /* malformed records itemised in a report */
+	size_t max_line;
+	int64_t lateness_ms;
+	char *metrics_listen; /* "127.0.0.1:9464", or NULL for none */
+	int64_t poll_ms;
+	struct dg_catalog *catalog;
+	struct dg_site site;
+	char **rule_dirs; /* NULL: the built-in packs */
+	char **disabled_rules;
+	size_t npacks;
+	char **pack_names;
+	struct dg_schema *schema;
+	struct dg_ruleset *rules;
+};
+
+/* Loads path (NULL for the built-in defaults) and compiles its rules. NULL with *cause as
+ * "file:line: what is wrong". */
+struct dg_config *dg_config_load(const char *path, char **cause);
+void dg_config_free(struct dg_config *cfg);
+/* The state directory: the configured one, else $STATE_DIRECTORY (systemd), else for the
+ * service /var/lib/dgaudit, else $XDG_STATE_HOME/dgaudit or ~/.local/state/dgaudit. Caller
+ * frees. */
+char *dg_config_state_dir(const struct dg_config *cfg, bool service);
+
+#endif

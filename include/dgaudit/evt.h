@@ -1,0 +1,100 @@
+/* The normalised event every parser produces (DESIGN.md, "Event model"), and the schema that
+ * maps field paths to slots. The schema holds the model's fields plus any extra field a rule or
+ * the config's map names; parsers extract only fields the schema holds. An event points into the
+ * record it was parsed from and into its own scratch space: it is valid until the next parse. */
+#ifndef DGAUDIT_EVT_H
+#define DGAUDIT_EVT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum dg_field {
+	DG_F_TIMESTAMP,
+	DG_F_HOST_NAME,
+	DG_F_SERVICE_NAME,
+	DG_F_USER_NAME,
+	DG_F_USER_ROLES,
+	DG_F_SOURCE_IP,
+	DG_F_EVENT_ACTION,
+	DG_F_EVENT_OUTCOME,
+	DG_F_DB_SYSTEM,
+	DG_F_DB_NAMESPACE,
+	DG_F_DB_COLLECTION,
+	DG_F_DB_OPERATION,
+	DG_F_DB_QUERY,
+	DG_F_OBJECT,
+	DG_F_CLASSIFICATION,
+	DG_F_CATEGORIES,
+	DG_F_RECORDS,
+	DG_F_SUBJECT_ID,
+	DG_F_PURPOSE,
+	DG_F_CONSENT_ID,
+	DG_F_TICKET,
+	DG_F_RECIPIENT,
+	DG_F_RECIPIENT_COUNTRY,
+	DG_F_MESSAGE,
+	DG_F_NMODEL
+};
+
+#define DG_MAX_FIELDS 64  /* model fields plus extra fields named by rules or the map */
+#define DG_MAX_ITEMS  256 /* array elements kept per event, over all array fields */
+
+enum dg_kind { DG_K_STR = 1, DG_K_NUM, DG_K_BOOL, DG_K_ARRAY };
+
+struct dg_str {
+	const char *p;
+	size_t len;
+};
+
+struct dg_val {
+	enum dg_kind kind;
+	struct dg_str text; /* strings, and the literal of numbers and booleans */
+	int64_t num;        /* numbers, when is_int */
+	bool is_int;
+	uint16_t first, nitems; /* arrays: their elements in dg_evt.items */
+};
+
+/* Where a record came from: input number, line and byte offset; findings cite these. */
+struct dg_ref {
+	uint32_t input;
+	uint64_t line;
+	uint64_t offset;
+};
+
+struct dg_evt {
+	uint64_t present; /* bit f set: field f has a value (null counts as absent) */
+	int64_t ts_ms;    /* @timestamp as milliseconds since the epoch */
+	struct dg_val v[DG_MAX_FIELDS];
+	struct dg_str items[DG_MAX_ITEMS];
+	unsigned nitems;
+};
+
+static inline bool dg_evt_has(const struct dg_evt *evt, int field)
+{
+	return (evt->present >> field) & 1;
+}
+
+/* The text of a string-like field (the first element of an array), or NULL if absent. */
+const struct dg_str *dg_evt_str(const struct dg_evt *evt, int field);
+/* The integer value of a field, also from a string of digits; false if absent or not integral. */
+bool dg_evt_int(const struct dg_evt *evt, int field, int64_t *out);
+
+struct dg_schema;
+
+/* A schema holding the model's fields. */
+struct dg_schema *dg_schema_new(void);
+void dg_schema_free(struct dg_schema *s);
+/* The slot for name, adding it if new; -1 with *cause set when the schema is full. */
+int dg_schema_add(struct dg_schema *s, const char *name, char **cause);
+/* Makes alias (a path in some log layout) fill the slot of field; -1 with *cause on a clash. */
+int dg_schema_alias(struct dg_schema *s, const char *alias, int field, char **cause);
+/* The slot for the dotted path, or -1. */
+int dg_schema_lookup(const struct dg_schema *s, const char *path, size_t len);
+/* True if some field path starts with path followed by a dot: worth descending into. */
+bool dg_schema_is_prefix(const struct dg_schema *s, const char *path, size_t len);
+/* Canonical name of a slot. */
+const char *dg_schema_name(const struct dg_schema *s, int field);
+int dg_schema_count(const struct dg_schema *s);
+
+#endif

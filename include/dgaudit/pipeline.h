@@ -1,0 +1,65 @@
+/* The one pipeline both modes share: bytes of each input are framed into records, parsed into
+ * events, enriched from the asset catalogue and evaluated by the rule engine; findings and
+ * malformed records go to the caller's hooks. `dgaudit run` feeds it in a loop to the end of its
+ * inputs; the daemon feeds it from event-loop callbacks. No I/O of its own. */
+#ifndef DGAUDIT_PIPELINE_H
+#define DGAUDIT_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dgaudit/cjson.h"
+#include "dgaudit/config.h"
+#include "dgaudit/engine.h"
+#include "dgaudit/framer.h"
+
+struct dg_pipeline_hooks {
+	/* A finding, rendered; the hook takes ownership of json. */
+	void (*finding)(void *arg, const struct dg_match *m, struct dg_cjson *json);
+	/* A record that could not be audited, and why. */
+	void (*malformed)(void *arg, uint32_t input, const struct dg_record *rec, const char *why);
+	void *arg;
+};
+
+enum dg_format { DG_FORMAT_AUTO, DG_FORMAT_JSON };
+
+struct dg_input_stats {
+	char *name;
+	enum dg_format format;
+	uint64_t start_offset; /* where auditing began in the (decompressed) stream */
+	uint64_t end_offset;   /* just past the last complete record audited */
+	uint64_t records;      /* lines seen, blank ones excluded */
+	uint64_t malformed;
+	uint64_t blank;
+	char sha256[DG_HASH_HEXLEN]; /* of the bytes [start_offset, end_offset), once ended */
+};
+
+struct dg_pipeline_totals {
+	uint64_t records, malformed, findings;
+	uint64_t by_severity[DG_SEV_COUNT];
+	uint64_t *by_rule;         /* indexed like the ruleset */
+	int64_t first_ms, last_ms; /* event-time span of audited records */
+	bool have_time;
+};
+
+struct dg_pipeline;
+
+/* A pipeline for cfg (which must outlive it); pseudonym_key keys the HMAC of subject ids. */
+struct dg_pipeline *dg_pipeline_new(const struct dg_config *cfg, const uint8_t *pseudonym_key,
+                                    size_t keylen, const struct dg_pipeline_hooks *hooks);
+void dg_pipeline_free(struct dg_pipeline *p);
+/* Starts an input named name (used in evidence) at a stream position; returns its number. */
+uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_format format,
+                               uint64_t offset, uint64_t line);
+/* Audits the next bytes of input; returns -1 with *cause if the input's format is unknown. */
+int dg_pipeline_feed(struct dg_pipeline *p, uint32_t input, const char *buf, size_t len,
+                     char **cause);
+/* The input has ended: audits a last line without newline, and finishes its digest. */
+void dg_pipeline_end_input(struct dg_pipeline *p, uint32_t input);
+const struct dg_input_stats *dg_pipeline_input(const struct dg_pipeline *p, uint32_t input);
+uint32_t dg_pipeline_ninputs(const struct dg_pipeline *p);
+const struct dg_pipeline_totals *dg_pipeline_totals(const struct dg_pipeline *p);
+enum dg_format dg_pipeline_format_parse(const char *name);
+
+#endif

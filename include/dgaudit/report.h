@@ -1,0 +1,60 @@
+/* The audit report (DESIGN.md, "Report bundle"): collects findings, inputs, malformed records
+ * and integrity events while a pipeline runs, then builds report.json as canonical JSON. Pure:
+ * the report's time, id and chain position are passed in. */
+#ifndef DGAUDIT_REPORT_H
+#define DGAUDIT_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dgaudit/buf.h"
+#include "dgaudit/cjson.h"
+#include "dgaudit/framer.h"
+#include "dgaudit/pipeline.h"
+#include "dgaudit/rules.h"
+#include "dgaudit/source.h"
+
+#define DG_REPORT_SCHEMA "dgaudit.report/1"
+
+struct dg_report_info {
+	const char *report_id;
+	uint64_t seq;
+	const char *prev_sha256; /* hex of the previous report.json, NULL for the first */
+	int64_t generated_ms;
+	const char *host, *version, *mode;
+	const char *config_sha256, *rules_sha256;
+};
+
+struct dg_report_input {
+	const char *path;
+	const char *format;
+	const struct dg_source_id *id; /* NULL for standard input */
+	bool compressed;
+	uint64_t start, end; /* byte range audited, in the decompressed stream */
+	uint64_t records, malformed;
+	const char *sha256;      /* of the audited bytes */
+	const char *file_sha256; /* of the file as stored, when that differs (compressed) */
+	const char *error;       /* why it could not be read to its end, or NULL */
+};
+
+struct dg_report;
+
+/* A report itemising at most max_malformed malformed records (all are counted). */
+struct dg_report *dg_report_new(size_t max_malformed);
+void dg_report_free(struct dg_report *r);
+/* Records a finding (kept as canonical text; f stays the caller's). */
+void dg_report_finding(struct dg_report *r, const struct dg_cjson *f);
+void dg_report_malformed(struct dg_report *r, const char *input, const struct dg_record *rec,
+                         const char *why);
+void dg_report_input(struct dg_report *r, const struct dg_report_input *in);
+/* An event about the audit itself: start, stop, reload, read error, gap, truncation. */
+void dg_report_integrity(struct dg_report *r, int64_t time_ms, const char *type,
+                         const char *detail);
+size_t dg_report_findings(const struct dg_report *r);
+/* Appends report.json's bytes to out. */
+void dg_report_build(const struct dg_report *r, const struct dg_report_info *info,
+                     const struct dg_pipeline_totals *totals, const struct dg_ruleset *rs,
+                     struct dg_buf *out);
+
+#endif

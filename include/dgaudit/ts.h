@@ -1,0 +1,23 @@
+/* Timestamps: RFC 3339 text <-> milliseconds since the epoch (UTC), and durations like "1h".
+ * Pure: no clock, no time zone database. */
+#ifndef DGAUDIT_TS_H
+#define DGAUDIT_TS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DG_TS_BUFSZ 32
+
+/* Parses "YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm)"; 't', 'z' and a space for 'T' are
+ * accepted as RFC 3339 allows. Fractions beyond milliseconds are truncated. */
+bool dg_ts_parse(const char *s, size_t len, int64_t *ms);
+/* Writes ms as "YYYY-MM-DDThh:mm:ss[.mmm]Z" into buf (DG_TS_BUFSZ bytes); returns buf. */
+char *dg_ts_format(int64_t ms, char *buf);
+/* Parses a duration: an integer of seconds, or digits followed by s, m, h or d. */
+bool dg_ts_duration(const char *s, int64_t *ms);
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t dg_ts_days_from_civil(int64_t y, unsigned m, unsigned d);
+void dg_ts_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
+#endif
