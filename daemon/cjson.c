@@ -14,6 +14,7 @@ struct member {
 struct dg_cjson {
 	enum dg_cjson_type type;
 	bool b;
+	bool borrowed; /* s is not ours to free */
 	int64_t n;
 	char *s; /* strings and raw text */
 	size_t slen;
@@ -112,6 +113,16 @@ struct dg_cjson *dg_cjson_raw(const char *text, size_t len)
 	return v;
 }
 
+struct dg_cjson *dg_cjson_raw_ref(const char *text, size_t len)
+{
+	struct dg_cjson *v = node(DG_CJSON_RAW);
+
+	v->s = (char *)text;
+	v->slen = len;
+	v->borrowed = true;
+	return v;
+}
+
 void dg_cjson_free(struct dg_cjson *v)
 {
 	if (v == NULL)
@@ -124,7 +135,8 @@ void dg_cjson_free(struct dg_cjson *v)
 	}
 	free(v->items);
 	free(v->members);
-	free(v->s);
+	if (!v->borrowed)
+		free(v->s);
 	free(v);
 }
 

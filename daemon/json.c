@@ -51,6 +51,10 @@ static bool gap_ok(const char *s, size_t from, size_t to, char sep)
 {
 	bool seen = sep == 0;
 
+	/* Compact JSON, the common case: exactly the separator, or nothing. */
+	if (to - from == (sep != 0))
+		return sep == 0 || s[from] == sep;
+
 	for (size_t i = from; i < to; i++) {
 		if (is_ws(s[i]))
 			continue;

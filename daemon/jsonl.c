@@ -9,6 +9,18 @@
 #include "dgaudit/xmalloc.h"
 
 #define PATH_MAX_LEN 256
+#define CACHE_TOKENS 128 /* key positions remembered */
+#define CACHE_PATH   48  /* longest path remembered */
+
+/* What the path of the key at one token position resolved to last time. Lines from one source
+ * repeat the same layout, so a byte comparison with last time's path usually replaces hashing
+ * and probing the schema. */
+struct key_cache {
+	uint8_t len; /* 0: empty */
+	bool prefix;
+	int8_t slot;
+	char path[CACHE_PATH];
+};
 
 struct dg_jsonl {
 	const struct dg_schema *schema;
@@ -17,6 +29,7 @@ struct dg_jsonl {
 	char *scratch;
 	size_t scratch_cap, scratch_len;
 	char why[PATH_MAX_LEN + 64];
+	struct key_cache cache[CACHE_TOKENS];
 };
 
 struct walk {
@@ -127,6 +140,28 @@ static int store(struct walk *w, int f, unsigned vi)
 	return 0;
 }
 
+/* Resolves w->path[0..len), the path of the key at token i: its slot (or -1), and whether
+ * some field lies below it. */
+static int resolve(struct walk *w, unsigned i, size_t len, bool *prefix)
+{
+	struct key_cache *c = i < CACHE_TOKENS ? &w->p->cache[i] : NULL;
+	int f;
+
+	if (c != NULL && c->len == len && memcmp(c->path, w->path, len) == 0) {
+		*prefix = c->prefix;
+		return c->slot;
+	}
+	f = dg_schema_lookup(w->p->schema, w->path, len);
+	*prefix = f < 0 && dg_schema_is_prefix(w->p->schema, w->path, len);
+	if (c != NULL && len < CACHE_PATH) {
+		memcpy(c->path, w->path, len);
+		c->len = (uint8_t)len;
+		c->slot = (int8_t)f;
+		c->prefix = *prefix;
+	}
+	return f;
+}
+
 /* Walks the members of the object at token oi whose path is w->path[0..plen). */
 static int walk_object(struct walk *w, unsigned oi, size_t plen)
 {
@@ -138,6 +173,8 @@ static int walk_object(struct walk *w, unsigned oi, size_t plen)
 		unsigned vi = i + 1;
 		struct dg_str k = token_text(w, key);
 		size_t len = plen + (plen > 0) + k.len;
+		unsigned ki = i;
+		bool prefix;
 		int f;
 
 		i = w->tok[vi].next;
@@ -146,12 +183,11 @@ static int walk_object(struct walk *w, unsigned oi, size_t plen)
 		if (plen > 0)
 			w->path[plen] = '.';
 		memcpy(w->path + plen + (plen > 0), k.p, k.len);
-		f = dg_schema_lookup(w->p->schema, w->path, len);
+		f = resolve(w, ki, len, &prefix);
 		if (f >= 0) {
 			if (store(w, f, vi) != 0)
 				return -1;
-		} else if (w->tok[vi].type == DG_JSON_OBJECT &&
-		           dg_schema_is_prefix(w->p->schema, w->path, len)) {
+		} else if (prefix && w->tok[vi].type == DG_JSON_OBJECT) {
 			if (walk_object(w, vi, len) != 0)
 				return -1;
 		}

@@ -8,7 +8,7 @@
 
 struct dg_report {
 	size_t max_malformed;
-	struct dg_buf findings; /* canonical findings joined by ',' */
+	struct dg_buf findings; /* "[" and the canonical findings joined by ',' */
 	size_t nfindings;
 	struct dg_cjson *malformed; /* listed ones */
 	uint64_t nmalformed;
@@ -21,6 +21,7 @@ struct dg_report *dg_report_new(size_t max_malformed)
 	struct dg_report *r = dg_xcalloc(1, sizeof *r);
 
 	r->max_malformed = max_malformed;
+	dg_buf_addc(&r->findings, '[');
 	r->malformed = dg_cjson_array();
 	r->inputs = dg_cjson_array();
 	r->integrity = dg_cjson_array();
@@ -116,13 +117,12 @@ static struct dg_cjson *borrow(const struct dg_cjson *v)
 	return raw;
 }
 
-void dg_report_build(const struct dg_report *r, const struct dg_report_info *info,
+void dg_report_build(struct dg_report *r, const struct dg_report_info *info,
                      const struct dg_pipeline_totals *totals, const struct dg_ruleset *rs,
                      struct dg_buf *out)
 {
 	struct dg_cjson *o = dg_cjson_object(), *x, *y;
 	char ts[DG_TS_BUFSZ];
-	struct dg_buf fb = {0};
 
 	dg_cjson_set(o, "schema", dg_cjson_str(DG_REPORT_SCHEMA));
 	dg_cjson_set(o, "report_id", dg_cjson_str(info->report_id));
@@ -158,11 +158,9 @@ void dg_report_build(const struct dg_report *r, const struct dg_report_info *inf
 	for (size_t i = 0; i < dg_rules_count(rs); i++)
 		dg_cjson_set(y, dg_rules_get(rs, i)->id, dg_cjson_int((int64_t)totals->by_rule[i]));
 
-	dg_buf_addc(&fb, '[');
-	dg_buf_add(&fb, r->findings.data, r->findings.len);
-	dg_buf_addc(&fb, ']');
-	dg_cjson_set(o, "findings", dg_cjson_raw(fb.data, fb.len));
-	dg_buf_release(&fb);
+	/* Findings can be most of a report: close the array in place rather than copy it. */
+	dg_buf_addc(&r->findings, ']');
+	dg_cjson_set(o, "findings", dg_cjson_raw_ref(r->findings.data, r->findings.len));
 
 	x = dg_cjson_set(o, "malformed", dg_cjson_object());
 	dg_cjson_set(x, "count", dg_cjson_int((int64_t)r->nmalformed));
@@ -170,4 +168,5 @@ void dg_report_build(const struct dg_report *r, const struct dg_report_info *inf
 	dg_cjson_set(o, "integrity_events", borrow(r->integrity));
 	dg_cjson_write(o, out);
 	dg_cjson_free(o);
+	r->findings.len--; /* reopen the array: more findings may follow */
 }

@@ -1094,8 +1094,9 @@ static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_
 		return -1;
 	/* Who did what to which data of whom, whatever the rule tests. */
 	r->shown_fields |= 1ULL << DG_F_USER_NAME | 1ULL << DG_F_EVENT_ACTION |
-			   1ULL << DG_F_OBJECT | 1ULL << DG_F_CLASSIFICATION |
-			   1ULL << DG_F_SUBJECT_ID | 1ULL << DG_F_SERVICE_NAME | 1ULL << DG_F_SOURCE_IP;
+	                   1ULL << DG_F_OBJECT | 1ULL << DG_F_CLASSIFICATION |
+	                   1ULL << DG_F_SUBJECT_ID | 1ULL << DG_F_SERVICE_NAME |
+	                   1ULL << DG_F_SOURCE_IP;
 	return 0;
 }
 

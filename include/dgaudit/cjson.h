@@ -32,8 +32,10 @@ struct dg_cjson *dg_cjson_int(int64_t n);
 /* Bytes that are not valid UTF-8 are replaced by U+FFFD, so output is always valid. */
 struct dg_cjson *dg_cjson_str(const char *s);
 struct dg_cjson *dg_cjson_strn(const char *s, size_t len);
-/* Text that is already canonical JSON (e.g. a finding written earlier). */
+/* Text that is already canonical JSON (e.g. a finding written earlier), copied. */
 struct dg_cjson *dg_cjson_raw(const char *text, size_t len);
+/* The same without a copy: text must outlive the value. */
+struct dg_cjson *dg_cjson_raw_ref(const char *text, size_t len);
 void dg_cjson_free(struct dg_cjson *v);
 
 /* Adds or replaces obj[key], taking ownership of val; returns val. */

@@ -53,7 +53,7 @@ void dg_report_integrity(struct dg_report *r, int64_t time_ms, const char *type,
                          const char *detail);
 size_t dg_report_findings(const struct dg_report *r);
 /* Appends report.json's bytes to out. */
-void dg_report_build(const struct dg_report *r, const struct dg_report_info *info,
+void dg_report_build(struct dg_report *r, const struct dg_report_info *info,
                      const struct dg_pipeline_totals *totals, const struct dg_ruleset *rs,
                      struct dg_buf *out);
 

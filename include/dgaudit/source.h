@@ -1,7 +1,7 @@
 /* Reading an input to its end: a file, standard input ("-"), or a gzip archive (recognised by
  * its magic bytes, multi-member streams included). Gives the decompressed bytes, and records the
- * file's identity and the SHA-256 of the bytes as stored, which is what `sha256sum` of the file
- * prints when it was read whole. */
+ * file's identity and, for archives, the SHA-256 of the bytes as stored (what `sha256sum` of the
+ * archive prints); the pipeline hashes the decompressed bytes it audits. */
 #ifndef DGAUDIT_SOURCE_H
 #define DGAUDIT_SOURCE_H
 
@@ -27,7 +27,7 @@ void dg_source_free(struct dg_source *src);
 ssize_t dg_source_read(struct dg_source *src, char *buf, size_t cap, char **cause);
 const struct dg_source_id *dg_source_identity(const struct dg_source *src);
 bool dg_source_compressed(const struct dg_source *src);
-/* Bytes read from the file as stored, and their SHA-256 so far. */
+/* Bytes read from the file as stored, and (archives only) their SHA-256 so far. */
 uint64_t dg_source_raw_bytes(const struct dg_source *src);
 void dg_source_raw_sha256(const struct dg_source *src, char *hex);
 

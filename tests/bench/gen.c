@@ -4,9 +4,11 @@
  * --manifest writes how many findings each rule must report, so a test can hold dgaudit to it.
  *
  *   dg_gen COUNT [--seed N] [--violations PER_MILLE] [--malformed N] [--dotted]
- *          [--start RFC3339] [--step-ms N] [--manifest FILE]
+ *          [--start RFC3339] [--step-ms N] [--round-robin] [--manifest FILE]
+ *
+ * --round-robin cycles through the violation kinds instead of drawing them, so that a small
+ * sample holds examples of every rule.
  */
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,23 +61,21 @@ static const char *const rule_ids[R_COUNT] = {
 static unsigned long long expected[R_COUNT];
 
 struct object {
-	const char *name, *cls, *cats;
+	const char *name, *cls;
 };
 
 static const struct object objects[] = {
-    {"core.customers", "C3", "[\"id_card\",\"phone\",\"address\"]"},
-    {"core.cards", "C3", "[\"bank_card\"]"},
-    {"biometrics.face_templates", "C3", "[\"biometric\"]"},
-    {"core.transactions", "C2", "[\"transaction\"]"},
-    {"loan.applications", "C2", "[\"income\",\"id_card\"]"},
-    {"marketing.segments", "C1", "[]"},
+    {"core.customers", "C3"},    {"core.cards", "C3"},        {"biometrics.face_templates", "C3"},
+    {"core.transactions", "C2"}, {"loan.applications", "C2"}, {"marketing.segments", "C1"},
 };
 #define NOBJ (sizeof objects / sizeof objects[0])
 
+static const struct object audit_log = {"audit.access_log", "C1"};
+
 static const char *const services[] = {"core-banking", "crm", "loan-origination", "card-portal",
                                        "mobile-api"};
-static const char *const purposes[] = {"account-servicing", "loan-review", "fraud-check",
-                                       "complaint-handling", "kyc-refresh"};
+static const char *const purposes[] = {"servicing", "loan-review", "fraud-check", "complaint",
+                                       "kyc"};
 static const char *const approved[] = {"UnionPay", "PBOC-Credit-Reference-Center",
                                        "Ping-An-Insurance"};
 
@@ -84,8 +84,10 @@ static const char *const approved[] = {"UnionPay", "PBOC-Credit-Reference-Center
 
 static int64_t now_ms;
 static int64_t step_ms = 100;
-static bool dotted;
+static bool dotted, round_robin;
+static unsigned next_kind;
 static FILE *out;
+static long emitted;
 
 static void ts(char *buf, int64_t ms)
 {
@@ -127,25 +129,26 @@ static void emit(const struct evt *e)
 	snprintf(ip, sizeof ip, "10.%u.%u.%u", 20 + e->user % 8, e->user % 250, 10 + e->user % 200);
 	if (dotted) {
 		fprintf(out,
-		        "{\"@timestamp\":\"%s\",\"host.name\":\"app-%02u.bank.internal\","
+		        "{\"@timestamp\":\"%s\",\"host.name\":\"app%02u\","
 		        "\"service.name\":\"%s\",\"user.name\":\"%s\",\"user.roles\":%s,"
 		        "\"source.ip\":\"%s\",\"event.action\":\"%s\",\"event.outcome\":\"%s\"",
 		        t, e->user % 12, e->service, u, roles, ip, e->action, e->outcome);
 	} else {
 		fprintf(
 		    out,
-		    "{\"@timestamp\":\"%s\",\"host\":{\"name\":\"app-%02u.bank.internal\"},"
+		    "{\"@timestamp\":\"%s\",\"host\":{\"name\":\"app%02u\"},"
 		    "\"service\":{\"name\":\"%s\"},\"user\":{\"name\":\"%s\",\"roles\":%s},"
 		    "\"source\":{\"ip\":\"%s\"},\"event\":{\"action\":\"%s\",\"outcome\":\"%s\"}",
 		    t, e->user % 12, e->service, u, roles, ip, e->action, e->outcome);
 	}
+	/* Categories come from the asset catalogue, as they would for most applications. */
 	if (e->obj != NULL)
 		fprintf(out,
 		        dotted ? ",\"dg.object\":\"%s\",\"dg.classification\":\"%s\","
-		                 "\"dg.categories\":%s,\"dg.records\":%ld"
+		                 "\"dg.records\":%ld"
 		               : ",\"dg\":{\"object\":\"%s\",\"classification\":\"%s\","
-		                 "\"categories\":%s,\"records\":%ld",
-		        e->obj->name, e->obj->cls, e->obj->cats, e->records);
+		                 "\"records\":%ld",
+		        e->obj->name, e->obj->cls, e->records);
 	else if (!dotted)
 		fprintf(out, ",\"dg\":{\"records\":0");
 	if (e->subject[0])
@@ -175,7 +178,8 @@ static void emit(const struct evt *e)
 		        e->query);
 	if (e->message[0])
 		fprintf(out, ",\"message\":\"%s\"", e->message);
-	fprintf(out, ",\"trace.id\":\"%016" PRIx64 "\"}\n", rnd());
+	fputs("}\n", out);
+	emitted++;
 }
 
 static void subject(struct evt *e)
@@ -266,7 +270,7 @@ static void violation(void)
 	                .outcome = "success",
 	                .service = services[pick(5)]};
 	char num[20];
-	unsigned kind = pick(R_COUNT);
+	unsigned kind = round_robin ? next_kind++ % R_COUNT : pick(R_COUNT);
 
 	switch (kind) {
 	case R_NO_BASIS:
@@ -328,7 +332,7 @@ static void violation(void)
 		e.user = pick(NPRIV);
 		if (pick(2)) {
 			e.action = "delete";
-			e.obj = &(struct object){"audit.access_log", "C1", "[]"};
+			e.obj = &audit_log;
 			e.records = 100 + pick(1000);
 			snprintf(
 			    e.query, sizeof e.query,
@@ -416,6 +420,8 @@ int main(int argc, char **argv)
 			nmalformed = atol(v), i++;
 		else if (strcmp(argv[i], "--dotted") == 0)
 			dotted = true;
+		else if (strcmp(argv[i], "--round-robin") == 0)
+			round_robin = true;
 		else if (strcmp(argv[i], "--start") == 0)
 			strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm), i++;
 		else if (strcmp(argv[i], "--step-ms") == 0)
@@ -426,11 +432,11 @@ int main(int argc, char **argv)
 	now_ms = (int64_t)timegm(&tm) * 1000;
 	out = stdout;
 	setvbuf(out, NULL, _IOFBF, 1 << 20);
-	/* Violations are spaced so that one scenario never runs into the next one's window. */
-	for (long n = 0, quiet = 0; n < count; n++) {
+	/* Scenarios are kept apart by a little ordinary traffic. */
+	for (long quiet = 0; emitted < count;) {
 		if (quiet == 0 && (long)pick(1000) < per_mille) {
 			violation();
-			quiet = 400;
+			quiet = 20;
 		} else {
 			normal();
 			if (quiet > 0)
