@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,7 +40,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: dgaudit run [-c CONF] [-o DIR] [--format auto|json] [--fail-on SEV]\n"
 	           "                   [--findings FILE] FILE...\n"
-	           "  FILE may be a glob, a .gz archive, or - for standard input.\n"
+	           "  FILE may be a glob, a .gz archive, or - for standard input; files are audited\n"
+	           "  oldest first (by modification time), standard input last.\n"
 	           "  Findings go to standard output as JSON lines, a signed report bundle to DIR\n"
 	           "  (default ./dgaudit-reports), a summary to standard error.\n"
 	           "  Exit: 0 no finding at/above SEV (default high), 1 there are, 2 usage or\n"
@@ -165,6 +167,45 @@ static char **expand(struct run *r, char **args, int nargs, size_t *n)
 		globfree(&g);
 	}
 	return paths;
+}
+
+struct dated {
+	char *path;
+	struct timespec mtime;
+	size_t pos;
+};
+
+static int oldest_first(const void *a, const void *b)
+{
+	const struct dated *x = a, *y = b;
+
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Orders inputs oldest first by modification time, so that rotated archives (app.log.2.gz,
+ * app.log.1, app.log) are audited in the order they were written and threshold windows see
+ * time run forward. Standard input, having no date, goes last. */
+static void chronological(char **paths, size_t n)
+{
+	struct dated *d = dg_xcalloc(n ? n : 1, sizeof *d);
+	struct stat st;
+
+	for (size_t i = 0; i < n; i++) {
+		d[i].path = paths[i];
+		d[i].pos = i;
+		if (strcmp(paths[i], "-") == 0 || stat(paths[i], &st) != 0)
+			d[i].mtime.tv_sec = INT64_MAX; /* unreadable ones are reported in turn */
+		else
+			d[i].mtime = st.st_mtim;
+	}
+	qsort(d, n, sizeof *d, oldest_first);
+	for (size_t i = 0; i < n; i++)
+		paths[i] = d[i].path;
+	free(d);
 }
 
 static void summary(struct run *r, const char *bundle, double elapsed)
@@ -306,6 +347,7 @@ int dg_run_main(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
+	chronological(paths, npaths);
 	if (findings != NULL && (r.out = fopen(findings, "we")) == NULL) {
 		fprintf(stderr, "dgaudit run: %s: %s\n", findings, strerror(errno));
 		r.out = stdout;

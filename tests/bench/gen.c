@@ -397,7 +397,8 @@ static void malformed(unsigned i)
 
 int main(int argc, char **argv)
 {
-	long count, per_mille = 10, nmalformed = 0;
+	long count, per_mille = 10, nmalformed = 0, total_malformed;
+	unsigned long next_malformed;
 	const char *manifest = NULL;
 	struct tm tm = {0};
 
@@ -430,6 +431,8 @@ int main(int argc, char **argv)
 			manifest = v, i++;
 	}
 	now_ms = (int64_t)timegm(&tm) * 1000;
+	total_malformed = nmalformed;
+	next_malformed = (unsigned long)(count / (nmalformed + 1));
 	out = stdout;
 	setvbuf(out, NULL, _IOFBF, 1 << 20);
 	/* Scenarios are kept apart by a little ordinary traffic. */
@@ -442,9 +445,11 @@ int main(int argc, char **argv)
 			if (quiet > 0)
 				quiet--;
 		}
-		if (nmalformed > 0 && pick((unsigned)(count / nmalformed + 1)) == 0) {
+		/* Malformed records at even intervals, each counted once. */
+		if (nmalformed > 0 && emitted >= (long)next_malformed) {
 			malformed((unsigned)nmalformed);
 			nmalformed--;
+			next_malformed += (unsigned long)(count / (total_malformed + 1));
 		}
 	}
 	if (fflush(out) != 0)
