@@ -71,6 +71,7 @@ char *dg_buf_steal(struct dg_buf *b)
 	char *p;
 
 	dg_buf_reserve(b, 0);
+	b->data[b->len] = '\0'; /* a buffer never written to has no terminator yet */
 	p = b->data;
 	b->data = NULL;
 	b->len = b->cap = 0;

@@ -9,6 +9,24 @@
 
 int dg_cfgutil_read(config_t *cfg, const char *name, const char *text, char **cause)
 {
+	unsigned line = 1;
+
+	/* libconfig 1.5 exits the whole process on some @include errors (libconfig#292), so a
+	 * file must never get there; rules.directories does what @include would. */
+	for (const char *p = text; *p != '\0'; line++) {
+		p += strspn(p, " \t");
+		if (strncmp(p, "@include", 8) == 0) {
+			*cause =
+			    dg_xasprintf("%s:%u: @include is not supported; list rule files in "
+			                 "rules.directories instead",
+			                 name, line);
+			return -1;
+		}
+		p = strchr(p, '\n');
+		if (p == NULL)
+			break;
+		p++;
+	}
 	if (config_read_string(cfg, text) == CONFIG_TRUE)
 		return 0;
 	*cause = dg_xasprintf("%s:%d: %s", name, config_error_line(cfg), config_error_text(cfg));

@@ -103,37 +103,72 @@ bool dg_detect_luhn_valid(const char *digits, size_t len)
 	return len > 0 && sum % 10 == 0;
 }
 
-/* A run of digits, possibly grouped by single spaces or dashes (cards and phones are often
- * written "6222 0212 3456 7890"); collects its digits into out and returns the run's length. */
-static size_t digit_run(const char *s, size_t len, size_t i, char *out, size_t *ndigits,
-                        bool *grouped)
-{
-	size_t start = i;
+/* A run of digit groups separated by single spaces or dashes (cards and phones are often
+ * written "6222 0212 3456 7890"), up to MAX_GROUPS groups and MAX_DIGITS digits. */
+#define MAX_GROUPS 8
+#define MAX_DIGITS 64
 
-	*ndigits = 0;
-	*grouped = false;
+struct run {
+	char d[MAX_DIGITS]; /* the digits */
+	size_t nd;
+	size_t ngroups;
+	size_t gchar[MAX_GROUPS + 1]; /* char offset where group g starts; [ngroups] = run end */
+	size_t gdig[MAX_GROUPS + 1];  /* digit index where group g starts; [ngroups] = nd */
+	size_t end;                   /* char offset just past the run */
+	bool overflow;                /* more groups or digits than we hold */
+};
+
+static void digit_run(const char *s, size_t len, size_t i, struct run *r)
+{
+	r->nd = r->ngroups = 0;
+	r->overflow = false;
+	r->gchar[0] = i;
+	r->gdig[0] = 0;
+	r->ngroups = 1;
 	while (i < len) {
 		if (is_digit(s[i])) {
-			if (*ndigits < 24)
-				out[*ndigits] = s[i];
-			(*ndigits)++;
+			if (r->nd < MAX_DIGITS)
+				r->d[r->nd] = s[i];
+			else
+				r->overflow = true;
+			r->nd++;
 			i++;
-		} else if ((s[i] == ' ' || s[i] == '-') && i + 1 < len && is_digit(s[i + 1]) &&
-		           i > start) {
-			*grouped = true;
+		} else if ((s[i] == ' ' || s[i] == '-') && i + 1 < len && is_digit(s[i + 1])) {
+			if (r->ngroups == MAX_GROUPS) {
+				r->overflow = true;
+				break;
+			}
+			r->gchar[r->ngroups] = i + 1;
+			r->gdig[r->ngroups] = r->nd;
+			r->ngroups++;
 			i++;
 		} else {
 			break;
 		}
 	}
-	return i - start;
+	r->end = i;
+	r->gchar[r->ngroups] = i;
+	r->gdig[r->ngroups] = r->nd;
 }
 
-static size_t email_at(const char *s, size_t len, size_t at, size_t *start)
+static bool is_card(const char *d, size_t nd)
+{
+	return nd >= 13 && nd <= 19 && d[0] >= '3' && d[0] <= '6' && dg_detect_luhn_valid(d, nd);
+}
+
+static bool is_mobile(const char *d, size_t nd)
+{
+	return (nd == 11 && d[0] == '1' && d[1] >= '3') ||
+	       (nd == 13 && d[0] == '8' && d[1] == '6' && d[2] == '1' && d[3] >= '3');
+}
+
+/* The e-mail address around the '@' at s[at], not reaching back before floor (the end of the
+ * previous hit: hits never overlap). */
+static size_t email_at(const char *s, size_t len, size_t at, size_t floor, size_t *start)
 {
 	size_t b = at, e = at + 1, dots = 0;
 
-	while (b > 0 && (is_alnum(s[b - 1]) || strchr(".+-", s[b - 1]) != NULL))
+	while (b > floor && (is_alnum(s[b - 1]) || strchr(".+-", s[b - 1]) != NULL))
 		b--;
 	if (b == at || s[b] == '.')
 		return 0;
@@ -152,8 +187,9 @@ static size_t email_at(const char *s, size_t len, size_t at, size_t *start)
 	return e - b;
 }
 
-static bool add_hit(struct dg_detect_hit *hits, size_t max, size_t *n, enum dg_detect_kind kind,
-                    size_t start, size_t len)
+/* Records a hit (counting it even beyond max) and moves floor to its end. */
+static void add_hit(struct dg_detect_hit *hits, size_t max, size_t *n, size_t *floor,
+                    enum dg_detect_kind kind, size_t start, size_t len)
 {
 	if (*n < max) {
 		hits[*n].kind = kind;
@@ -161,25 +197,28 @@ static bool add_hit(struct dg_detect_hit *hits, size_t max, size_t *n, enum dg_d
 		hits[*n].len = len;
 	}
 	(*n)++;
-	return true;
+	*floor = start + len;
+}
+
+/* Whether the identity number (17 digits and a check character) at id is real. */
+static bool is_cn_id(const char *id)
+{
+	return dg_detect_cn_id_valid(id) && cn_id_plausible(id);
 }
 
 size_t dg_detect_scan(const char *s, size_t len, unsigned kinds, struct dg_detect_hit *hits,
                       size_t max)
 {
-	size_t n = 0, i = 0, emails_done = 0;
+	size_t n = 0, i = 0, floor = 0; /* hits end at or before floor */
+	struct run r;
 
 	while (i < len) {
-		char d[24];
-		size_t nd, run, end;
-		bool grouped, before_ok;
-
-		if ((kinds & DG_DETECT_EMAIL) && s[i] == '@' && i >= emails_done) {
-			size_t start, elen = email_at(s, len, i, &start);
+		if ((kinds & DG_DETECT_EMAIL) && s[i] == '@') {
+			size_t start, elen = email_at(s, len, i, floor, &start);
 
 			if (elen > 0) {
-				add_hit(hits, max, &n, DG_DETECT_EMAIL, start, elen);
-				i = emails_done = start + elen;
+				add_hit(hits, max, &n, &floor, DG_DETECT_EMAIL, start, elen);
+				i = floor;
 				continue;
 			}
 		}
@@ -187,43 +226,56 @@ size_t dg_detect_scan(const char *s, size_t len, unsigned kinds, struct dg_detec
 			i++;
 			continue;
 		}
-		before_ok = i == 0 || !is_alnum(s[i - 1]);
-		run = digit_run(s, len, i, d, &nd, &grouped);
-		end = i + run;
-		if (!before_ok) {
-			i = end;
+		digit_run(s, len, i, &r);
+		/* Numbers must stand alone: no letter or digit glued to either end. */
+		if ((i > 0 && is_alnum(s[i - 1])) || r.overflow) {
+			i = r.end;
 			continue;
 		}
 		/* Identity numbers: 17 digits and a digit or X, never grouped. */
-		if ((kinds & DG_DETECT_CN_ID) && !grouped &&
-		    ((nd == 18 && (end >= len || !is_alnum(s[end]))) ||
-		     (nd == 17 && end < len && (s[end] == 'X' || s[end] == 'x') &&
-		      (end + 1 >= len || !is_alnum(s[end + 1]))))) {
+		if ((kinds & DG_DETECT_CN_ID) && r.ngroups == 1 &&
+		    ((r.nd == 18 && (r.end >= len || !is_alnum(s[r.end]))) ||
+		     (r.nd == 17 && r.end < len && (s[r.end] == 'X' || s[r.end] == 'x') &&
+		      (r.end + 1 >= len || !is_alnum(s[r.end + 1]))))) {
 			char id[18];
 
-			memcpy(id, d, 17);
-			id[17] = nd == 18 ? d[17] : 'X';
-			if (dg_detect_cn_id_valid(id) && cn_id_plausible(id)) {
-				add_hit(hits, max, &n, DG_DETECT_CN_ID, i,
-				        nd == 18 ? run : run + 1);
-				i = nd == 18 ? end : end + 1;
+			memcpy(id, r.d, 17);
+			id[17] = r.nd == 18 ? r.d[17] : 'X';
+			if (is_cn_id(id)) {
+				add_hit(hits, max, &n, &floor, DG_DETECT_CN_ID, i,
+				        r.end - i + (r.nd == 17));
+				i = floor;
 				continue;
 			}
 		}
-		if (end < len && is_alnum(s[end])) {
-			i = end;
+		if (r.end < len && is_alnum(s[r.end])) {
+			i = r.end;
 			continue;
 		}
-		if ((kinds & DG_DETECT_BANK_CARD) && nd >= 13 && nd <= 19 && d[0] >= '3' &&
-		    d[0] <= '6' && dg_detect_luhn_valid(d, nd)) {
-			add_hit(hits, max, &n, DG_DETECT_BANK_CARD, i, run);
-		} else if ((kinds & DG_DETECT_CN_MOBILE) &&
-		           ((nd == 11 && d[0] == '1' && d[1] >= '3') ||
-		            (nd == 13 && d[0] == '8' && d[1] == '6' && d[2] == '1' &&
-		             d[3] >= '3'))) {
-			add_hit(hits, max, &n, DG_DETECT_CN_MOBILE, i, run);
+		/* Cards and mobiles: any span of whole groups, leftmost and longest first, so a
+		 * number written next to another ("4111 1111 1111 1111 123456") is still found. */
+		for (size_t g = 0; g < r.ngroups; g++) {
+			for (size_t h = r.ngroups; h > g; h--) {
+				const char *d = r.d + r.gdig[g];
+				size_t nd = r.gdig[h] - r.gdig[g];
+				size_t from = r.gchar[g];
+				size_t to = h == r.ngroups ? r.end : r.gchar[h] - 1;
+
+				if ((kinds & DG_DETECT_BANK_CARD) && is_card(d, nd)) {
+					add_hit(hits, max, &n, &floor, DG_DETECT_BANK_CARD, from,
+					        to - from);
+					g = h - 1;
+					break;
+				}
+				if ((kinds & DG_DETECT_CN_MOBILE) && is_mobile(d, nd)) {
+					add_hit(hits, max, &n, &floor, DG_DETECT_CN_MOBILE, from,
+					        to - from);
+					g = h - 1;
+					break;
+				}
+			}
 		}
-		i = end;
+		i = r.end;
 	}
 	return n;
 }
@@ -258,6 +310,8 @@ void dg_detect_mask(const char *text, size_t len, struct dg_buf *out)
 		const struct dg_detect_hit *h = &hits[i];
 		const char *p = text + h->start;
 
+		if (h->start < done)
+			continue; /* overlaps the previous hit (scan never reports such) */
 		dg_buf_add(out, text + done, h->start - done);
 		switch (h->kind) {
 		case DG_DETECT_CN_ID:

@@ -334,6 +334,16 @@ struct loader {
 
 #define FAIL(ld, s, ...) dg_cfgutil_fail((ld)->cause, (ld)->name, (s), __VA_ARGS__)
 
+/* A setting's value is wrong for where it is used: the error is at its definition, since that
+ * is what must change, and names the use. Always returns -1. */
+static int fail_setting(struct loader *ld, const config_setting_t *use,
+                        const struct dg_setting *set, const char *what)
+{
+	*ld->cause = dg_xasprintf("%s: setting '%s' %s (used at %s:%u)", set->where, set->name,
+	                          what, ld->name, config_setting_source_line(use));
+	return -1;
+}
+
 /* "$name" refers to a setting or list; "$$x" is the literal "$x". */
 static const char *ref_name(const char *s)
 {
@@ -362,8 +372,7 @@ static int resolve_string(struct loader *ld, const config_setting_t *s, const ch
 	if (set == NULL)
 		return FAIL(ld, s, "unknown setting '%s'", ref);
 	if (set->is_int)
-		return FAIL(ld, s, "setting '%s' (%s) is an integer, a string is needed here", ref,
-		            set->where);
+		return fail_setting(ld, s, set, "is an integer where a string is needed");
 	*out = set->str;
 	return 0;
 }
@@ -386,7 +395,7 @@ static int resolve_int(struct loader *ld, const config_setting_t *s, int64_t *ou
 		if (set == NULL)
 			return FAIL(ld, s, "unknown setting '%s'", ref);
 		if (!set->is_int)
-			return FAIL(ld, s, "setting '%s' (%s) must be an integer", ref, set->where);
+			return fail_setting(ld, s, set, "must be an integer");
 		*out = set->num;
 		return 0;
 	}
@@ -412,11 +421,12 @@ static int resolve_duration(struct loader *ld, const config_setting_t *s, int64_
 		set = dg_cfgutil_site_setting(&ld->site, ref);
 		if (set == NULL)
 			return FAIL(ld, s, "unknown setting '%s'", ref);
-		if (set->is_int) {
-			*out = set->num * 1000;
-			return *out > 0 ? 0 : FAIL(ld, s, "a duration must be positive");
-		}
-		v = set->str;
+		*out = set->num * 1000;
+		if (set->is_int ? *out <= 0 : !dg_ts_duration(set->str, out) || *out <= 0)
+			return fail_setting(ld, s, set,
+			                    "is not a duration (use e.g. \"90s\", \"10m\", \"1h\", "
+			                    "\"1d\", or seconds)");
+		return 0;
 	}
 	if (!dg_ts_duration(v, out) || *out <= 0)
 		return FAIL(

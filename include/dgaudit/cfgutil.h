@@ -34,7 +34,7 @@ struct dg_site {
 };
 
 /* Parses text (named name in messages) into cfg, which the caller has initialised. Returns 0,
- * or -1 with *cause "name:line: error". */
+ * or -1 with *cause "name:line: error". @include is refused. */
 int dg_cfgutil_read(config_t *cfg, const char *name, const char *text, char **cause);
 /* "file:line" for a setting; name is the file name used when the text was read. */
 char *dg_cfgutil_where(const char *name, const config_setting_t *s);

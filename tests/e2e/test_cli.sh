@@ -101,3 +101,13 @@ printf 'Nov 27 10:00:01 host sshd[1]: Accepted password\n' >syslog.txt
 expect_rc 3 "$DGAUDIT" run -o r5 syslog.txt >/dev/null 2>err.txt
 grep -q "unknown log format" err.txt || fail "unknown format not refused"
 ok "a file in an unknown format is refused, not audited as garbage"
+
+# libconfig 1.5 exits the process on some @include errors: dgaudit must refuse them first.
+mkdir inc.d
+printf '# site rules\n  @include "."\n' >inc.d/10-inc.conf
+printf 'rules = { directories = ["inc.d"]; };\n' >inc.conf
+expect_rc 2 "$DGAUDIT" check -c inc.conf 2>err.txt
+expect_eq "$(cat err.txt)" \
+	"inc.d/10-inc.conf:2: @include is not supported; list rule files in rules.directories instead" \
+	"@include refused"
+ok "@include is refused with file and line, never reaches libconfig"

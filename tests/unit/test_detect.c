@@ -32,6 +32,8 @@ static const struct {
     {"card 4111 1111 1111 1111.", DG_DETECT_BANK_CARD},
     {"card 4111-1111-1111-1111", DG_DETECT_BANK_CARD},
     {"6222021234567890128", DG_DETECT_BANK_CARD},
+    {"card 4111 1111 1111 1111 123456", DG_DETECT_BANK_CARD}, /* a number follows */
+    {"ref 12 4111 1111 1111 1111", DG_DETECT_BANK_CARD},      /* a number precedes */
     {"card 4111111111111112", 0},
     {"order 1111111111111117", 0}, /* Luhn-valid but prefix 1 */
     {"card 411111111111", 0},      /* 12 digits */
@@ -81,6 +83,7 @@ static void test_masking(void **state)
 	} masks[] = {
 	    {"id 11010519491231002X.", "id 110***********002X."},
 	    {"pan 4111 1111 1111 1111", "pan 4111 11** **** 1111"},
+	    {"pan 4111 1111 1111 1111 123456", "pan 4111 11** **** 1111 123456"},
 	    {"tel 13800138000", "tel 138****8000"},
 	    {"to zhang.wei@bank.cn", "to z***@bank.cn"},
 	    {"nothing personal 12345", "nothing personal 12345"},
