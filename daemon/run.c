@@ -38,14 +38,15 @@ struct run {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: dgaudit run [-c CONF] [-o DIR] [--format auto|json] [--fail-on SEV]\n"
-	           "                   [--findings FILE] FILE...\n"
-	           "  FILE may be a glob, a .gz archive, or - for standard input; files are audited\n"
-	           "  oldest first (by modification time), standard input last.\n"
-	           "  Findings go to standard output as JSON lines, a signed report bundle to DIR\n"
-	           "  (default ./dgaudit-reports), a summary to standard error.\n"
-	           "  Exit: 0 no finding at/above SEV (default high), 1 there are, 2 usage or\n"
-	           "  configuration error, 3 an input could not be read.\n");
+	fprintf(f,
+	        "usage: dgaudit run [-c CONF] [-o DIR] [--format auto|json] [--fail-on SEV]\n"
+	        "                   [--findings FILE] FILE...\n"
+	        "  FILE may be a glob, a .gz archive, or - for standard input; files are audited\n"
+	        "  oldest first (by modification time), standard input last.\n"
+	        "  Findings go to standard output as JSON lines, a signed report bundle to DIR\n"
+	        "  (default ./dgaudit-reports), a summary to standard error.\n"
+	        "  Exit: 0 no finding at/above SEV (default high), 1 there are, 2 usage or\n"
+	        "  configuration error, 3 an input could not be read.\n");
 }
 
 static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *json)

@@ -60,14 +60,12 @@ static void test_nested_and_dotted_agree(void **state)
 	struct fixture *f = *state;
 	const char *why;
 	static const char *const lines[] = {
-	    "{\"@timestamp\":\"2026-11-02T00:00:01Z\",\"user\":{\"name\":\"ann\",\"roles\":["
-	    "\"dba\","
-	    "\"x\"]},\"dg\":{\"object\":\"core.customers\",\"records\":12}}",
-	    "{\"@timestamp\":\"2026-11-02T00:00:01Z\",\"user.name\":\"ann\",\"user.roles\":["
-	    "\"dba\","
-	    "\"x\"],\"dg.object\":\"core.customers\",\"dg.records\":12}",
-	    "{\"dg\":{\"records\":12,\"object\":\"core.customers\"},\"user\":{\"roles\":[\"dba\","
-	    "\"x\"]},\"user.name\":\"ann\",\"@timestamp\":\"2026-11-02T08:00:01+08:00\"}",
+	    ("{\"@timestamp\":\"2026-11-02T00:00:01Z\",\"user\":{\"name\":\"ann\",\"roles\":["
+	     "\"dba\",\"x\"]},\"dg\":{\"object\":\"core.customers\",\"records\":12}}"),
+	    ("{\"@timestamp\":\"2026-11-02T00:00:01Z\",\"user.name\":\"ann\",\"user.roles\":["
+	     "\"dba\",\"x\"],\"dg.object\":\"core.customers\",\"dg.records\":12}"),
+	    ("{\"dg\":{\"records\":12,\"object\":\"core.customers\"},\"user\":{\"roles\":["
+	     "\"dba\",\"x\"]},\"user.name\":\"ann\",\"@timestamp\":\"2026-11-02T08:00:01+08:00\"}"),
 	};
 
 	for (size_t i = 0; i < 3; i++) {

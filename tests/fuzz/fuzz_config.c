@@ -1,0 +1,29 @@
+/* The configuration loader on arbitrary files: loads or says "file:line: reason". */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dgaudit/config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	int fd = memfd_create("fuzz.conf", 0);
+	char path[64], *cause = NULL;
+	struct dg_config *cfg;
+
+	if (fd < 0 || write(fd, data, size) != (ssize_t)size)
+		abort();
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	cfg = dg_config_load(path, &cause);
+	if (cfg == NULL && (cause == NULL || strncmp(cause, path, strlen(path)) != 0))
+		abort();
+	dg_config_free(cfg);
+	free(cause);
+	close(fd);
+	return 0;
+}

@@ -1,0 +1,45 @@
+/* The rule loader on arbitrary text: it loads or gives a "file:line: reason", never crashes;
+ * loaded rules evaluate on an event without trouble. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgaudit/jsonl.h"
+#include "dgaudit/rules.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char line[] =
+	    "{\"@timestamp\":\"2026-11-02T00:00:00Z\",\"user\":{\"name\":\"a\","
+	    "\"roles\":[\"dba\"]},\"dg.records\":5,\"message\":\"x 4111111111111111\"}";
+	char *text = malloc(size + 1), *cause = NULL;
+	struct dg_schema *schema = dg_schema_new();
+	struct dg_rules_text pack = {"fuzz.conf", text};
+	struct dg_ruleset *rs;
+
+	memcpy(text, data, size);
+	text[size] = '\0';
+	rs = dg_rules_load(&pack, 1, NULL, NULL, schema, &cause);
+	if (rs == NULL) {
+		if (cause == NULL || strncmp(cause, "fuzz.conf:", 10) != 0)
+			abort();
+	} else {
+		struct dg_jsonl *p = dg_jsonl_new(schema, 4096);
+		struct dg_evt evt;
+		const char *why;
+
+		if (dg_jsonl_parse(p, line, strlen(line), &evt, &why) == 0)
+			for (size_t i = 0; i < dg_rules_count(rs); i++) {
+				dg_rules_match(dg_rules_get(rs, i), &evt);
+				dg_rules_match_then(dg_rules_get(rs, i), &evt);
+			}
+		dg_jsonl_free(p);
+	}
+	free(cause);
+	dg_rules_free(rs);
+	dg_schema_free(schema);
+	free(text);
+	return 0;
+}
