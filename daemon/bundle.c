@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +76,11 @@ static void verify_text(struct dg_buf *out, enum dg_sign_type type, const char *
 	    dg_bundle_openssl_command(type), dg_sign_type_name(type), fingerprint);
 }
 
+struct dg_bundle {
+	char *dir, *name, *tmp;
+	FILE *report;
+};
+
 static void remove_tmp(const char *tmp)
 {
 	for (size_t i = 0; i <= NFILES; i++) {
@@ -86,64 +92,138 @@ static void remove_tmp(const char *tmp)
 	rmdir(tmp);
 }
 
-int dg_bundle_write(const char *dir, const char *name, const char *report, size_t len,
-                    const struct dg_signer *signer, char **path, char **cause)
+static void bundle_free(struct dg_bundle *b)
+{
+	if (b->report != NULL)
+		fclose(b->report);
+	free(b->dir);
+	free(b->name);
+	free(b->tmp);
+	free(b);
+}
+
+struct dg_bundle *dg_bundle_begin(const char *dir, const char *name, char **cause)
+{
+	struct dg_bundle *b = dg_xcalloc(1, sizeof *b);
+	char *path;
+
+	b->dir = dg_xstrdup(dir);
+	b->name = dg_xstrdup(name);
+	b->tmp = dg_xasprintf("%s/.%s.tmp", dir, name);
+	if (dg_fileio_mkdirs(dir, 0755, cause) != 0)
+		goto fail;
+	if (mkdir(b->tmp, 0755) != 0) {
+		*cause = dg_xasprintf("%s: %s", b->tmp, strerror(errno));
+		goto fail;
+	}
+	path = dg_xasprintf("%s/report.json", b->tmp);
+	b->report = fopen(path, "w+e"); /* readable too: it is mapped to be signed */
+	free(path);
+	if (b->report == NULL) {
+		*cause = dg_xasprintf("%s/report.json: %s", b->tmp, strerror(errno));
+		rmdir(b->tmp);
+		goto fail;
+	}
+	setvbuf(b->report, NULL, _IOFBF, 1 << 20);
+	return b;
+fail:
+	bundle_free(b);
+	return NULL;
+}
+
+FILE *dg_bundle_report(struct dg_bundle *b)
+{
+	return b->report;
+}
+
+void dg_bundle_abort(struct dg_bundle *b)
+{
+	if (b == NULL)
+		return;
+	fclose(b->report);
+	b->report = NULL;
+	remove_tmp(b->tmp);
+	bundle_free(b);
+}
+
+/* Syncs report.json and maps it: a one-shot Ed25519 signature needs the whole message, and a
+ * mapping lets the kernel page it in from the cache rather than the heap holding a copy. */
+static const char *map_report(struct dg_bundle *b, size_t *len, char **cause)
+{
+	int fd = fileno(b->report);
+	struct stat st;
+	void *p;
+
+	if (fflush(b->report) != 0 || ferror(b->report) || fsync(fd) != 0 || fstat(fd, &st) != 0) {
+		*cause = dg_xasprintf("%s/report.json: %s", b->tmp, strerror(errno));
+		return NULL;
+	}
+	*len = (size_t)st.st_size;
+	if (*len == 0) {
+		*cause = dg_xasprintf("%s/report.json is empty", b->tmp);
+		return NULL;
+	}
+	p = mmap(NULL, *len, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		*cause = dg_xasprintf("%s/report.json: %s", b->tmp, strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+int dg_bundle_commit(struct dg_bundle *b, const struct dg_signer *signer, char **path, char **cause)
 {
 	struct dg_buf sig = {0}, pem = {0}, verify = {0}, sums = {0};
-	char *tmp = dg_xasprintf("%s/.%s.tmp", dir, name);
-	char *final = dg_xasprintf("%s/%s", dir, name);
-	char *link_tmp = dg_xasprintf("%s/.latest.tmp", dir);
-	char *link = dg_xasprintf("%s/latest", dir);
+	char *final = dg_xasprintf("%s/%s", b->dir, b->name);
+	char *link_tmp = dg_xasprintf("%s/.latest.tmp", b->dir);
+	char *link = dg_xasprintf("%s/latest", b->dir);
 	char fingerprint[DG_HASH_HEXLEN];
-	const void *data[NFILES];
-	size_t lens[NFILES];
+	size_t len = 0;
+	const char *report = map_report(b, &len, cause);
 	int rc = -1;
 
-	if (dg_fileio_mkdirs(dir, 0755, cause) != 0)
+	if (report == NULL)
 		goto out;
-	if (mkdir(tmp, 0755) != 0) {
-		*cause = dg_xasprintf("%s: %s", tmp, strerror(errno));
-		goto out;
-	}
+	sum_line(&sums, "report.json", report, len);
 	if (dg_sign_sign(signer, report, len, &sig, cause) != 0)
 		goto out;
 	dg_sign_public_pem(signer, &pem);
 	if (dg_sign_fingerprint(pem.data, pem.len, fingerprint, cause) != 0)
 		goto out;
 	verify_text(&verify, dg_sign_type_of(signer), fingerprint);
-	data[0] = report, lens[0] = len;
-	data[1] = sig.data, lens[1] = sig.len;
-	data[2] = pem.data, lens[2] = pem.len;
-	data[3] = verify.data, lens[3] = verify.len;
-	for (size_t i = 0; i < NFILES; i++) {
-		if (write_in(tmp, bundle_files[i], data[i], lens[i], cause) != 0)
-			goto out;
-		sum_line(&sums, bundle_files[i], data[i], lens[i]);
-	}
-	if (write_in(tmp, "SHA256SUMS", sums.data, sums.len, cause) != 0 ||
-	    dg_fileio_fsync_dir(tmp, cause) != 0)
+	if (write_in(b->tmp, "report.json.sig", sig.data, sig.len, cause) != 0 ||
+	    write_in(b->tmp, "signer.pub.pem", pem.data, pem.len, cause) != 0 ||
+	    write_in(b->tmp, "VERIFY.txt", verify.data, verify.len, cause) != 0)
 		goto out;
-	if (rename(tmp, final) != 0) {
+	sum_line(&sums, "report.json.sig", sig.data, sig.len);
+	sum_line(&sums, "signer.pub.pem", pem.data, pem.len);
+	sum_line(&sums, "VERIFY.txt", verify.data, verify.len);
+	if (write_in(b->tmp, "SHA256SUMS", sums.data, sums.len, cause) != 0 ||
+	    dg_fileio_fsync_dir(b->tmp, cause) != 0)
+		goto out;
+	if (rename(b->tmp, final) != 0) {
 		*cause = dg_xasprintf("%s: %s", final, strerror(errno));
 		goto out;
 	}
 	/* "latest" is a convenience; the bundle itself is already in place. */
 	unlink(link_tmp);
-	if (symlink(name, link_tmp) != 0 || rename(link_tmp, link) != 0)
+	if (symlink(b->name, link_tmp) != 0 || rename(link_tmp, link) != 0)
 		unlink(link_tmp);
-	if (dg_fileio_fsync_dir(dir, cause) != 0)
+	if (dg_fileio_fsync_dir(b->dir, cause) != 0)
 		goto out;
 	*path = final;
 	final = NULL;
 	rc = 0;
 out:
+	if (report != NULL)
+		munmap((void *)report, len);
 	if (rc != 0)
-		remove_tmp(tmp);
+		remove_tmp(b->tmp);
+	bundle_free(b);
 	dg_buf_release(&sig);
 	dg_buf_release(&pem);
 	dg_buf_release(&verify);
 	dg_buf_release(&sums);
-	free(tmp);
 	free(final);
 	free(link_tmp);
 	free(link);

@@ -14,7 +14,6 @@ struct member {
 struct dg_cjson {
 	enum dg_cjson_type type;
 	bool b;
-	bool borrowed; /* s is not ours to free */
 	int64_t n;
 	char *s; /* strings and raw text */
 	size_t slen;
@@ -113,16 +112,6 @@ struct dg_cjson *dg_cjson_raw(const char *text, size_t len)
 	return v;
 }
 
-struct dg_cjson *dg_cjson_raw_ref(const char *text, size_t len)
-{
-	struct dg_cjson *v = node(DG_CJSON_RAW);
-
-	v->s = (char *)text;
-	v->slen = len;
-	v->borrowed = true;
-	return v;
-}
-
 void dg_cjson_free(struct dg_cjson *v)
 {
 	if (v == NULL)
@@ -135,8 +124,7 @@ void dg_cjson_free(struct dg_cjson *v)
 	}
 	free(v->items);
 	free(v->members);
-	if (!v->borrowed)
-		free(v->s);
+	free(v->s);
 	free(v);
 }
 

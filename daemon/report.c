@@ -7,8 +7,9 @@
 #include "dgaudit/xmalloc.h"
 
 struct dg_report {
+	FILE *out;
 	size_t max_malformed;
-	struct dg_buf findings; /* "[" and the canonical findings joined by ',' */
+	struct dg_buf scratch;
 	size_t nfindings;
 	struct dg_cjson *malformed; /* listed ones */
 	uint64_t nmalformed;
@@ -16,12 +17,14 @@ struct dg_report {
 	struct dg_cjson *integrity;
 };
 
-struct dg_report *dg_report_new(size_t max_malformed)
+struct dg_report *dg_report_new(FILE *out, size_t max_malformed)
 {
 	struct dg_report *r = dg_xcalloc(1, sizeof *r);
 
+	r->out = out;
 	r->max_malformed = max_malformed;
-	dg_buf_addc(&r->findings, '[');
+	/* "findings" sorts before every other member, so the document can start right away. */
+	fputs("{\"findings\":[", out);
 	r->malformed = dg_cjson_array();
 	r->inputs = dg_cjson_array();
 	r->integrity = dg_cjson_array();
@@ -32,7 +35,7 @@ void dg_report_free(struct dg_report *r)
 {
 	if (r == NULL)
 		return;
-	dg_buf_release(&r->findings);
+	dg_buf_release(&r->scratch);
 	dg_cjson_free(r->malformed);
 	dg_cjson_free(r->inputs);
 	dg_cjson_free(r->integrity);
@@ -41,9 +44,11 @@ void dg_report_free(struct dg_report *r)
 
 void dg_report_finding(struct dg_report *r, const struct dg_cjson *f)
 {
+	dg_buf_reset(&r->scratch);
 	if (r->nfindings++ > 0)
-		dg_buf_addc(&r->findings, ',');
-	dg_cjson_write(f, &r->findings);
+		dg_buf_addc(&r->scratch, ',');
+	dg_cjson_write(f, &r->scratch);
+	fwrite(r->scratch.data, 1, r->scratch.len, r->out);
 }
 
 size_t dg_report_findings(const struct dg_report *r)
@@ -105,21 +110,8 @@ void dg_report_integrity(struct dg_report *r, int64_t time_ms, const char *type,
 	dg_cjson_set(o, "detail", dg_cjson_str(detail));
 }
 
-/* A value shared with the report tree for the time of one build, without copying it. */
-static struct dg_cjson *borrow(const struct dg_cjson *v)
-{
-	struct dg_buf b = {0};
-	struct dg_cjson *raw;
-
-	dg_cjson_write(v, &b);
-	raw = dg_cjson_raw(b.data, b.len);
-	dg_buf_release(&b);
-	return raw;
-}
-
-void dg_report_build(struct dg_report *r, const struct dg_report_info *info,
-                     const struct dg_pipeline_totals *totals, const struct dg_ruleset *rs,
-                     struct dg_buf *out)
+int dg_report_finish(struct dg_report *r, const struct dg_report_info *info,
+                     const struct dg_pipeline_totals *totals, const struct dg_ruleset *rs)
 {
 	struct dg_cjson *o = dg_cjson_object(), *x, *y;
 	char ts[DG_TS_BUFSZ];
@@ -144,7 +136,8 @@ void dg_report_build(struct dg_report *r, const struct dg_report_info *info,
 	dg_cjson_set(x, "config_sha256", dg_cjson_str(info->config_sha256));
 	dg_cjson_set(x, "rules_sha256", dg_cjson_str(info->rules_sha256));
 	dg_cjson_set(x, "rules", dg_cjson_int((int64_t)dg_rules_count(rs)));
-	dg_cjson_set(o, "inputs", borrow(r->inputs));
+	dg_cjson_set(o, "inputs", r->inputs); /* finishing hands the lists over */
+	r->inputs = NULL;
 
 	x = dg_cjson_set(o, "summary", dg_cjson_object());
 	dg_cjson_set(x, "records", dg_cjson_int((int64_t)totals->records));
@@ -158,15 +151,17 @@ void dg_report_build(struct dg_report *r, const struct dg_report_info *info,
 	for (size_t i = 0; i < dg_rules_count(rs); i++)
 		dg_cjson_set(y, dg_rules_get(rs, i)->id, dg_cjson_int((int64_t)totals->by_rule[i]));
 
-	/* Findings can be most of a report: close the array in place rather than copy it. */
-	dg_buf_addc(&r->findings, ']');
-	dg_cjson_set(o, "findings", dg_cjson_raw_ref(r->findings.data, r->findings.len));
-
 	x = dg_cjson_set(o, "malformed", dg_cjson_object());
 	dg_cjson_set(x, "count", dg_cjson_int((int64_t)r->nmalformed));
-	dg_cjson_set(x, "listed", borrow(r->malformed));
-	dg_cjson_set(o, "integrity_events", borrow(r->integrity));
-	dg_cjson_write(o, out);
+	dg_cjson_set(x, "listed", r->malformed);
+	dg_cjson_set(o, "integrity_events", r->integrity);
+	r->malformed = r->integrity = NULL;
+	/* Every other member sorts after "findings": close the array and continue the object
+	 * with this one's members, dropping its opening brace. */
+	dg_buf_reset(&r->scratch);
+	dg_cjson_write(o, &r->scratch);
 	dg_cjson_free(o);
-	r->findings.len--; /* reopen the array: more findings may follow */
+	fputs("],", r->out);
+	fwrite(r->scratch.data + 1, 1, r->scratch.len - 1, r->out);
+	return fflush(r->out) == 0 && !ferror(r->out) ? 0 : -1;
 }

@@ -286,8 +286,8 @@ int dg_run_main(int argc, char **argv)
 	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, &r};
 	struct dg_signer *signer = NULL;
 	struct dg_report_info info = {0};
-	struct dg_buf doc = {0};
-	char *cause = NULL, *bundle = NULL, host[256] = "unknown", id[33], name[64];
+	struct dg_bundle *bundle = NULL;
+	char *cause = NULL, *bundle_path = NULL, host[256] = "unknown", id[33], name[64];
 	char **paths = NULL, *buf = NULL;
 	size_t npaths = 0;
 	double t0;
@@ -334,21 +334,10 @@ int dg_run_main(int argc, char **argv)
 		free(cause);
 		return DG_EXIT_USAGE;
 	}
-	r.report = dg_report_new(r.cfg->max_malformed_listed);
-	if (optind < argc) {
-		paths = expand(&r, argv + optind, argc - optind, &npaths);
-	} else if (r.cfg->nsources > 0) {
-		char **srcs = dg_xcalloc(r.cfg->nsources, sizeof *srcs);
-
-		for (size_t i = 0; i < r.cfg->nsources; i++)
-			srcs[i] = r.cfg->sources[i].path;
-		paths = expand(&r, srcs, (int)r.cfg->nsources, &npaths);
-		free(srcs);
-	} else {
+	if (optind == argc && r.cfg->nsources == 0) {
 		usage(stderr);
 		goto out;
 	}
-	chronological(paths, npaths);
 	if (findings != NULL && (r.out = fopen(findings, "we")) == NULL) {
 		fprintf(stderr, "dgaudit run: %s: %s\n", findings, strerror(errno));
 		r.out = stdout;
@@ -359,11 +348,33 @@ int dg_run_main(int argc, char **argv)
 		fprintf(stderr, "dgaudit run: %s\n", cause);
 		goto out;
 	}
-	r.pipe = dg_pipeline_new(r.cfg, pkey, sizeof pkey, &hooks);
-	buf = dg_xmalloc(READ_CHUNK);
+	/* The report is written as the audit goes: start its bundle first. */
 	t0 = mono();
 	info.generated_ms = now_ms();
+	identify(id, name, sizeof name, info.generated_ms);
+	bundle = dg_bundle_begin(outdir              ? outdir
+	                         : r.cfg->report_dir ? r.cfg->report_dir
+	                                             : "dgaudit-reports",
+	                         name, &cause);
+	if (bundle == NULL) {
+		fprintf(stderr, "dgaudit run: writing the report: %s\n", cause);
+		goto out;
+	}
+	r.report = dg_report_new(dg_bundle_report(bundle), r.cfg->max_malformed_listed);
 	dg_report_integrity(r.report, info.generated_ms, "start", "one-off audit (dgaudit run)");
+	if (optind < argc) {
+		paths = expand(&r, argv + optind, argc - optind, &npaths);
+	} else {
+		char **srcs = dg_xcalloc(r.cfg->nsources, sizeof *srcs);
+
+		for (size_t i = 0; i < r.cfg->nsources; i++)
+			srcs[i] = r.cfg->sources[i].path;
+		paths = expand(&r, srcs, (int)r.cfg->nsources, &npaths);
+		free(srcs);
+	}
+	chronological(paths, npaths);
+	r.pipe = dg_pipeline_new(r.cfg, pkey, sizeof pkey, &hooks);
+	buf = dg_xmalloc(READ_CHUNK);
 	for (size_t i = 0; i < npaths; i++)
 		audit_input(&r, paths[i], buf);
 	if (fflush(r.out) != 0 || r.out_failed) {
@@ -371,7 +382,6 @@ int dg_run_main(int argc, char **argv)
 		goto out;
 	}
 	gethostname(host, sizeof host - 1);
-	identify(id, name, sizeof name, info.generated_ms);
 	info.report_id = id;
 	info.seq = 1;
 	info.host = host;
@@ -379,15 +389,18 @@ int dg_run_main(int argc, char **argv)
 	info.mode = "run";
 	info.config_sha256 = r.cfg->digest;
 	info.rules_sha256 = dg_rules_digest(r.cfg->rules);
-	dg_report_build(r.report, &info, dg_pipeline_totals(r.pipe), r.cfg->rules, &doc);
-	if (dg_bundle_write(outdir              ? outdir
-	                    : r.cfg->report_dir ? r.cfg->report_dir
-	                                        : "dgaudit-reports",
-	                    name, doc.data, doc.len, signer, &bundle, &cause) != 0) {
-		fprintf(stderr, "dgaudit run: writing the report: %s\n", cause);
+	if (dg_report_finish(r.report, &info, dg_pipeline_totals(r.pipe), r.cfg->rules) != 0) {
+		fprintf(stderr, "dgaudit run: writing the report: %s\n", strerror(errno));
 		goto out;
 	}
-	summary(&r, bundle, mono() - t0);
+	rc = dg_bundle_commit(bundle, signer, &bundle_path, &cause); /* frees the bundle */
+	bundle = NULL;
+	if (rc != 0) {
+		fprintf(stderr, "dgaudit run: writing the report: %s\n", cause);
+		rc = DG_EXIT_USAGE;
+		goto out;
+	}
+	summary(&r, bundle_path, mono() - t0);
 	rc = r.unreadable                                            ? DG_EXIT_UNREADABLE
 	     : worst_at_least(dg_pipeline_totals(r.pipe), r.fail_on) ? DG_EXIT_FINDINGS
 	                                                             : DG_EXIT_OK;
@@ -399,9 +412,9 @@ out:
 		free(paths[i]);
 	free(paths);
 	free(buf);
-	free(bundle);
+	dg_bundle_abort(bundle);
+	free(bundle_path);
 	free(cause);
-	dg_buf_release(&doc);
 	dg_buf_release(&r.line);
 	dg_sign_free(signer);
 	dg_pipeline_free(r.pipe);

@@ -5,14 +5,25 @@
 #define DGAUDIT_BUNDLE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "dgaudit/buf.h"
 #include "dgaudit/sign.h"
 
-/* Writes the bundle for report (len bytes) as dir/name (dir is created if needed) and points
- * dir/latest at it. Returns 0 and the bundle's path in *path (caller frees), or -1 with *cause. */
-int dg_bundle_write(const char *dir, const char *name, const char *report, size_t len,
-                    const struct dg_signer *signer, char **path, char **cause);
+struct dg_bundle;
+
+/* Starts the bundle dir/name (dir is created if needed) in a temporary directory beside it.
+ * NULL with *cause. */
+struct dg_bundle *dg_bundle_begin(const char *dir, const char *name, char **cause);
+/* The stream report.json is written to. */
+FILE *dg_bundle_report(struct dg_bundle *b);
+/* Makes the bundle durable and visible: report.json is synced and signed, the other files are
+ * written, the directory is renamed into place and dir/latest points at it. Frees b. Returns 0
+ * and the bundle's path in *path (caller frees), or -1 with *cause, leaving nothing behind. */
+int dg_bundle_commit(struct dg_bundle *b, const struct dg_signer *signer, char **path,
+                     char **cause);
+/* Gives up a bundle that was begun, removing what was written. Frees b; NULL is a no-op. */
+void dg_bundle_abort(struct dg_bundle *b);
 /* Checks a bundle: the signature (against pubkey_pem if given, else the bundle's own key),
  * SHA256SUMS, and that report.json is a canonical, well-formed, self-consistent report. Each
  * problem is appended to problems as a line. Returns 0 if valid, -1 if not. On success *info

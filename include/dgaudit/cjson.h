@@ -34,8 +34,6 @@ struct dg_cjson *dg_cjson_str(const char *s);
 struct dg_cjson *dg_cjson_strn(const char *s, size_t len);
 /* Text that is already canonical JSON (e.g. a finding written earlier), copied. */
 struct dg_cjson *dg_cjson_raw(const char *text, size_t len);
-/* The same without a copy: text must outlive the value. */
-struct dg_cjson *dg_cjson_raw_ref(const char *text, size_t len);
 void dg_cjson_free(struct dg_cjson *v);
 
 /* Adds or replaces obj[key], taking ownership of val; returns val. */

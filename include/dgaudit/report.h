@@ -1,12 +1,14 @@
-/* The audit report (DESIGN.md, "Report bundle"): collects findings, inputs, malformed records
- * and integrity events while a pipeline runs, then builds report.json as canonical JSON. Pure:
- * the report's time, id and chain position are passed in. */
+/* The audit report (DESIGN.md, "Report bundle"): report.json as canonical JSON, written as a
+ * stream. Canonical key order puts "findings" first, so findings go to the output as they are
+ * found and the rest of the report follows when it ends: memory does not grow with findings.
+ * Pure apart from writing to the stream it is given; time, id and chain position are passed in. */
 #ifndef DGAUDIT_REPORT_H
 #define DGAUDIT_REPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dgaudit/buf.h"
 #include "dgaudit/cjson.h"
@@ -40,10 +42,11 @@ struct dg_report_input {
 
 struct dg_report;
 
-/* A report itemising at most max_malformed malformed records (all are counted). */
-struct dg_report *dg_report_new(size_t max_malformed);
+/* A report written to out (not closed by the report), itemising at most max_malformed
+ * malformed records (all are counted). */
+struct dg_report *dg_report_new(FILE *out, size_t max_malformed);
 void dg_report_free(struct dg_report *r);
-/* Records a finding (kept as canonical text; f stays the caller's). */
+/* Writes a finding into the report (f stays the caller's). */
 void dg_report_finding(struct dg_report *r, const struct dg_cjson *f);
 void dg_report_malformed(struct dg_report *r, const char *input, const struct dg_record *rec,
                          const char *why);
@@ -52,9 +55,9 @@ void dg_report_input(struct dg_report *r, const struct dg_report_input *in);
 void dg_report_integrity(struct dg_report *r, int64_t time_ms, const char *type,
                          const char *detail);
 size_t dg_report_findings(const struct dg_report *r);
-/* Appends report.json's bytes to out. */
-void dg_report_build(struct dg_report *r, const struct dg_report_info *info,
-                     const struct dg_pipeline_totals *totals, const struct dg_ruleset *rs,
-                     struct dg_buf *out);
+/* Writes the rest of report.json, once; afterwards only dg_report_free may be called.
+ * Returns 0, or -1 if the stream failed at any point. */
+int dg_report_finish(struct dg_report *r, const struct dg_report_info *info,
+                     const struct dg_pipeline_totals *totals, const struct dg_ruleset *rs);
 
 #endif

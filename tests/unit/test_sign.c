@@ -117,6 +117,20 @@ static void flip_byte(const char *path, size_t at)
 	free(data);
 }
 
+/* Writes data as report.json of a new bundle dir/name; returns its path. */
+static char *bundle_of(const char *parent, const char *name, const char *data, size_t len,
+                       const struct dg_signer *s)
+{
+	char *cause = NULL, *path = NULL;
+	struct dg_bundle *b = dg_bundle_begin(parent, name, &cause);
+
+	assert_non_null(b);
+	assert_int_equal(fwrite(data, 1, len, dg_bundle_report(b)), len);
+	if (dg_bundle_commit(b, s, &path, &cause) != 0)
+		fail_msg("%s", cause);
+	return path;
+}
+
 static int verify(const char *bundle, const char *pem, size_t pemlen, const char *expect)
 {
 	struct dg_buf problems = {0};
@@ -151,8 +165,7 @@ static void test_bundle_tamper(void **state)
 	snprintf(out, sizeof out, "%s/reports", dir);
 	dg_sign_public_pem(s, &pem);
 	dg_sign_public_pem(other, &other_pem);
-	assert_int_equal(dg_bundle_write(out, "b1", report, sizeof report - 1, s, &path, &cause),
-	                 0);
+	path = bundle_of(out, "b1", report, sizeof report - 1, s);
 	snprintf(b1, sizeof b1, "%s", path);
 	free(path);
 	path = b1;
@@ -172,7 +185,7 @@ static void test_bundle_tamper(void **state)
 	flip_byte(member(path, "report.json"), 40);
 	assert_int_equal(verify(path, NULL, 0, NULL), 0);
 	/* A signature from another bundle. */
-	assert_int_equal(dg_bundle_write(out, "b2", "{\"x\":1}", 7, s, &path, &cause), 0);
+	path = bundle_of(out, "b2", "{\"x\":1}", 7, s);
 	sig = dg_fileio_read(member(path, "report.json.sig"), 4096, &sig_len, &cause);
 	free(path);
 	snprintf(out, sizeof out, "%s/reports/b1", dir);
@@ -190,7 +203,7 @@ static void test_bundle_tamper(void **state)
 static void test_bundle_structure(void **state)
 {
 	struct dg_signer *s = new_key("struct.key", DG_SIGN_ECDSA_P256);
-	char out[256], *path = NULL, *cause = NULL;
+	char out[256], *path = NULL;
 	const char *not_canonical = "{\"b\":1, \"a\":2}";
 	const char *miscounted =
 	    "{\"findings\":[{\"rule\":\"R\"}],\"summary\":{\"by_rule\":{\"R\":2},"
@@ -198,13 +211,11 @@ static void test_bundle_structure(void **state)
 
 	(void)state;
 	snprintf(out, sizeof out, "%s/reports", dir);
-	assert_int_equal(
-	    dg_bundle_write(out, "s1", not_canonical, strlen(not_canonical), s, &path, &cause), 0);
+	path = bundle_of(out, "s1", not_canonical, strlen(not_canonical), s);
 	assert_int_equal(verify(path, NULL, 0, "not in canonical form"), -1);
 	assert_int_equal(verify(path, NULL, 0, "schema is missing"), -1);
 	free(path);
-	assert_int_equal(
-	    dg_bundle_write(out, "s2", miscounted, strlen(miscounted), s, &path, &cause), 0);
+	path = bundle_of(out, "s2", miscounted, strlen(miscounted), s);
 	assert_int_equal(
 	    verify(path, NULL, 0, "summary says rule R fired 2 times, findings show 1"), -1);
 	free(path);
