@@ -754,8 +754,10 @@ static struct node *parse_unary(struct expr *x)
 	if (*x->p == '(') {
 		x->p++;
 		n = parse_or(x);
+		if (n == NULL)
+			return NULL;
 		skip_space(x);
-		if (n != NULL && *x->p != ')') {
+		if (*x->p != ')') {
 			FAIL(x->ld, x->where, "condition: missing ')' before \"%s\"", x->p);
 			node_free(n);
 			return NULL;
@@ -823,8 +825,10 @@ static struct node *compile_expr(struct loader *ld, const config_setting_t *wher
 	struct expr x = {ld, where, impl, text};
 	struct node *n = parse_or(&x);
 
+	if (n == NULL)
+		return NULL;
 	skip_space(&x);
-	if (n != NULL && *x.p != '\0') {
+	if (*x.p != '\0') {
 		FAIL(ld, where, "condition: unexpected \"%s\"", x.p);
 		node_free(n);
 		return NULL;

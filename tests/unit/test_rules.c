@@ -166,6 +166,14 @@ static const struct {
      "compliance = ( (\"X\", \"1\") );\n select = { s = { field = \"m\"; eq = 1; }; };\n"
      "condition = \"s and t\"; } );",
      "test.conf:4: condition: no select block named 't'"},
+    {"rules = ( { id = \"A\"; title = \"t\"; severity = \"low\";\n"
+     "compliance = ( (\"X\", \"1\") );\n select = { s = { field = \"m\"; eq = 1; }; };\n"
+     "condition = \"s and (\"; } );",
+     "test.conf:4: condition: expected a select block name at \"\""},
+    {"rules = ( { id = \"A\"; title = \"t\"; severity = \"low\";\n"
+     "compliance = ( (\"X\", \"1\") );\n select = { s = { field = \"m\"; eq = 1; }; };\n"
+     "condition = \"(s or s\"; } );",
+     "test.conf:4: condition: missing ')' before \"\""},
     {"rules = ( { id = \"A\"; title = \"t\"; severity = \"urgent\";\n"
      "compliance = ( (\"X\", \"1\") ); select = { s = { field = \"m\"; eq = 1; }; }; } );",
      "test.conf:1: rule A needs severity = info, low, medium, high or critical"},
