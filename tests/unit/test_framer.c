@@ -18,6 +18,16 @@ struct rec {
 	int truncated, unterminated;
 };
 
+static void keep(const struct dg_record *r, struct rec *out)
+{
+	snprintf(out->text, sizeof out->text, "%.*s", (int)r->len, r->data);
+	out->offset = r->offset;
+	out->line = r->line;
+	out->real_len = r->real_len;
+	out->truncated = r->truncated;
+	out->unterminated = r->unterminated;
+}
+
 /* Frames input pushed in chunks of chunk bytes (0: all at once) and collects the records. */
 static size_t frame(const char *input, size_t len, size_t cap, size_t chunk, int finish,
                     struct rec *out, size_t max)
@@ -29,28 +39,15 @@ static size_t frame(const char *input, size_t len, size_t cap, size_t chunk, int
 	if (chunk == 0)
 		chunk = len ? len : 1;
 	for (size_t at = 0; at < len; at += chunk) {
-		size_t k = len - at < chunk ? len - at : chunk;
-
-		dg_framer_push(fr, input + at, k);
+		dg_framer_push(fr, input + at, len - at < chunk ? len - at : chunk);
 		while (dg_framer_next(fr, &r)) {
 			assert_true(n < max);
-			snprintf(out[n].text, sizeof out[n].text, "%.*s", (int)r.len, r.data);
-			out[n].offset = r.offset;
-			out[n].line = r.line;
-			out[n].real_len = r.real_len;
-			out[n].truncated = r.truncated;
-			out[n].unterminated = r.unterminated;
-			n++;
+			keep(&r, &out[n++]);
 		}
 	}
 	if (finish && dg_framer_finish(fr, &r)) {
-		snprintf(out[n].text, sizeof out[n].text, "%.*s", (int)r.len, r.data);
-		out[n].offset = r.offset;
-		out[n].line = r.line;
-		out[n].real_len = r.real_len;
-		out[n].truncated = r.truncated;
-		out[n].unterminated = r.unterminated;
-		n++;
+		assert_true(n < max);
+		keep(&r, &out[n++]);
 	}
 	dg_framer_free(fr);
 	return n;
