@@ -18,7 +18,8 @@
 
 static const char *const bundle_files[] = {"report.json", "report.json.sig", "signer.pub.pem",
                                            "VERIFY.txt"};
-#define NFILES (sizeof bundle_files / sizeof bundle_files[0])
+#define NFILES           (sizeof bundle_files / sizeof bundle_files[0])
+#define MAX_REPORT_BYTES ((size_t)1 << 30)
 
 const char *dg_bundle_openssl_command(enum dg_sign_type type)
 {
@@ -131,9 +132,80 @@ fail:
 	return NULL;
 }
 
+struct dg_bundle *dg_bundle_resume(const char *dir, const char *name, uint64_t length, char **cause)
+{
+	struct dg_bundle *b = dg_xcalloc(1, sizeof *b);
+	char *path;
+	int fd;
+
+	b->dir = dg_xstrdup(dir);
+	b->name = dg_xstrdup(name);
+	b->tmp = dg_xasprintf("%s/.%s.tmp", dir, name);
+	/* Files a crash left from signing: they are written again at the commit. */
+	for (size_t i = 1; i <= NFILES; i++) {
+		char *f =
+		    dg_xasprintf("%s/%s", b->tmp, i < NFILES ? bundle_files[i] : "SHA256SUMS");
+
+		unlink(f);
+		free(f);
+	}
+	path = dg_xasprintf("%s/report.json", b->tmp);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)length) != 0 || lseek(fd, 0, SEEK_END) < 0 ||
+	    (b->report = fdopen(fd, "r+")) == NULL) {
+		*cause = dg_xasprintf("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		bundle_free(b);
+		return NULL;
+	}
+	free(path);
+	setvbuf(b->report, NULL, _IOFBF, 1 << 20);
+	return b;
+}
+
 FILE *dg_bundle_report(struct dg_bundle *b)
 {
 	return b->report;
+}
+
+int dg_bundle_sync(struct dg_bundle *b, uint64_t *length, char **cause)
+{
+	long pos;
+
+	if (fflush(b->report) != 0 || fsync(fileno(b->report)) != 0 ||
+	    (pos = ftell(b->report)) < 0) {
+		*cause = dg_xasprintf("%s/report.json: %s", b->tmp, strerror(errno));
+		return -1;
+	}
+	*length = (uint64_t)pos;
+	return 0;
+}
+
+int dg_bundle_report_digest(const char *bundle, char sha256[65], int64_t *seq)
+{
+	char *path = dg_xasprintf("%s/report.json", bundle), *cause = NULL, *text;
+	struct dg_cjson *r;
+	uint8_t d[DG_HASH_LEN];
+	const char *why;
+	size_t len;
+
+	text = dg_fileio_read(path, MAX_REPORT_BYTES, &len, &cause);
+	free(path);
+	free(cause);
+	if (text == NULL)
+		return -1;
+	dg_hash_sha256(text, len, d);
+	dg_hash_hex(d, DG_HASH_LEN, sha256);
+	r = dg_cjson_parse(text, len, &why);
+	free(text);
+	if (r == NULL || !dg_cjson_intval(dg_cjson_get(r, "report_seq"), seq)) {
+		dg_cjson_free(r);
+		return -1;
+	}
+	dg_cjson_free(r);
+	return 0;
 }
 
 void dg_bundle_abort(struct dg_bundle *b)
@@ -171,7 +243,8 @@ static const char *map_report(struct dg_bundle *b, size_t *len, char **cause)
 	return p;
 }
 
-int dg_bundle_commit(struct dg_bundle *b, const struct dg_signer *signer, char **path, char **cause)
+int dg_bundle_commit(struct dg_bundle *b, const struct dg_signer *signer, char **path,
+                     char sha256[65], char **cause)
 {
 	struct dg_buf sig = {0}, pem = {0}, verify = {0}, sums = {0};
 	char *final = dg_xasprintf("%s/%s", b->dir, b->name);
@@ -185,6 +258,8 @@ int dg_bundle_commit(struct dg_bundle *b, const struct dg_signer *signer, char *
 	if (report == NULL)
 		goto out;
 	sum_line(&sums, "report.json", report, len);
+	memcpy(sha256, sums.data, 64); /* the line starts with report.json's digest */
+	sha256[64] = '\0';
 	if (dg_sign_sign(signer, report, len, &sig, cause) != 0)
 		goto out;
 	dg_sign_public_pem(signer, &pem);
@@ -217,9 +292,8 @@ int dg_bundle_commit(struct dg_bundle *b, const struct dg_signer *signer, char *
 out:
 	if (report != NULL)
 		munmap((void *)report, len);
-	if (rc != 0)
-		remove_tmp(b->tmp);
-	bundle_free(b);
+	if (rc == 0)
+		bundle_free(b);
 	dg_buf_release(&sig);
 	dg_buf_release(&pem);
 	dg_buf_release(&verify);
@@ -229,8 +303,6 @@ out:
 	free(link);
 	return rc;
 }
-
-#define MAX_REPORT_BYTES ((size_t)1 << 30)
 
 struct verify {
 	const char *bundle;

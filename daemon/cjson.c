@@ -128,6 +128,26 @@ void dg_cjson_free(struct dg_cjson *v)
 	free(v);
 }
 
+struct dg_cjson *dg_cjson_clone(const struct dg_cjson *v)
+{
+	struct dg_cjson *c;
+
+	if (v == NULL)
+		return NULL;
+	c = node(v->type);
+	c->b = v->b;
+	c->n = v->n;
+	if (v->s != NULL) {
+		c->s = dg_xstrndup(v->s, v->slen);
+		c->slen = v->slen;
+	}
+	for (size_t i = 0; v->type == DG_CJSON_ARRAY && i < v->len; i++)
+		dg_cjson_push(c, dg_cjson_clone(v->items[i]));
+	for (size_t i = 0; v->type == DG_CJSON_OBJECT && i < v->len; i++)
+		dg_cjson_set(c, v->members[i].key, dg_cjson_clone(v->members[i].val));
+	return c;
+}
+
 /* Next code point of a valid UTF-8 string, advancing *i. */
 static uint32_t next_cp(const unsigned char *s, size_t *i)
 {
@@ -275,6 +295,14 @@ bool dg_cjson_intval(const struct dg_cjson *v, int64_t *out)
 	if (v == NULL || v->type != DG_CJSON_INT)
 		return false;
 	*out = v->n;
+	return true;
+}
+
+bool dg_cjson_boolval(const struct dg_cjson *v, bool *out)
+{
+	if (v == NULL || v->type != DG_CJSON_BOOL)
+		return false;
+	*out = v->b;
 	return true;
 }
 

@@ -186,7 +186,8 @@ static int read_groups(struct dg_config *cfg, const char *name, config_t *c, cha
 	                                          "interval",  "max_malformed", NULL};
 	static const char *const limit_keys[] = {"max_line", "lateness", NULL};
 	static const char *const rule_keys[] = {"directories", "disable", NULL};
-	static const char *const daemon_keys[] = {"metrics", "poll", NULL};
+	static const char *const daemon_keys[] = {"metrics",  "poll",         "findings",
+	                                          "max_held", "rotated_idle", NULL};
 	config_setting_t *root = config_root_setting(c), *s;
 
 	if (dg_cfgutil_known(name, root, top, cause) != 0)
@@ -224,8 +225,14 @@ static int read_groups(struct dg_config *cfg, const char *name, config_t *c, cha
 		m = dg_cfgutil_string(name, s, "metrics", &err, cause);
 		if (err)
 			return -1;
-		free(cfg->metrics_listen);
-		cfg->metrics_listen = m && *m ? dg_xstrdup(m) : NULL;
+		if (config_setting_get_member(s, "metrics") != NULL) {
+			free(cfg->metrics_listen);
+			cfg->metrics_listen = m && *m ? dg_xstrdup(m) : NULL;
+		}
+		if (get_path(name, s, "findings", &cfg->findings_path, cause) != 0 ||
+		    get_size(name, s, "max_held", 1, 4096, &cfg->max_held, cause) != 0 ||
+		    get_duration(name, s, "rotated_idle", &cfg->rotated_idle_ms, cause) != 0)
+			return -1;
 	}
 	if ((s = config_setting_get_member(root, "rules")) != NULL) {
 		const config_setting_t *d;
@@ -339,6 +346,8 @@ struct dg_config *dg_config_load(const char *path, char **cause)
 	cfg->report_interval_ms = 3600 * 1000;
 	cfg->max_malformed_listed = 1000;
 	cfg->poll_ms = 1000;
+	cfg->max_held = 16;
+	cfg->rotated_idle_ms = 10 * 1000;
 	cfg->metrics_listen = dg_xstrdup("127.0.0.1:9464");
 	cfg->catalog = dg_catalog_new();
 	cfg->schema = dg_schema_new();
@@ -387,6 +396,7 @@ void dg_config_free(struct dg_config *cfg)
 	free(cfg->key_path);
 	free(cfg->pseudonym_key_path);
 	free(cfg->metrics_listen);
+	free(cfg->findings_path);
 	dg_catalog_free(cfg->catalog);
 	dg_cfgutil_site_clear(&cfg->site);
 	dg_cfgutil_strings_free(cfg->rule_dirs);

@@ -1,5 +1,6 @@
 #include "dgaudit/engine.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,4 +141,60 @@ size_t dg_engine_held(const struct dg_engine *e)
 		if (e->windows[i] != NULL)
 			n += dg_window_entries(e->windows[i]);
 	return n;
+}
+
+void dg_engine_inputs(const struct dg_engine *e, void (*fn)(void *arg, uint32_t input), void *arg)
+{
+	for (size_t i = 0; i < dg_rules_count(e->rs); i++)
+		if (e->windows[i] != NULL)
+			dg_window_inputs(e->windows[i], fn, arg);
+}
+
+/* Identifies a rule's definition and resolved threshold (a site setting may change it): its
+ * windows only carry over to the same. */
+static void threshold_key(const struct dg_rule *r, char *buf, size_t len)
+{
+	const struct dg_threshold *th = &r->threshold;
+
+	snprintf(buf, len, "%s/%lld/%lld", r->digest, (long long)th->window_ms,
+	         (long long)th->limit);
+}
+
+struct dg_cjson *dg_engine_save(const struct dg_engine *e, const uint32_t *remap)
+{
+	struct dg_cjson *o = dg_cjson_object();
+	char key[128];
+
+	for (size_t i = 0; i < dg_rules_count(e->rs); i++) {
+		const struct dg_rule *r = dg_rules_get(e->rs, i);
+		struct dg_cjson *w;
+
+		if (e->windows[i] == NULL || dg_window_groups(e->windows[i]) == 0)
+			continue;
+		w = dg_cjson_set(o, r->id, dg_cjson_object());
+		threshold_key(r, key, sizeof key);
+		dg_cjson_set(w, "threshold", dg_cjson_str(key));
+		dg_window_save(e->windows[i], dg_cjson_set(w, "groups", dg_cjson_array()), remap);
+	}
+	return o;
+}
+
+int dg_engine_load(struct dg_engine *e, const struct dg_cjson *state)
+{
+	char key[128];
+
+	for (size_t i = 0; i < dg_rules_count(e->rs); i++) {
+		const struct dg_rule *r = dg_rules_get(e->rs, i);
+		const struct dg_cjson *w = dg_cjson_get(state, r->id);
+		const char *saved = dg_cjson_string(dg_cjson_get(w, "threshold"));
+
+		if (e->windows[i] == NULL || w == NULL)
+			continue;
+		threshold_key(r, key, sizeof key);
+		if (saved == NULL || strcmp(saved, key) != 0)
+			continue; /* redefined: its windows start empty */
+		if (dg_window_load(e->windows[i], dg_cjson_get(w, "groups")) != 0)
+			return -1;
+	}
+	return 0;
 }

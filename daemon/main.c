@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "dgaudit/cli.h"
+#include "dgaudit/daemon.h"
 #include "dgaudit/log.h"
 #include "dgaudit/run.h"
 
@@ -12,6 +13,7 @@ static void usage(FILE *f)
 	        "usage: dgaudit COMMAND [OPTIONS]\n\n"
 	        "  run [-c CONF] [-o DIR] [--format F] [--fail-on SEV] FILE...\n"
 	        "                      audit log files once: findings, a signed report\n"
+	        "  daemon [-c CONF]    follow the configured logs as a service (systemd)\n"
 	        "  verify [--pubkey PEM] BUNDLE...\n"
 	        "                      check a report bundle's signature, digests and structure\n"
 	        "  check [-c CONF]     validate the configuration and rules\n"
@@ -26,10 +28,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} commands[] = {
-	    {"run", dg_run_main},
-	    {"verify", dg_cli_verify},
-	    {"check", dg_cli_check},
-	    {"keygen", dg_cli_keygen},
+	    {"run", dg_run_main},    {"daemon", dg_daemon_main}, {"verify", dg_cli_verify},
+	    {"check", dg_cli_check}, {"keygen", dg_cli_keygen},
 	};
 
 	dg_log_init("dgaudit", DG_LOG_INFO);

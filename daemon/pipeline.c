@@ -12,7 +12,11 @@
 struct input {
 	struct dg_input_stats st;
 	struct dg_framer *fr;
-	struct dg_hash *hash;
+	/* The digest of the period's complete records, and of those plus the line still being
+	 * read: only bytes of complete records count, whatever the reads' boundaries. */
+	struct dg_hash *done, *partial;
+	bool has_partial;
+	uint64_t fed; /* stream offset just past the last byte fed */
 	bool ended;
 };
 
@@ -61,7 +65,8 @@ void dg_pipeline_free(struct dg_pipeline *p)
 	for (uint32_t i = 0; i < p->ninputs; i++) {
 		free(p->inputs[i].st.name);
 		dg_framer_free(p->inputs[i].fr);
-		dg_hash_free(p->inputs[i].hash);
+		dg_hash_free(p->inputs[i].done);
+		dg_hash_free(p->inputs[i].partial);
 	}
 	free(p->inputs);
 	free(p->totals.by_rule);
@@ -91,7 +96,9 @@ uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_
 	in->st.start_offset = in->st.end_offset = offset;
 	in->fr = dg_framer_new(p->cfg->max_line);
 	dg_framer_seek(in->fr, offset, line);
-	in->hash = dg_hash_new();
+	in->fed = offset;
+	in->done = dg_hash_new();
+	in->partial = dg_hash_new();
 	return p->ninputs++;
 }
 
@@ -175,6 +182,33 @@ static int detect(struct input *in, const char *buf, size_t len, char **cause)
 	return -1;
 }
 
+/* Hashes the chunk at stream offset base: the bytes up to the resume offset complete records;
+ * the rest belong to a line still held, which counts only once it completes. */
+static void digest(struct input *in, const char *buf, size_t len, uint64_t base)
+{
+	uint64_t resume = dg_framer_resume_offset(in->fr);
+
+	if (resume > base) {
+		dg_hash_update(in->has_partial ? in->partial : in->done, buf, resume - base);
+		if (in->has_partial) {
+			struct dg_hash *t = in->done;
+
+			in->done = in->partial;
+			in->partial = t;
+			in->has_partial = false;
+		}
+	}
+	if (resume < base + len) {
+		size_t from = resume > base ? (size_t)(resume - base) : 0;
+
+		if (!in->has_partial) {
+			dg_hash_copy(in->partial, in->done);
+			in->has_partial = true;
+		}
+		dg_hash_update(in->partial, buf + from, len - from);
+	}
+}
+
 int dg_pipeline_feed(struct dg_pipeline *p, uint32_t input, const char *buf, size_t len,
                      char **cause)
 {
@@ -183,28 +217,105 @@ int dg_pipeline_feed(struct dg_pipeline *p, uint32_t input, const char *buf, siz
 
 	if (in->st.format == DG_FORMAT_AUTO && detect(in, buf, len, cause) != 0)
 		return -1;
-	dg_hash_update(in->hash, buf, len);
 	dg_framer_push(in->fr, buf, len);
 	while (dg_framer_next(in->fr, &rec))
 		audit(p, input, &rec);
+	digest(in, buf, len, in->fed);
+	in->fed += len;
 	in->st.end_offset = dg_framer_resume_offset(in->fr);
 	return 0;
+}
+
+static void finish_digest(struct input *in)
+{
+	uint8_t d[DG_HASH_LEN];
+
+	dg_hash_peek(in->done, d);
+	dg_hash_hex(d, DG_HASH_LEN, in->st.sha256);
 }
 
 void dg_pipeline_end_input(struct dg_pipeline *p, uint32_t input)
 {
 	struct input *in = &p->inputs[input];
 	struct dg_record rec;
-	uint8_t d[DG_HASH_LEN];
 
 	if (in->ended)
 		return;
-	if (dg_framer_finish(in->fr, &rec))
+	if (dg_framer_finish(in->fr, &rec)) {
 		audit(p, input, &rec);
+		/* The held line was audited: its bytes are now part of the digest. */
+		if (in->has_partial) {
+			dg_hash_copy(in->done, in->partial);
+			in->has_partial = false;
+		}
+	}
 	in->st.end_offset = dg_framer_resume_offset(in->fr);
-	dg_hash_final(in->hash, d);
-	dg_hash_hex(d, DG_HASH_LEN, in->st.sha256);
+	finish_digest(in);
 	in->ended = true;
+}
+
+void dg_pipeline_close_period(struct dg_pipeline *p, uint32_t input, struct dg_input_stats *out)
+{
+	struct input *in = &p->inputs[input];
+	uint64_t resume = dg_framer_resume_offset(in->fr);
+
+	finish_digest(in);
+	*out = in->st;
+	/* The next period starts at the first byte not yet audited; a line still held is
+	 * dropped here and read again, so that each period's digest covers exactly its range. */
+	in->st.start_offset = in->st.end_offset = resume;
+	in->st.records = in->st.malformed = in->st.blank = 0;
+	dg_hash_reset(in->done);
+	in->has_partial = false;
+	dg_framer_seek(in->fr, resume, dg_framer_next_line(in->fr));
+	in->fed = resume;
+}
+
+uint64_t dg_pipeline_resume(const struct dg_pipeline *p, uint32_t input, uint64_t *line)
+{
+	const struct input *in = &p->inputs[input];
+
+	if (line != NULL)
+		*line = dg_framer_next_line(in->fr);
+	return dg_framer_resume_offset(in->fr);
+}
+
+char *dg_pipeline_save_digest(const struct dg_pipeline *p, uint32_t input)
+{
+	return dg_hash_save(p->inputs[input].done);
+}
+
+int dg_pipeline_restore(struct dg_pipeline *p, uint32_t input, const struct dg_input_stats *st,
+                        const char *digest_state)
+{
+	struct input *in = &p->inputs[input];
+
+	if (dg_hash_load(in->done, digest_state) != 0)
+		return -1;
+	in->st.start_offset = st->start_offset;
+	in->st.records = st->records;
+	in->st.malformed = st->malformed;
+	in->st.blank = st->blank;
+	return 0;
+}
+
+void dg_pipeline_reset_totals(struct dg_pipeline *p)
+{
+	uint64_t *by_rule = p->totals.by_rule;
+
+	memset(by_rule, 0, dg_rules_count(p->cfg->rules) * sizeof *by_rule);
+	memset(&p->totals, 0, sizeof p->totals);
+	p->totals.by_rule = by_rule;
+}
+
+struct dg_pipeline_totals *dg_pipeline_totals_mut(struct dg_pipeline *p)
+{
+	return &p->totals;
+}
+
+struct dg_engine *dg_pipeline_engine(struct dg_pipeline *p)
+{
+	return p->engine;
 }
 
 const struct dg_input_stats *dg_pipeline_input(const struct dg_pipeline *p, uint32_t input)

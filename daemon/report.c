@@ -42,6 +42,43 @@ void dg_report_free(struct dg_report *r)
 	free(r);
 }
 
+struct dg_cjson *dg_report_save(const struct dg_report *r)
+{
+	struct dg_cjson *o = dg_cjson_object();
+
+	dg_cjson_set(o, "findings", dg_cjson_int((int64_t)r->nfindings));
+	dg_cjson_set(o, "malformed_count", dg_cjson_int((int64_t)r->nmalformed));
+	dg_cjson_set(o, "malformed", dg_cjson_clone(r->malformed));
+	dg_cjson_set(o, "inputs", dg_cjson_clone(r->inputs));
+	dg_cjson_set(o, "integrity", dg_cjson_clone(r->integrity));
+	return o;
+}
+
+struct dg_report *dg_report_resume(FILE *out, size_t max_malformed, const struct dg_cjson *state)
+{
+	const struct dg_cjson *m = dg_cjson_get(state, "malformed");
+	const struct dg_cjson *in = dg_cjson_get(state, "inputs");
+	const struct dg_cjson *ie = dg_cjson_get(state, "integrity");
+	int64_t nf, nm;
+	struct dg_report *r;
+
+	if (!dg_cjson_intval(dg_cjson_get(state, "findings"), &nf) ||
+	    !dg_cjson_intval(dg_cjson_get(state, "malformed_count"), &nm) || nf < 0 || nm < 0 ||
+	    m == NULL || dg_cjson_type(m) != DG_CJSON_ARRAY || in == NULL ||
+	    dg_cjson_type(in) != DG_CJSON_ARRAY || ie == NULL ||
+	    dg_cjson_type(ie) != DG_CJSON_ARRAY)
+		return NULL;
+	r = dg_xcalloc(1, sizeof *r);
+	r->out = out;
+	r->max_malformed = max_malformed;
+	r->nfindings = (size_t)nf;
+	r->nmalformed = (uint64_t)nm;
+	r->malformed = dg_cjson_clone(m);
+	r->inputs = dg_cjson_clone(in);
+	r->integrity = dg_cjson_clone(ie);
+	return r;
+}
+
 void dg_report_finding(struct dg_report *r, const struct dg_cjson *f)
 {
 	dg_buf_reset(&r->scratch);

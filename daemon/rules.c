@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgaudit/buf.h"
 #include "dgaudit/detect.h"
 #include "dgaudit/hash.h"
 #include "dgaudit/ip.h"
@@ -1005,6 +1006,37 @@ static int check_message(struct loader *ld, const config_setting_t *s, struct dg
 	return 0;
 }
 
+/* Appends a canonical text of a setting tree: names, types and values, so that two rules that
+ * differ in anything but layout and comments differ here. */
+static void describe(const config_setting_t *s, struct dg_buf *out)
+{
+	const char *name = config_setting_name(s);
+
+	dg_buf_printf(out, "%s:%d=", name ? name : "", config_setting_type(s));
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		dg_buf_printf(out, "%lld", (long long)config_setting_get_int64(s));
+		break;
+	case CONFIG_TYPE_FLOAT:
+		dg_buf_printf(out, "%.17g", config_setting_get_float(s));
+		break;
+	case CONFIG_TYPE_BOOL:
+		dg_buf_addc(out, config_setting_get_bool(s) ? 't' : 'f');
+		break;
+	case CONFIG_TYPE_STRING:
+		dg_buf_printf(out, "%zu:%s", strlen(config_setting_get_string(s)),
+		              config_setting_get_string(s));
+		break;
+	default:
+		dg_buf_addc(out, '(');
+		for (int i = 0; i < config_setting_length(s); i++)
+			describe(config_setting_get_elem(s, (unsigned)i), out);
+		dg_buf_addc(out, ')');
+	}
+	dg_buf_addc(out, ';');
+}
+
 static bool valid_id(const char *id)
 {
 	if (*id == '\0')
@@ -1052,6 +1084,15 @@ static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_
 	memset(r, 0, sizeof *r);
 	r->where = dg_cfgutil_where(ld->name, g);
 	r->impl = dg_xcalloc(1, sizeof *r->impl);
+	{
+		struct dg_buf text = {0};
+		uint8_t d[DG_HASH_LEN];
+
+		describe(g, &text);
+		dg_hash_sha256(text.data, text.len, d);
+		dg_hash_hex(d, DG_HASH_LEN, r->digest);
+		dg_buf_release(&text);
+	}
 	if (!config_setting_is_group(g))
 		return FAIL(ld, g, "each rule is a group { id = ...; ... }");
 	if (dg_cfgutil_known(ld->name, g, known, ld->cause) != 0)

@@ -287,7 +287,7 @@ int dg_run_main(int argc, char **argv)
 	struct dg_signer *signer = NULL;
 	struct dg_report_info info = {0};
 	struct dg_bundle *bundle = NULL;
-	char *cause = NULL, *bundle_path = NULL, host[256] = "unknown", id[33], name[64];
+	char *cause = NULL, *bundle_path = NULL, host[256] = "unknown", id[33], name[64], sha[65];
 	char **paths = NULL, *buf = NULL;
 	size_t npaths = 0;
 	double t0;
@@ -393,13 +393,11 @@ int dg_run_main(int argc, char **argv)
 		fprintf(stderr, "dgaudit run: writing the report: %s\n", strerror(errno));
 		goto out;
 	}
-	rc = dg_bundle_commit(bundle, signer, &bundle_path, &cause); /* frees the bundle */
-	bundle = NULL;
-	if (rc != 0) {
+	if (dg_bundle_commit(bundle, signer, &bundle_path, sha, &cause) != 0) {
 		fprintf(stderr, "dgaudit run: writing the report: %s\n", cause);
-		rc = DG_EXIT_USAGE;
-		goto out;
+		goto out; /* aborted below */
 	}
+	bundle = NULL;
 	summary(&r, bundle_path, mono() - t0);
 	rc = r.unreadable                                            ? DG_EXIT_UNREADABLE
 	     : worst_at_least(dg_pipeline_totals(r.pipe), r.fail_on) ? DG_EXIT_FINDINGS

@@ -126,23 +126,27 @@ bool dg_ts_duration(const char *s, int64_t *ms)
 
 	if (len == 0)
 		return false;
-	switch (s[len - 1]) {
-	case 's':
-		n--;
-		break;
-	case 'm':
-		unit = 60 * 1000;
-		n--;
-		break;
-	case 'h':
-		unit = 3600 * 1000;
-		n--;
-		break;
-	case 'd':
-		unit = 86400 * 1000;
-		n--;
-		break;
-	}
+	if (len > 2 && s[len - 2] == 'm' && s[len - 1] == 's') {
+		unit = 1;
+		n -= 2;
+	} else
+		switch (s[len - 1]) {
+		case 's':
+			n--;
+			break;
+		case 'm':
+			unit = 60 * 1000;
+			n--;
+			break;
+		case 'h':
+			unit = 3600 * 1000;
+			n--;
+			break;
+		case 'd':
+			unit = 86400 * 1000;
+			n--;
+			break;
+		}
 	if (n == 0 || n > 9)
 		return false;
 	for (size_t i = 0; i < n; i++) {

@@ -427,3 +427,73 @@ size_t dg_window_entries(const struct dg_window *w)
 			n += g->n;
 	return n;
 }
+
+void dg_window_inputs(const struct dg_window *w, void (*fn)(void *arg, uint32_t input), void *arg)
+{
+	for (size_t b = 0; b < w->nbuckets; b++)
+		for (const struct group *g = w->buckets[b]; g != NULL; g = g->next)
+			for (size_t i = 0; i < g->n; i++)
+				fn(arg, g->e[i].ref.input);
+}
+
+/* A group is [key, newest time, [[time, value, input, line, offset], ...]]. */
+void dg_window_save(const struct dg_window *w, struct dg_cjson *arr, const uint32_t *remap)
+{
+	for (size_t b = 0; b < w->nbuckets; b++) {
+		for (const struct group *g = w->buckets[b]; g != NULL; g = g->next) {
+			struct dg_cjson *o = dg_cjson_push(arr, dg_cjson_array());
+			struct dg_cjson *es;
+
+			dg_cjson_push(o, dg_cjson_strn(g->key, g->keylen));
+			dg_cjson_push(o, dg_cjson_int(g->max_t));
+			es = dg_cjson_push(o, dg_cjson_array());
+			for (size_t i = 0; i < g->n; i++) {
+				const struct entry *e = &g->e[i];
+				struct dg_cjson *x = dg_cjson_push(es, dg_cjson_array());
+
+				dg_cjson_push(x, dg_cjson_int(e->t));
+				dg_cjson_push(x, dg_cjson_int(e->v));
+				dg_cjson_push(x, dg_cjson_int(remap[e->ref.input]));
+				dg_cjson_push(x, dg_cjson_int((int64_t)e->ref.line));
+				dg_cjson_push(x, dg_cjson_int((int64_t)e->ref.offset));
+			}
+		}
+	}
+}
+
+int dg_window_load(struct dg_window *w, const struct dg_cjson *arr)
+{
+	for (size_t k = 0; k < dg_cjson_len(arr); k++) {
+		const struct dg_cjson *o = dg_cjson_at(arr, k), *es = dg_cjson_at(o, 2);
+		const char *key = dg_cjson_string(dg_cjson_at(o, 0));
+		struct group *g;
+		int64_t max_t;
+
+		if (key == NULL || !dg_cjson_intval(dg_cjson_at(o, 1), &max_t) ||
+		    dg_cjson_type(es) != DG_CJSON_ARRAY)
+			return -1;
+		g = lookup(w, key, strlen(key), true);
+		g->max_t = max_t;
+		for (size_t i = 0; i < dg_cjson_len(es); i++) {
+			const struct dg_cjson *x = dg_cjson_at(es, i);
+			int64_t f[5];
+			struct entry e;
+
+			for (size_t j = 0; j < 5; j++)
+				if (!dg_cjson_intval(dg_cjson_at(x, j), &f[j]) ||
+				    (j >= 2 && f[j] < 0))
+					return -1;
+			if (i > 0 && f[0] < g->e[g->n - 1].t)
+				return -1; /* entries are saved in time order */
+			e = (struct entry){
+			    f[0], f[1], {(uint32_t)f[2], (uint64_t)f[3], (uint64_t)f[4]}};
+			if (g->n == g->cap) {
+				g->cap = g->cap ? g->cap * 2 : 8;
+				g->e = dg_xreallocarray(g->e, g->cap, sizeof *g->e);
+			}
+			g->e[g->n++] = e;
+		}
+		recount(w, g);
+	}
+	return 0;
+}

@@ -5,6 +5,7 @@
 #define DGAUDIT_BUNDLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "dgaudit/buf.h"
@@ -15,13 +16,22 @@ struct dg_bundle;
 /* Starts the bundle dir/name (dir is created if needed) in a temporary directory beside it.
  * NULL with *cause. */
 struct dg_bundle *dg_bundle_begin(const char *dir, const char *name, char **cause);
+/* Continues a bundle begun before a restart: its report.json is cut back to length (what was
+ * made durable) and opened for appending. NULL with *cause if it is not there. */
+struct dg_bundle *dg_bundle_resume(const char *dir, const char *name, uint64_t length,
+                                   char **cause);
 /* The stream report.json is written to. */
 FILE *dg_bundle_report(struct dg_bundle *b);
+/* Makes what was written so far durable; its length in *length. */
+int dg_bundle_sync(struct dg_bundle *b, uint64_t *length, char **cause);
 /* Makes the bundle durable and visible: report.json is synced and signed, the other files are
- * written, the directory is renamed into place and dir/latest points at it. Frees b. Returns 0
- * and the bundle's path in *path (caller frees), or -1 with *cause, leaving nothing behind. */
+ * written, the directory is renamed into place and dir/latest points at it. Returns 0 (b is
+ * freed), the bundle's path in *path (caller frees) and report.json's SHA-256 (hex) in sha256;
+ * or -1 with *cause, b left as it was for dg_bundle_abort (or for resuming after a restart). */
 int dg_bundle_commit(struct dg_bundle *b, const struct dg_signer *signer, char **path,
-                     char **cause);
+                     char sha256[65], char **cause);
+/* The SHA-256 (hex) of a committed bundle's report.json, and its report_seq; -1 if absent. */
+int dg_bundle_report_digest(const char *bundle, char sha256[65], int64_t *seq);
 /* Gives up a bundle that was begun, removing what was written. Frees b; NULL is a no-op. */
 void dg_bundle_abort(struct dg_bundle *b);
 /* Checks a bundle: the signature (against pubkey_pem if given, else the bundle's own key),

@@ -35,6 +35,8 @@ struct dg_cjson *dg_cjson_strn(const char *s, size_t len);
 /* Text that is already canonical JSON (e.g. a finding written earlier), copied. */
 struct dg_cjson *dg_cjson_raw(const char *text, size_t len);
 void dg_cjson_free(struct dg_cjson *v);
+/* A deep copy of v; NULL for NULL. */
+struct dg_cjson *dg_cjson_clone(const struct dg_cjson *v);
 
 /* Adds or replaces obj[key], taking ownership of val; returns val. */
 struct dg_cjson *dg_cjson_set(struct dg_cjson *obj, const char *key, struct dg_cjson *val);
@@ -50,6 +52,7 @@ const struct dg_cjson *dg_cjson_at(const struct dg_cjson *arr, size_t i);
 const char *dg_cjson_key_at(const struct dg_cjson *obj, size_t i);
 const char *dg_cjson_string(const struct dg_cjson *v); /* NULL unless a string */
 bool dg_cjson_intval(const struct dg_cjson *v, int64_t *out);
+bool dg_cjson_boolval(const struct dg_cjson *v, bool *out);
 
 /* Appends the canonical form of v to out. */
 void dg_cjson_write(const struct dg_cjson *v, struct dg_buf *out);

@@ -33,6 +33,9 @@ struct dg_config {
 	int64_t lateness_ms;
 	char *metrics_listen; /* "127.0.0.1:9464", or NULL for none */
 	int64_t poll_ms;
+	char *findings_path;     /* the daemon\'s findings, as JSON lines, or NULL */
+	size_t max_held;         /* rotated files kept open while they are drained */
+	int64_t rotated_idle_ms; /* a drained rotated file is let go after this */
 	struct dg_catalog *catalog;
 	struct dg_site site;
 	char **rule_dirs; /* NULL: the built-in packs */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dgaudit/cjson.h"
 #include "dgaudit/evt.h"
 #include "dgaudit/rules.h"
 #include "dgaudit/window.h"
@@ -34,5 +35,12 @@ size_t dg_engine_eval(struct dg_engine *e, const struct dg_evt *evt, const struc
                       dg_engine_cb *cb, void *arg);
 /* Events held in threshold windows, over all rules. */
 size_t dg_engine_held(const struct dg_engine *e);
+/* Calls fn for the input of every record held in a window. */
+void dg_engine_inputs(const struct dg_engine *e, void (*fn)(void *arg, uint32_t input), void *arg);
+/* The windows' state, by rule id and threshold (so a changed threshold starts afresh): saved
+ * as an object, with input numbers mapped through remap; loading skips rules that are gone or
+ * changed. Returns -1 on a malformed state. */
+struct dg_cjson *dg_engine_save(const struct dg_engine *e, const uint32_t *remap);
+int dg_engine_load(struct dg_engine *e, const struct dg_cjson *state);
 
 #endif

@@ -1,4 +1,5 @@
-/* SHA-256 (incremental and one-shot) and HMAC-SHA-256, through OpenSSL. */
+/* SHA-256 (incremental, one-shot, and with a state that can be saved) and HMAC-SHA-256,
+ * through OpenSSL. */
 #ifndef DGAUDIT_HASH_H
 #define DGAUDIT_HASH_H
 
@@ -17,6 +18,14 @@ void dg_hash_update(struct dg_hash *h, const void *data, size_t len);
 void dg_hash_final(struct dg_hash *h, uint8_t out[DG_HASH_LEN]);
 /* The digest so far, without ending the computation (for progress in a long stream). */
 void dg_hash_peek(const struct dg_hash *h, uint8_t out[DG_HASH_LEN]);
+/* Makes dst continue exactly where src is. */
+void dg_hash_copy(struct dg_hash *dst, const struct dg_hash *src);
+/* Starts over, as if new. */
+void dg_hash_reset(struct dg_hash *h);
+/* The computation's state as text (caller frees), and back: a digest can continue across a
+ * restart. dg_hash_load returns -1 if the text is not a saved state. */
+char *dg_hash_save(const struct dg_hash *h);
+int dg_hash_load(struct dg_hash *h, const char *text);
 
 void dg_hash_sha256(const void *data, size_t len, uint8_t out[DG_HASH_LEN]);
 void dg_hash_hmac(const uint8_t *key, size_t keylen, const void *data, size_t len,

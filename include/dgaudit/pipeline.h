@@ -32,7 +32,8 @@ struct dg_input_stats {
 	uint64_t records;      /* lines seen, blank ones excluded */
 	uint64_t malformed;
 	uint64_t blank;
-	char sha256[DG_HASH_HEXLEN]; /* of the bytes [start_offset, end_offset), once ended */
+	char sha256[DG_HASH_HEXLEN]; /* of the bytes [start_offset, end_offset), once ended or
+	                                closed */
 };
 
 struct dg_pipeline_totals {
@@ -57,6 +58,22 @@ int dg_pipeline_feed(struct dg_pipeline *p, uint32_t input, const char *buf, siz
                      char **cause);
 /* The input has ended: audits a last line without newline, and finishes its digest. */
 void dg_pipeline_end_input(struct dg_pipeline *p, uint32_t input);
+/* Ends a report period for an input that goes on (the daemon): *out gets the period's stats,
+ * its digest covering exactly [start_offset, end_offset); the next period starts at
+ * end_offset. A line still being read is dropped and must be fed again from end_offset. */
+void dg_pipeline_close_period(struct dg_pipeline *p, uint32_t input, struct dg_input_stats *out);
+/* Where reading must resume after a restart (start of the first line not complete), and the
+ * line number it will have. */
+uint64_t dg_pipeline_resume(const struct dg_pipeline *p, uint32_t input, uint64_t *line);
+/* The period digest's state (caller frees), and restoring it with the period's counters. */
+char *dg_pipeline_save_digest(const struct dg_pipeline *p, uint32_t input);
+int dg_pipeline_restore(struct dg_pipeline *p, uint32_t input, const struct dg_input_stats *st,
+                        const char *digest_state);
+/* Starts the totals of a new report period. */
+void dg_pipeline_reset_totals(struct dg_pipeline *p);
+struct dg_pipeline_totals *dg_pipeline_totals_mut(struct dg_pipeline *p);
+/* The engine, whose threshold windows a checkpoint saves. */
+struct dg_engine *dg_pipeline_engine(struct dg_pipeline *p);
 const struct dg_input_stats *dg_pipeline_input(const struct dg_pipeline *p, uint32_t input);
 uint32_t dg_pipeline_ninputs(const struct dg_pipeline *p);
 const struct dg_pipeline_totals *dg_pipeline_totals(const struct dg_pipeline *p);

@@ -55,6 +55,11 @@ void dg_report_input(struct dg_report *r, const struct dg_report_input *in);
 void dg_report_integrity(struct dg_report *r, int64_t time_ms, const char *type,
                          const char *detail);
 size_t dg_report_findings(const struct dg_report *r);
+/* The report's own state (lists and counts, not the findings already written), for a
+ * checkpoint; and a report continuing one: out already holds the document up to where the
+ * saved state was taken. NULL if state is malformed. */
+struct dg_cjson *dg_report_save(const struct dg_report *r);
+struct dg_report *dg_report_resume(FILE *out, size_t max_malformed, const struct dg_cjson *state);
 /* Writes the rest of report.json, once; afterwards only dg_report_free may be called.
  * Returns 0, or -1 if the stream failed at any point. */
 int dg_report_finish(struct dg_report *r, const struct dg_report_info *info,

@@ -50,6 +50,7 @@ struct dg_rule {
 	struct dg_threshold threshold;
 	uint64_t shown_fields; /* fields a finding shows: those the rule tests, plus context */
 	char *where;           /* "file:line" of the definition */
+	char digest[65];       /* SHA-256 of the definition: equal digests, same rule */
 	struct dg_rule_impl *impl;
 };
 

@@ -14,7 +14,7 @@
 bool dg_ts_parse(const char *s, size_t len, int64_t *ms);
 /* Writes ms as "YYYY-MM-DDThh:mm:ss[.mmm]Z" into buf (DG_TS_BUFSZ bytes); returns buf. */
 char *dg_ts_format(int64_t ms, char *buf);
-/* Parses a duration: an integer of seconds, or digits followed by s, m, h or d. */
+/* Parses a duration: an integer of seconds, or digits followed by ms, s, m, h or d. */
 bool dg_ts_duration(const char *s, int64_t *ms);
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int64_t dg_ts_days_from_civil(int64_t y, unsigned m, unsigned d);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dgaudit/cjson.h"
 #include "dgaudit/evt.h"
 #include "dgaudit/rules.h"
 
@@ -38,6 +39,12 @@ bool dg_window_complete(struct dg_window *w, const char *key, size_t keylen, int
                         struct dg_window_fire *fire);
 /* Forgets what can no longer matter once event time has reached now_ms. */
 void dg_window_expire(struct dg_window *w, int64_t now_ms);
+/* Calls fn for the input of every record the windows hold. */
+void dg_window_inputs(const struct dg_window *w, void (*fn)(void *arg, uint32_t input), void *arg);
+/* Saves every group and its records into arr, input numbers passed through remap; and loads
+ * what was saved (into an empty window). Returns -1 on a malformed state. */
+void dg_window_save(const struct dg_window *w, struct dg_cjson *arr, const uint32_t *remap);
+int dg_window_load(struct dg_window *w, const struct dg_cjson *arr);
 size_t dg_window_groups(const struct dg_window *w);
 size_t dg_window_entries(const struct dg_window *w);
 

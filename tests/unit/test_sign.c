@@ -121,13 +121,14 @@ static void flip_byte(const char *path, size_t at)
 static char *bundle_of(const char *parent, const char *name, const char *data, size_t len,
                        const struct dg_signer *s)
 {
-	char *cause = NULL, *path = NULL;
+	char *cause = NULL, *path = NULL, sha[65];
 	struct dg_bundle *b = dg_bundle_begin(parent, name, &cause);
 
 	assert_non_null(b);
 	assert_int_equal(fwrite(data, 1, len, dg_bundle_report(b)), len);
-	if (dg_bundle_commit(b, s, &path, &cause) != 0)
+	if (dg_bundle_commit(b, s, &path, sha, &cause) != 0)
 		fail_msg("%s", cause);
+	assert_int_equal(strlen(sha), 64);
 	return path;
 }
 

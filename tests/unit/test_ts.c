@@ -66,6 +66,8 @@ static void test_durations(void **state)
 	(void)state;
 	assert_true(dg_ts_duration("90", &ms) && ms == 90000);
 	assert_true(dg_ts_duration("90s", &ms) && ms == 90000);
+	assert_true(dg_ts_duration("250ms", &ms) && ms == 250);
+	assert_false(dg_ts_duration("ms", &ms));
 	assert_true(dg_ts_duration("10m", &ms) && ms == 600000);
 	assert_true(dg_ts_duration("1h", &ms) && ms == 3600000);
 	assert_true(dg_ts_duration("2d", &ms) && ms == 172800000);

@@ -1,0 +1,1102 @@
+#include "dgaudit/daemon.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dgaudit/bundle.h"
+#include "dgaudit/config.h"
+#include "dgaudit/fileio.h"
+#include "dgaudit/keystore.h"
+#include "dgaudit/log.h"
+#include "dgaudit/notify.h"
+#include "dgaudit/pipeline.h"
+#include "dgaudit/report.h"
+#include "dgaudit/run.h"
+#include "dgaudit/tail.h"
+#include "dgaudit/ts.h"
+#include "dgaudit/xmalloc.h"
+
+#define COMMIT_MS          250       /* findings become durable and visible this often */
+#define PUMP_BUDGET        (8 << 20) /* bytes read per turn of the loop, so timers still run */
+#define CHECKPOINT_VERSION 1
+#define MAX_CHECKPOINT     (256u << 20) /* window state can be large; refuse absurd files */
+
+/* What the daemon knows of each pipeline input beyond the pipeline itself. */
+struct din {
+	char *path;
+	char *format;
+	struct dg_tail_id id;
+	bool active; /* followed by the tailer */
+	bool ended;  /* its file is done; listed in the next report */
+};
+
+struct daemon {
+	const char *conf_path;
+	struct dg_config *cfg;
+	char *state_dir, *reports_dir, *ckpt_path;
+	struct dg_signer *signer;
+	uint8_t pkey[DG_PSEUDONYM_KEY_LEN];
+	struct event_base *base;
+	struct event *ev_inotify, *ev_poll, *ev_commit, *ev_pump, *ev_watchdog;
+	struct event *ev_sig[4];
+	struct evhttp *http;
+	struct dg_tail *tail;
+	struct dg_pipeline *pipe;
+	struct din *ins;
+	size_t nins, cap;
+	/* The report period being written. */
+	struct dg_bundle *bundle;
+	struct dg_report *report;
+	uint64_t seq;
+	char prev[DG_HASH_HEXLEN];
+	bool has_prev;
+	char report_id[33], name[64];
+	int64_t started_ms;
+	/* The findings log, and the lines for the journal, both released at commits. */
+	FILE *findings;
+	uint64_t findings_len;
+	struct dg_buf pending_findings, journal;
+	bool dirty, stopping;
+	int64_t last_commit_ms, last_report_ms;
+	/* Since start, for /metrics. */
+	uint64_t records, malformed, findings_total, by_severity[DG_SEV_COUNT];
+	uint64_t gaps, gap_bytes, reports_written;
+	int exit_code;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- pipeline and tailer hooks ------------------------------------------------------------- */
+
+static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *json)
+{
+	struct daemon *d = arg;
+	const struct dg_ref *ref = m->ref;
+
+	dg_report_finding(d->report, json);
+	dg_cjson_write(json, &d->pending_findings);
+	dg_buf_addc(&d->pending_findings, '\n');
+	dg_buf_printf(&d->journal, "finding %s (%s) at %s:%llu\n", m->rule->id,
+	              dg_rules_severity_name(m->rule->severity), d->ins[ref->input].path,
+	              (unsigned long long)ref->line);
+	d->findings_total++;
+	d->by_severity[m->rule->severity]++;
+	dg_cjson_free(json);
+}
+
+static void on_malformed(void *arg, uint32_t input, const struct dg_record *rec, const char *why)
+{
+	struct daemon *d = arg;
+
+	dg_report_malformed(d->report, d->ins[input].path, rec, why);
+	d->malformed++;
+}
+
+static const char *format_of(const struct dg_config *cfg, const char *path)
+{
+	for (size_t i = 0; i < cfg->nsources; i++)
+		if (fnmatch(cfg->sources[i].path, path, 0) == 0)
+			return cfg->sources[i].format;
+	return "auto";
+}
+
+static uint32_t add_input(struct daemon *d, const char *path, const char *format,
+                          const struct dg_tail_id *id, uint64_t offset, uint64_t line)
+{
+	uint32_t input =
+	    dg_pipeline_add_input(d->pipe, path, dg_pipeline_format_parse(format), offset, line);
+
+	if (input >= d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 16;
+		d->ins = dg_xreallocarray(d->ins, d->cap, sizeof *d->ins);
+	}
+	d->ins[input] = (struct din){dg_xstrdup(path), dg_xstrdup(format), *id, true, false};
+	d->nins = input + 1;
+	return input;
+}
+
+static uint32_t tail_open(void *arg, const char *path, const struct dg_tail_id *id, uint64_t offset,
+                          uint64_t line)
+{
+	struct daemon *d = arg;
+
+	dg_log_info("following %s from byte %llu", path, (unsigned long long)offset);
+	return add_input(d, path, format_of(d->cfg, path), id, offset, line);
+}
+
+static void tail_data(void *arg, uint32_t input, const char *buf, size_t len, uint64_t offset)
+{
+	struct daemon *d = arg;
+	struct din *in = &d->ins[input];
+	char *cause = NULL;
+
+	(void)offset;
+	if (in->ended)
+		return;
+	if (dg_pipeline_feed(d->pipe, input, buf, len, &cause) != 0) {
+		/* An unknown format: refuse the file rather than audit garbage. */
+		dg_log_warnx("%s", cause);
+		dg_report_integrity(d->report, wall_ms(), "input_refused", cause);
+		dg_pipeline_end_input(d->pipe, input);
+		in->ended = true;
+		free(cause);
+	}
+	d->dirty = true;
+}
+
+static void tail_close(void *arg, uint32_t input, const char *why)
+{
+	struct daemon *d = arg;
+	struct din *in = &d->ins[input];
+
+	if (!in->ended)
+		dg_pipeline_end_input(d->pipe, input);
+	in->ended = true;
+	in->active = false;
+	dg_log_info("done with %s: %s", in->path, why);
+	d->dirty = true;
+}
+
+static void tail_event(void *arg, uint32_t input, const char *type, uint64_t bytes,
+                       const char *detail)
+{
+	struct daemon *d = arg;
+
+	(void)input;
+	if (strcmp(type, "gap") == 0) {
+		d->gaps++;
+		d->gap_bytes += bytes;
+		dg_log_warnx("%s", detail);
+	} else {
+		dg_log_info("%s", detail);
+	}
+	dg_report_integrity(d->report, wall_ms(), type, detail);
+	d->dirty = true;
+}
+
+static uint64_t tail_resume(void *arg, uint32_t input, uint64_t *line)
+{
+	struct daemon *d = arg;
+
+	return dg_pipeline_resume(d->pipe, input, line);
+}
+
+/* ---- checkpoint ---------------------------------------------------------------------------- */
+
+static void set_id(struct dg_cjson *o, const struct dg_tail_id *id)
+{
+	dg_cjson_set(o, "dev", dg_cjson_int((int64_t)id->dev));
+	dg_cjson_set(o, "ino", dg_cjson_int((int64_t)id->ino));
+	dg_cjson_set(o, "fp", dg_cjson_str(id->fp));
+	dg_cjson_set(o, "fp_len", dg_cjson_int(id->fp_len));
+}
+
+static bool get_id(const struct dg_cjson *o, struct dg_tail_id *id)
+{
+	int64_t dev, ino, len;
+	const char *fp = dg_cjson_string(dg_cjson_get(o, "fp"));
+
+	if (!dg_cjson_intval(dg_cjson_get(o, "dev"), &dev) ||
+	    !dg_cjson_intval(dg_cjson_get(o, "ino"), &ino) ||
+	    !dg_cjson_intval(dg_cjson_get(o, "fp_len"), &len) || fp == NULL || strlen(fp) != 64 ||
+	    len < 0 || len > DG_TAIL_FP_BYTES)
+		return false;
+	id->dev = (uint64_t)dev;
+	id->ino = (uint64_t)ino;
+	id->fp_len = (uint32_t)len;
+	memcpy(id->fp, fp, 65);
+	return true;
+}
+
+static void mark_used(void *arg, uint32_t input)
+{
+	bool *used = arg;
+
+	used[input] = true;
+}
+
+static void save_remembered(void *arg, const struct dg_tail_id *id, uint64_t offset, uint64_t line)
+{
+	struct dg_cjson *o = dg_cjson_push(arg, dg_cjson_object());
+
+	set_id(o, id);
+	dg_cjson_set(o, "offset", dg_cjson_int((int64_t)offset));
+	dg_cjson_set(o, "line", dg_cjson_int((int64_t)line));
+}
+
+/* Inputs a checkpoint keeps: followed ones, ended ones not yet in a report, and any a
+ * threshold window still cites; remap gives their numbers in the checkpoint. */
+static struct dg_cjson *save_inputs(struct daemon *d, uint32_t *remap)
+{
+	struct dg_cjson *arr = dg_cjson_array();
+	bool *used = dg_xcalloc(d->nins + 1, sizeof *used);
+	uint32_t next = 0;
+
+	dg_engine_inputs(dg_pipeline_engine(d->pipe), mark_used, used);
+	for (uint32_t i = 0; i < d->nins; i++) {
+		const struct din *in = &d->ins[i];
+		const struct dg_input_stats *st = dg_pipeline_input(d->pipe, i);
+		struct dg_cjson *o;
+		uint64_t line, resume;
+		char *digest;
+
+		remap[i] = UINT32_MAX;
+		if (!in->active && !in->ended && !used[i])
+			continue;
+		remap[i] = next++;
+		o = dg_cjson_push(arr, dg_cjson_object());
+		resume = dg_pipeline_resume(d->pipe, i, &line);
+		dg_cjson_set(o, "path", dg_cjson_str(in->path));
+		dg_cjson_set(o, "format", dg_cjson_str(in->format));
+		set_id(o, &in->id);
+		dg_cjson_set(o, "state",
+		             dg_cjson_str(in->active  ? "active"
+		                          : in->ended ? "ended"
+		                                      : "cited"));
+		dg_cjson_set(o, "resume", dg_cjson_int((int64_t)resume));
+		dg_cjson_set(o, "line", dg_cjson_int((int64_t)line));
+		dg_cjson_set(o, "start", dg_cjson_int((int64_t)st->start_offset));
+		dg_cjson_set(o, "records", dg_cjson_int((int64_t)st->records));
+		dg_cjson_set(o, "malformed", dg_cjson_int((int64_t)st->malformed));
+		dg_cjson_set(o, "blank", dg_cjson_int((int64_t)st->blank));
+		digest = dg_pipeline_save_digest(d->pipe, i);
+		dg_cjson_set(o, "digest", dg_cjson_str(digest));
+		free(digest);
+	}
+	free(used);
+	return arr;
+}
+
+static struct dg_cjson *save_totals(struct daemon *d)
+{
+	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
+	struct dg_cjson *o = dg_cjson_object(), *a;
+
+	dg_cjson_set(o, "records", dg_cjson_int((int64_t)t->records));
+	dg_cjson_set(o, "malformed", dg_cjson_int((int64_t)t->malformed));
+	dg_cjson_set(o, "findings", dg_cjson_int((int64_t)t->findings));
+	dg_cjson_set(o, "have_time", dg_cjson_bool(t->have_time));
+	dg_cjson_set(o, "first", dg_cjson_int(t->first_ms));
+	dg_cjson_set(o, "last", dg_cjson_int(t->last_ms));
+	a = dg_cjson_set(o, "by_severity", dg_cjson_array());
+	for (int s = 0; s < DG_SEV_COUNT; s++)
+		dg_cjson_push(a, dg_cjson_int((int64_t)t->by_severity[s]));
+	a = dg_cjson_set(o, "by_rule", dg_cjson_object());
+	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++)
+		if (t->by_rule[i] > 0)
+			dg_cjson_set(a, dg_rules_get(d->cfg->rules, i)->id,
+			             dg_cjson_int((int64_t)t->by_rule[i]));
+	return o;
+}
+
+static void load_totals(struct daemon *d, const struct dg_cjson *o)
+{
+	struct dg_pipeline_totals *t = dg_pipeline_totals_mut(d->pipe);
+	const struct dg_cjson *sev = dg_cjson_get(o, "by_severity"),
+	                      *br = dg_cjson_get(o, "by_rule");
+	int64_t v;
+
+#define GET(key, field)                                                                            \
+	if (dg_cjson_intval(dg_cjson_get(o, key), &v))                                             \
+	t->field = v
+	GET("records", records);
+	GET("malformed", malformed);
+	GET("findings", findings);
+	GET("first", first_ms);
+	GET("last", last_ms);
+#undef GET
+	dg_cjson_boolval(dg_cjson_get(o, "have_time"), &t->have_time);
+	for (int s = 0; s < DG_SEV_COUNT; s++)
+		if (dg_cjson_intval(dg_cjson_at(sev, (size_t)s), &v))
+			t->by_severity[s] = (uint64_t)v;
+	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++)
+		if (dg_cjson_intval(dg_cjson_get(br, dg_rules_get(d->cfg->rules, i)->id), &v))
+			t->by_rule[i] = (uint64_t)v;
+}
+
+/* Writes the checkpoint: everything needed to continue from exactly here. */
+static void write_checkpoint(struct daemon *d, uint64_t report_len)
+{
+	struct dg_cjson *c = dg_cjson_object(), *p, *rem;
+	uint32_t *remap = dg_xcalloc(d->nins + 1, sizeof *remap);
+	struct dg_buf text = {0};
+	char *cause = NULL;
+
+	dg_cjson_set(c, "version", dg_cjson_int(CHECKPOINT_VERSION));
+	p = dg_cjson_set(c, "period", dg_cjson_object());
+	dg_cjson_set(p, "seq", dg_cjson_int((int64_t)d->seq));
+	dg_cjson_set(p, "report_id", dg_cjson_str(d->report_id));
+	dg_cjson_set(p, "name", dg_cjson_str(d->name));
+	dg_cjson_set(p, "prev_sha256", d->has_prev ? dg_cjson_str(d->prev) : dg_cjson_null());
+	dg_cjson_set(p, "started", dg_cjson_int(d->started_ms));
+	dg_cjson_set(p, "report_length", dg_cjson_int((int64_t)report_len));
+	dg_cjson_set(p, "findings_length", dg_cjson_int((int64_t)d->findings_len));
+	dg_cjson_set(c, "inputs", save_inputs(d, remap));
+	dg_cjson_set(c, "totals", save_totals(d));
+	dg_cjson_set(c, "report", dg_report_save(d->report));
+	dg_cjson_set(c, "windows", dg_engine_save(dg_pipeline_engine(d->pipe), remap));
+	rem = dg_cjson_set(c, "remembered", dg_cjson_array());
+	dg_tail_each_remembered(d->tail, save_remembered, rem);
+	dg_cjson_write(c, &text);
+	if (dg_fileio_write_atomic(d->ckpt_path, text.data, text.len, 0600, &cause) != 0)
+		dg_log_fatalx("writing the checkpoint: %s",
+		              cause); /* nothing can be promised now */
+	dg_buf_release(&text);
+	dg_cjson_free(c);
+	free(remap);
+}
+
+/* Makes everything audited so far durable, then lets it be seen: report stream and findings
+ * log first, the checkpoint that points past them second, the journal last. */
+static void commit(struct daemon *d)
+{
+	uint64_t report_len;
+	char *cause = NULL;
+
+	if (dg_bundle_sync(d->bundle, &report_len, &cause) != 0)
+		dg_log_fatalx("%s", cause);
+	if (d->findings != NULL && d->pending_findings.len > 0) {
+		if (fwrite(d->pending_findings.data, 1, d->pending_findings.len, d->findings) !=
+		        d->pending_findings.len ||
+		    fflush(d->findings) != 0 || fsync(fileno(d->findings)) != 0)
+			dg_log_fatal("%s", d->cfg->findings_path);
+		d->findings_len += d->pending_findings.len;
+	}
+	dg_buf_reset(&d->pending_findings);
+	write_checkpoint(d, report_len);
+	if (d->journal.len > 0) {
+		for (char *line = d->journal.data, *nl; (nl = strchr(line, '\n')) != NULL;
+		     line = nl + 1) {
+			*nl = '\0';
+			dg_log_info("%s", line);
+		}
+		dg_buf_reset(&d->journal);
+	}
+	d->dirty = false;
+	d->last_commit_ms = wall_ms();
+}
+
+/* ---- report periods ------------------------------------------------------------------------ */
+
+static void identify(struct daemon *d)
+{
+	uint8_t rnd[16];
+	char stamp[32];
+	time_t secs = (time_t)(d->started_ms / 1000);
+	struct tm tm;
+
+	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+		dg_log_fatal("getrandom");
+	dg_hash_hex(rnd, sizeof rnd, d->report_id);
+	gmtime_r(&secs, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(d->name, sizeof d->name, "%s-%06llu-%.8s", stamp, (unsigned long long)d->seq,
+	         d->report_id);
+}
+
+static void begin_period(struct daemon *d)
+{
+	char *cause = NULL;
+
+	d->started_ms = wall_ms();
+	identify(d);
+	d->bundle = dg_bundle_begin(d->reports_dir, d->name, &cause);
+	if (d->bundle == NULL)
+		dg_log_fatalx("%s", cause);
+	d->report = dg_report_new(dg_bundle_report(d->bundle), d->cfg->max_malformed_listed);
+	dg_pipeline_reset_totals(d->pipe);
+}
+
+/* Closes the period: its report lists every input's byte range and digest, is signed and
+ * put in place. Unless final, the next period begins. */
+static void close_period(struct daemon *d, bool final)
+{
+	struct dg_report_info info = {0};
+	char host[256] = "unknown", sha[DG_HASH_HEXLEN], *path = NULL, *cause = NULL;
+
+	commit(d); /* the checkpoint now says exactly where this period ends */
+	for (uint32_t i = 0; i < d->nins; i++) {
+		struct din *in = &d->ins[i];
+		struct dg_input_stats st;
+		struct dg_report_input ri = {0};
+		struct dg_source_id sid = {0};
+
+		if (in->active) {
+			dg_pipeline_close_period(d->pipe, i, &st);
+			dg_tail_rewind(d->tail, i, st.end_offset);
+		} else if (in->ended) {
+			st = *dg_pipeline_input(d->pipe, i);
+			in->ended = false; /* listed now; only windows may still cite it */
+		} else {
+			continue;
+		}
+		sid.dev = in->id.dev;
+		sid.ino = in->id.ino;
+		memcpy(sid.fingerprint, in->id.fp, sizeof sid.fingerprint);
+		ri.path = in->path;
+		ri.format = st.format == DG_FORMAT_JSON ? "json" : "unknown";
+		ri.id = &sid;
+		ri.start = st.start_offset;
+		ri.end = st.end_offset;
+		ri.records = st.records;
+		ri.malformed = st.malformed;
+		ri.sha256 = st.sha256;
+		dg_report_input(d->report, &ri);
+	}
+	d->records += dg_pipeline_totals(d->pipe)->records;
+	gethostname(host, sizeof host - 1);
+	info.report_id = d->report_id;
+	info.seq = d->seq;
+	info.prev_sha256 = d->has_prev ? d->prev : NULL;
+	info.generated_ms = wall_ms();
+	info.host = host;
+	info.version = DG_VERSION;
+	info.mode = "daemon";
+	info.config_sha256 = d->cfg->digest;
+	info.rules_sha256 = dg_rules_digest(d->cfg->rules);
+	if (dg_report_finish(d->report, &info, dg_pipeline_totals(d->pipe), d->cfg->rules) != 0 ||
+	    dg_bundle_commit(d->bundle, d->signer, &path, sha, &cause) != 0)
+		dg_log_fatalx("writing report %llu: %s", (unsigned long long)d->seq,
+		              cause ? cause : strerror(errno));
+	dg_log_info("signed report %s (seq %llu, %zu findings)", path, (unsigned long long)d->seq,
+	            dg_report_findings(d->report));
+	free(path);
+	dg_report_free(d->report);
+	d->report = NULL;
+	d->bundle = NULL;
+	d->reports_written++;
+	d->last_report_ms = wall_ms();
+	memcpy(d->prev, sha, sizeof d->prev);
+	d->has_prev = true;
+	d->seq++;
+	if (final)
+		return;
+	begin_period(d);
+	commit(d);
+}
+
+/* ---- recovery ------------------------------------------------------------------------------ */
+
+/* Without a checkpoint, the chain continues from the newest bundle in the reports directory. */
+static void continue_chain(struct daemon *d)
+{
+	char *latest = dg_xasprintf("%s/latest", d->reports_dir);
+	int64_t seq;
+
+	d->seq = 1;
+	if (dg_bundle_report_digest(latest, d->prev, &seq) == 0) {
+		d->has_prev = true;
+		d->seq = (uint64_t)seq + 1;
+	}
+	free(latest);
+}
+
+static bool get_u64(const struct dg_cjson *o, const char *key, uint64_t *out)
+{
+	int64_t v;
+
+	if (!dg_cjson_intval(dg_cjson_get(o, key), &v) || v < 0)
+		return false;
+	*out = (uint64_t)v;
+	return true;
+}
+
+/* Restores from the checkpoint; false if there is none (a first start). */
+static bool recover(struct daemon *d)
+{
+	size_t len;
+	char *cause = NULL, *text, *committed;
+	struct dg_cjson *c;
+	const struct dg_cjson *p, *ins, *rem;
+	const char *why, *s;
+	struct dg_tail_resume *resume;
+	size_t nresume = 0;
+	uint64_t report_len, findings_len;
+	bool closed;
+	struct stat st;
+
+	text = dg_fileio_read(d->ckpt_path, MAX_CHECKPOINT, &len, &cause);
+	if (text == NULL) {
+		if (errno != ENOENT)
+			dg_log_fatalx("%s", cause);
+		free(cause);
+		return false;
+	}
+	c = dg_cjson_parse(text, len, &why);
+	free(text);
+	p = dg_cjson_get(c, "period");
+	if (c == NULL || p == NULL || !get_u64(p, "seq", &d->seq) ||
+	    !get_u64(p, "report_length", &report_len) ||
+	    !get_u64(p, "findings_length", &findings_len) ||
+	    (s = dg_cjson_string(dg_cjson_get(p, "name"))) == NULL || strlen(s) >= sizeof d->name ||
+	    !dg_cjson_intval(dg_cjson_get(p, "started"), &d->started_ms))
+		dg_log_fatalx("%s: not a dgaudit checkpoint (%s); move it away to start afresh",
+		              d->ckpt_path, c ? "missing fields" : why);
+	snprintf(d->name, sizeof d->name, "%s", s);
+	snprintf(d->report_id, sizeof d->report_id, "%s",
+	         dg_cjson_string(dg_cjson_get(p, "report_id")) ?: "");
+	if ((s = dg_cjson_string(dg_cjson_get(p, "prev_sha256"))) != NULL) {
+		snprintf(d->prev, sizeof d->prev, "%s", s);
+		d->has_prev = true;
+	}
+	/* Was the period's report put in place before the crash? */
+	committed = dg_xasprintf("%s/%s", d->reports_dir, d->name);
+	closed = stat(committed, &st) == 0;
+	if (closed) {
+		int64_t seq;
+
+		if (dg_bundle_report_digest(committed, d->prev, &seq) != 0)
+			dg_log_fatalx("%s: report is unreadable", committed);
+		d->has_prev = true;
+		d->seq = (uint64_t)seq + 1;
+	}
+	free(committed);
+	/* The findings log is cut back to what the checkpoint covers. */
+	if (d->findings != NULL) {
+		if (ftruncate(fileno(d->findings), (off_t)findings_len) != 0)
+			dg_log_fatal("%s", d->cfg->findings_path);
+		fseek(d->findings, 0, SEEK_END);
+		d->findings_len = findings_len;
+	}
+	/* Inputs, in checkpoint order: window entries cite them by that number. */
+	ins = dg_cjson_get(c, "inputs");
+	resume = dg_xcalloc(dg_cjson_len(ins) + 1, sizeof *resume);
+	for (size_t i = 0; i < dg_cjson_len(ins); i++) {
+		const struct dg_cjson *o = dg_cjson_at(ins, i);
+		const char *path = dg_cjson_string(dg_cjson_get(o, "path"));
+		const char *format = dg_cjson_string(dg_cjson_get(o, "format"));
+		const char *state = dg_cjson_string(dg_cjson_get(o, "state"));
+		const char *digest = dg_cjson_string(dg_cjson_get(o, "digest"));
+		struct dg_input_stats stats = {0};
+		struct dg_tail_id id;
+		uint64_t off, line;
+		uint32_t input;
+
+		if (path == NULL || format == NULL || state == NULL || digest == NULL ||
+		    !get_id(o, &id) || !get_u64(o, "resume", &off) || !get_u64(o, "line", &line) ||
+		    !get_u64(o, "start", &stats.start_offset) ||
+		    !get_u64(o, "records", &stats.records) ||
+		    !get_u64(o, "malformed", &stats.malformed) ||
+		    !get_u64(o, "blank", &stats.blank))
+			dg_log_fatalx("%s: input %zu is malformed", d->ckpt_path, i);
+		input = add_input(d, path, format, &id, off, line);
+		d->ins[input].active = false;
+		if (!closed && dg_pipeline_restore(d->pipe, input, &stats, digest) != 0)
+			dg_log_fatalx("%s: input %zu has a bad digest state", d->ckpt_path, i);
+		if (strcmp(state, "active") == 0) {
+			resume[nresume++] =
+			    (struct dg_tail_resume){d->ins[input].path, id, off, line, input};
+			d->ins[input].active = true;
+		} else if (strcmp(state, "ended") == 0 && !closed) {
+			dg_pipeline_end_input(d->pipe, input);
+			d->ins[input].ended = true;
+		} else {
+			dg_pipeline_end_input(d->pipe, input);
+		}
+	}
+	if (dg_engine_load(dg_pipeline_engine(d->pipe), dg_cjson_get(c, "windows")) != 0)
+		dg_log_fatalx("%s: threshold window state is malformed", d->ckpt_path);
+	/* The report in progress: cut back to the checkpoint, or begun anew. */
+	if (closed) {
+		begin_period(d);
+	} else {
+		d->bundle = dg_bundle_resume(d->reports_dir, d->name, report_len, &cause);
+		if (d->bundle == NULL) {
+			dg_log_warnx("the report in progress is gone (%s): beginning a new one",
+			             cause);
+			free(cause);
+			begin_period(d);
+			dg_report_integrity(
+			    d->report, wall_ms(), "report_lost",
+			    "the report in progress at the last checkpoint was gone");
+		} else {
+			d->report = dg_report_resume(dg_bundle_report(d->bundle),
+			                             d->cfg->max_malformed_listed,
+			                             dg_cjson_get(c, "report"));
+			if (d->report == NULL)
+				dg_log_fatalx("%s: report state is malformed", d->ckpt_path);
+			load_totals(d, dg_cjson_get(c, "totals"));
+		}
+	}
+	rem = dg_cjson_get(c, "remembered");
+	for (size_t i = 0; i < dg_cjson_len(rem); i++) {
+		const struct dg_cjson *o = dg_cjson_at(rem, i);
+		struct dg_tail_id id;
+		uint64_t off, line;
+
+		if (get_id(o, &id) && get_u64(o, "offset", &off) && get_u64(o, "line", &line))
+			dg_tail_remember(d->tail, &id, off, line);
+	}
+	dg_tail_restore(d->tail, resume, nresume);
+	free(resume);
+	dg_cjson_free(c);
+	return true;
+}
+
+/* ---- event loop ---------------------------------------------------------------------------- */
+
+static void status(struct daemon *d)
+{
+	struct dg_tail_stats ts;
+	char msg[256];
+
+	dg_tail_stats(d->tail, &ts);
+	snprintf(msg, sizeof msg,
+	         "STATUS=%llu records, %llu findings, %llu files followed, %llu bytes behind",
+	         (unsigned long long)(d->records + dg_pipeline_totals(d->pipe)->records),
+	         (unsigned long long)d->findings_total, (unsigned long long)ts.files,
+	         (unsigned long long)ts.behind);
+	dg_notify(msg);
+}
+
+static void on_pump(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd, (void)what;
+	if (d->stopping)
+		return;
+	if (dg_tail_pump(d->tail, PUMP_BUDGET))
+		event_active(d->ev_pump, EV_TIMEOUT, 0); /* more waiting: after other events */
+}
+
+static void on_inotify(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd, (void)what;
+	dg_tail_events(d->tail);
+	event_active(d->ev_pump, EV_TIMEOUT, 0);
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd, (void)what;
+	dg_tail_scan(d->tail);
+	event_active(d->ev_pump, EV_TIMEOUT, 0);
+}
+
+static void on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd, (void)what;
+	if (d->stopping)
+		return;
+	if (wall_ms() - d->started_ms >= d->cfg->report_interval_ms)
+		close_period(d, false);
+	else if (d->dirty)
+		commit(d);
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd, (void)what;
+	dg_notify("WATCHDOG=1");
+	status(d);
+}
+
+static void stop(struct daemon *d, const char *why)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	dg_notify("STOPPING=1");
+	dg_log_info("stopping (%s): writing the final report", why);
+	dg_report_integrity(d->report, wall_ms(), "stop", why);
+	close_period(d, true);
+	event_base_loopbreak(d->base);
+}
+
+static void reload(struct daemon *d);
+
+static void reopen_findings(struct daemon *d)
+{
+	if (d->cfg->findings_path == NULL)
+		return;
+	if (d->findings != NULL)
+		fclose(d->findings);
+	d->findings = fopen(d->cfg->findings_path, "ae");
+	if (d->findings == NULL)
+		dg_log_fatal("%s", d->cfg->findings_path);
+	fseek(d->findings, 0, SEEK_END);
+	d->findings_len = (uint64_t)ftell(d->findings);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		stop(d, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	case SIGHUP:
+		reload(d);
+		break;
+	case SIGUSR1:
+		commit(d); /* what the old file should hold is written first */
+		reopen_findings(d);
+		dg_log_info("reopened output files");
+		break;
+	}
+}
+
+/* SIGHUP: a valid new configuration replaces the running one at a report boundary (a report
+ * covers one configuration); windows of rules that did not change carry over. An invalid one
+ * is refused and the old one keeps running. */
+static void reload(struct daemon *d)
+{
+	char *cause = NULL;
+	struct dg_config *cfg = dg_config_load(d->conf_path, &cause);
+	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, d};
+	struct dg_pipeline *old = d->pipe;
+	struct dg_cjson *windows;
+	uint32_t *identity;
+	bool same_sources;
+
+	if (cfg == NULL) {
+		dg_log_warnx("reload refused, the running configuration stays: %s", cause);
+		dg_report_integrity(d->report, wall_ms(), "reload_refused", cause);
+		free(cause);
+		return;
+	}
+	same_sources = cfg->nsources == d->cfg->nsources;
+	for (size_t i = 0; same_sources && i < cfg->nsources; i++)
+		same_sources = strcmp(cfg->sources[i].path, d->cfg->sources[i].path) == 0;
+	if (!same_sources)
+		dg_log_warnx("reload: sources changed; they take effect at the next restart");
+	close_period(d, false);
+	identity = dg_xcalloc(d->nins + 1, sizeof *identity);
+	for (uint32_t i = 0; i < d->nins; i++)
+		identity[i] = i;
+	windows = dg_engine_save(dg_pipeline_engine(old), identity);
+	free(identity);
+	/* The new pipeline gets the same inputs, at the same places, under the same numbers. */
+	d->pipe = dg_pipeline_new(cfg, d->pkey, sizeof d->pkey, &hooks);
+	for (uint32_t i = 0; i < d->nins; i++) {
+		uint64_t line, off = dg_pipeline_resume(old, i, &line);
+		const struct dg_input_stats *st = dg_pipeline_input(old, i);
+
+		dg_pipeline_add_input(d->pipe, st->name, st->format, off, line);
+		if (!d->ins[i].active)
+			dg_pipeline_end_input(d->pipe, i);
+	}
+	if (dg_engine_load(dg_pipeline_engine(d->pipe), windows) != 0)
+		dg_log_warnx("reload: threshold windows could not be carried over");
+	dg_cjson_free(windows);
+	dg_pipeline_free(old);
+	dg_config_free(d->cfg);
+	d->cfg = cfg;
+	dg_pipeline_reset_totals(d->pipe);
+	dg_report_integrity(d->report, wall_ms(), "reload",
+	                    d->conf_path ? d->conf_path : "built-in defaults");
+	dg_log_info("configuration reloaded: %zu rules", dg_rules_count(cfg->rules));
+	commit(d);
+}
+
+/* ---- metrics ------------------------------------------------------------------------------- */
+
+struct behind_ctx {
+	struct evbuffer *b;
+	struct daemon *d;
+};
+
+static void behind_of(void *arg, uint32_t input, const char *path, const struct dg_tail_id *id)
+{
+	struct behind_ctx *c = arg;
+	struct stat st;
+	uint64_t off = dg_pipeline_resume(c->d->pipe, input, NULL);
+
+	(void)id;
+	if (stat(path, &st) == 0 && (uint64_t)st.st_ino == id->ino)
+		evbuffer_add_printf(c->b, "dgaudit_bytes_behind{path=\"%s\"} %llu\n", path,
+		                    (unsigned long long)((uint64_t)st.st_size > off
+		                                             ? (uint64_t)st.st_size - off
+		                                             : 0));
+}
+
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+	struct daemon *d = arg;
+	struct evbuffer *b = evbuffer_new();
+	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
+	struct dg_tail_stats ts;
+	struct behind_ctx bc = {b, d};
+	int64_t now = wall_ms();
+
+	dg_tail_stats(d->tail, &ts);
+	evbuffer_add_printf(b,
+	                    "# TYPE dgaudit_records_total counter\n"
+	                    "dgaudit_records_total %llu\n"
+	                    "# TYPE dgaudit_bytes_read_total counter\n"
+	                    "dgaudit_bytes_read_total %llu\n"
+	                    "# TYPE dgaudit_malformed_total counter\n"
+	                    "dgaudit_malformed_total %llu\n"
+	                    "# TYPE dgaudit_findings_total counter\n",
+	                    (unsigned long long)(d->records + t->records),
+	                    (unsigned long long)ts.bytes_read, (unsigned long long)d->malformed);
+	for (int s = 0; s < DG_SEV_COUNT; s++)
+		evbuffer_add_printf(b, "dgaudit_findings_total{severity=\"%s\"} %llu\n",
+		                    dg_rules_severity_name(s),
+		                    (unsigned long long)d->by_severity[s]);
+	evbuffer_add_printf(b, "# TYPE dgaudit_rule_findings gauge\n");
+	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++)
+		evbuffer_add_printf(b, "dgaudit_rule_findings{rule=\"%s\"} %llu\n",
+		                    dg_rules_get(d->cfg->rules, i)->id,
+		                    (unsigned long long)t->by_rule[i]);
+	evbuffer_add_printf(b, "# TYPE dgaudit_bytes_behind gauge\n");
+	dg_tail_each(d->tail, behind_of, &bc);
+	evbuffer_add_printf(
+	    b,
+	    "# TYPE dgaudit_files_followed gauge\n"
+	    "dgaudit_files_followed %llu\n"
+	    "# TYPE dgaudit_rotated_files_held gauge\n"
+	    "dgaudit_rotated_files_held %llu\n"
+	    "# TYPE dgaudit_gaps_total counter\n"
+	    "dgaudit_gaps_total %llu\n"
+	    "# TYPE dgaudit_gap_bytes_total counter\n"
+	    "dgaudit_gap_bytes_total %llu\n"
+	    "# TYPE dgaudit_reports_total counter\n"
+	    "dgaudit_reports_total %llu\n"
+	    "# TYPE dgaudit_last_report_timestamp_seconds gauge\n"
+	    "dgaudit_last_report_timestamp_seconds %lld\n"
+	    "# TYPE dgaudit_checkpoint_age_seconds gauge\n"
+	    "dgaudit_checkpoint_age_seconds %.3f\n",
+	    (unsigned long long)ts.files, (unsigned long long)ts.held, (unsigned long long)d->gaps,
+	    (unsigned long long)d->gap_bytes, (unsigned long long)d->reports_written,
+	    (long long)(d->last_report_ms / 1000), (double)(now - d->last_commit_ms) / 1000.0);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+static void on_health(struct evhttp_request *req, void *arg)
+{
+	struct daemon *d = arg;
+	struct evbuffer *b = evbuffer_new();
+	bool ok = !d->stopping && wall_ms() - d->last_commit_ms < 10 * COMMIT_MS + 5000;
+
+	evbuffer_add_printf(b, ok ? "ok\n" : "stalled\n");
+	evhttp_send_reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", b);
+	evbuffer_free(b);
+}
+
+/* Binds "host:port" or "[v6]:port". */
+static int serve_metrics(struct daemon *d)
+{
+	const char *spec = d->cfg->metrics_listen, *colon = strrchr(spec, ':');
+	char host[128];
+	size_t hlen;
+
+	if (colon == NULL || (hlen = (size_t)(colon - spec)) == 0 || hlen >= sizeof host) {
+		dg_log_warnx("daemon.metrics '%s' is not host:port", spec);
+		return -1;
+	}
+	memcpy(host, spec, hlen);
+	host[hlen] = '\0';
+	if (host[0] == '[' && host[hlen - 1] == ']') {
+		memmove(host, host + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+	}
+	d->http = evhttp_new(d->base);
+	if (d->http == NULL ||
+	    evhttp_bind_socket_with_handle(d->http, host, (uint16_t)atoi(colon + 1)) == NULL) {
+		dg_log_warn("cannot serve metrics on %s", spec);
+		return -1;
+	}
+	evhttp_set_cb(d->http, "/metrics", on_metrics, d);
+	evhttp_set_cb(d->http, "/healthz", on_health, d);
+	dg_log_info("metrics on http://%s/metrics", spec);
+	return 0;
+}
+
+/* ---- setup and teardown -------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dgaudit daemon [-c CONF]\n"
+	           "  Follows the configured sources, audits every record exactly once, writes\n"
+	           "  signed reports every report.interval and at stop. Runs in the foreground\n"
+	           "  (systemd Type=notify). SIGHUP reloads, SIGUSR1 reopens output files.\n");
+}
+
+static int setup(struct daemon *d)
+{
+	char *cause = NULL, **globs;
+	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, d};
+	struct dg_tail_hooks th = {tail_open, tail_data, tail_close, tail_event, tail_resume, d};
+	static const int sigs[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+	struct timeval commit_tv = {0, COMMIT_MS * 1000};
+	struct timeval poll_tv = {d->cfg->poll_ms / 1000, (d->cfg->poll_ms % 1000) * 1000};
+	int64_t wd_ms = dg_notify_watchdog_ms();
+	bool resumed;
+
+	if (d->cfg->nsources == 0) {
+		fprintf(stderr, "dgaudit daemon: no sources configured (sources = ( { path = ... } "
+		                ") in the configuration)\n");
+		return DG_EXIT_USAGE;
+	}
+	d->state_dir = dg_config_state_dir(d->cfg, true);
+	d->reports_dir = d->cfg->report_dir ? dg_xstrdup(d->cfg->report_dir)
+	                                    : dg_xasprintf("%s/reports", d->state_dir);
+	d->ckpt_path = dg_xasprintf("%s/checkpoint.json", d->state_dir);
+	if (dg_fileio_mkdirs(d->state_dir, 0700, &cause) != 0 ||
+	    (d->signer = dg_keystore_signer(d->cfg, true, &cause)) == NULL ||
+	    dg_keystore_pseudonym(d->cfg, true, d->pkey, &cause) != 0) {
+		fprintf(stderr, "dgaudit daemon: %s\n", cause);
+		free(cause);
+		return DG_EXIT_USAGE;
+	}
+	reopen_findings(d);
+	d->pipe = dg_pipeline_new(d->cfg, d->pkey, sizeof d->pkey, &hooks);
+	globs = dg_xcalloc(d->cfg->nsources, sizeof *globs);
+	for (size_t i = 0; i < d->cfg->nsources; i++)
+		globs[i] = d->cfg->sources[i].path;
+	d->tail =
+	    dg_tail_new(globs, d->cfg->nsources, d->cfg->max_held, d->cfg->rotated_idle_ms, &th);
+	free(globs);
+	resumed = recover(d);
+	if (!resumed) {
+		continue_chain(d);
+		begin_period(d);
+	}
+	dg_report_integrity(d->report, wall_ms(), "start",
+	                    resumed ? "daemon started, resuming from its checkpoint"
+	                            : "daemon started without a checkpoint");
+	dg_tail_scan(d->tail);
+
+	d->base = event_base_new();
+	if (d->base == NULL)
+		dg_log_fatalx("cannot create the event loop");
+	d->ev_pump = event_new(d->base, -1, 0, on_pump, d);
+	if (dg_tail_fd(d->tail) >= 0) {
+		d->ev_inotify =
+		    event_new(d->base, dg_tail_fd(d->tail), EV_READ | EV_PERSIST, on_inotify, d);
+		event_add(d->ev_inotify, NULL);
+	}
+	d->ev_poll = event_new(d->base, -1, EV_PERSIST, on_poll, d);
+	event_add(d->ev_poll, &poll_tv);
+	d->ev_commit = event_new(d->base, -1, EV_PERSIST, on_commit, d);
+	event_add(d->ev_commit, &commit_tv);
+	for (int i = 0; i < 4; i++) {
+		d->ev_sig[i] = evsignal_new(d->base, sigs[i], on_signal, d);
+		event_add(d->ev_sig[i], NULL);
+	}
+	if (wd_ms > 0) {
+		struct timeval tv = {wd_ms / 2000, (wd_ms / 2 % 1000) * 1000};
+
+		d->ev_watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
+		event_add(d->ev_watchdog, &tv);
+	}
+	if (d->cfg->metrics_listen != NULL)
+		serve_metrics(d);
+	event_active(d->ev_pump, EV_TIMEOUT, 0);
+	commit(d);
+	dg_notify("READY=1");
+	status(d);
+	dg_log_info("following %zu source(s); reports every %llds in %s", d->cfg->nsources,
+	            (long long)(d->cfg->report_interval_ms / 1000), d->reports_dir);
+	return DG_EXIT_OK;
+}
+
+static void teardown(struct daemon *d)
+{
+	for (int i = 0; i < 4; i++)
+		if (d->ev_sig[i] != NULL)
+			event_free(d->ev_sig[i]);
+	if (d->ev_watchdog != NULL)
+		event_free(d->ev_watchdog);
+	if (d->ev_commit != NULL)
+		event_free(d->ev_commit);
+	if (d->ev_poll != NULL)
+		event_free(d->ev_poll);
+	if (d->ev_inotify != NULL)
+		event_free(d->ev_inotify);
+	if (d->ev_pump != NULL)
+		event_free(d->ev_pump);
+	if (d->http != NULL)
+		evhttp_free(d->http);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	dg_report_free(d->report);
+	dg_bundle_abort(d->bundle);
+	dg_tail_free(d->tail);
+	dg_pipeline_free(d->pipe);
+	for (size_t i = 0; i < d->nins; i++) {
+		free(d->ins[i].path);
+		free(d->ins[i].format);
+	}
+	free(d->ins);
+	if (d->findings != NULL)
+		fclose(d->findings);
+	dg_buf_release(&d->pending_findings);
+	dg_buf_release(&d->journal);
+	dg_hash_cleanse(d->pkey, sizeof d->pkey);
+	dg_sign_free(d->signer);
+	free(d->state_dir);
+	free(d->reports_dir);
+	free(d->ckpt_path);
+	dg_config_free(d->cfg);
+}
+
+int dg_daemon_main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	struct daemon d = {0};
+	char *cause = NULL;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (c == 'c') {
+			d.conf_path = optarg;
+			continue;
+		}
+		usage(c == 'h' ? stdout : stderr);
+		return c == 'h' ? DG_EXIT_OK : DG_EXIT_USAGE;
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return DG_EXIT_USAGE;
+	}
+	d.cfg = dg_config_load(d.conf_path, &cause);
+	if (d.cfg == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return DG_EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	rc = setup(&d);
+	if (rc == DG_EXIT_OK)
+		event_base_dispatch(d.base);
+	teardown(&d);
+	return rc;
+}

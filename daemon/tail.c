@@ -1,0 +1,785 @@
+#include "dgaudit/tail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dgaudit/log.h"
+#include "dgaudit/source.h"
+#include "dgaudit/xmalloc.h"
+
+#define READ_CHUNK (1024 * 1024)
+#define REMEMBERED 256
+
+struct file {
+	struct file *next;
+	char *path; /* where the source glob found it */
+	int fd;
+	struct dg_source *gz; /* a compressed rotation being drained, instead of fd */
+	struct dg_tail_id id;
+	uint64_t off;  /* next byte to read */
+	uint64_t seen; /* largest size seen */
+	uint32_t input;
+	bool held; /* rotated away or deleted: drain, then let go */
+	int64_t idle_since;
+	int wd;
+};
+
+struct pattern {
+	char *glob;
+	char *dir; /* NULL when the directory part has wildcards: found by polling only */
+	int wd;
+};
+
+struct remembered {
+	struct dg_tail_id id;
+	uint64_t offset, line;
+};
+
+struct dg_tail {
+	struct pattern *pats;
+	size_t npats;
+	struct file *files;
+	size_t max_held;
+	int64_t idle_ms;
+	struct dg_tail_hooks h;
+	int ifd;
+	char *buf;
+	bool rescan;
+	struct remembered rem[REMEMBERED];
+	size_t nrem, rem_next;
+	struct dg_tail_stats st;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool has_wildcard(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+/* Fingerprint of the first bytes (at most DG_TAIL_FP_BYTES) readable through fd. */
+static void fingerprint_fd(int fd, uint64_t size, struct dg_tail_id *id, char *buf)
+{
+	size_t want = size < DG_TAIL_FP_BYTES ? (size_t)size : DG_TAIL_FP_BYTES;
+	ssize_t n = want ? pread(fd, buf, want, 0) : 0;
+	uint8_t d[DG_HASH_LEN];
+
+	if (n < 0)
+		n = 0;
+	dg_hash_sha256(buf, (size_t)n, d);
+	dg_hash_hex(d, DG_HASH_LEN, id->fp);
+	id->fp_len = (uint32_t)n;
+}
+
+/* Whether the first id->fp_len bytes of data match id's fingerprint. */
+static bool fp_equal(const struct dg_tail_id *id, const char *data, size_t len)
+{
+	uint8_t d[DG_HASH_LEN];
+	char hex[DG_HASH_HEXLEN];
+
+	if (len < id->fp_len)
+		return false;
+	dg_hash_sha256(data, id->fp_len, d);
+	return strcmp(dg_hash_hex(d, DG_HASH_LEN, hex), id->fp) == 0;
+}
+
+static bool fd_matches(int fd, const struct dg_tail_id *id, char *buf)
+{
+	ssize_t n = id->fp_len ? pread(fd, buf, id->fp_len, 0) : 0;
+
+	return n >= 0 && fp_equal(id, buf, (size_t)n);
+}
+
+/* Opens a compressed file and checks that its decompressed start matches id. */
+static struct dg_source *gz_matching(const char *path, const struct dg_tail_id *id, char *buf)
+{
+	char *cause = NULL;
+	struct dg_source *src = dg_source_open(path, &cause);
+	size_t got = 0;
+	ssize_t n;
+
+	free(cause);
+	if (src == NULL || !dg_source_compressed(src)) {
+		dg_source_free(src);
+		return NULL;
+	}
+	while (got < id->fp_len &&
+	       (n = dg_source_read(src, buf + got, id->fp_len - got, &cause)) > 0)
+		got += (size_t)n;
+	free(cause);
+	if (!fp_equal(id, buf, got)) {
+		dg_source_free(src);
+		return NULL;
+	}
+	dg_source_free(src); /* reopened by the caller to read from the start */
+	return dg_source_open(path, &cause);
+}
+
+/* Skips the first n decompressed bytes of src. */
+static bool gz_skip(struct dg_source *src, uint64_t n, char *buf)
+{
+	char *cause = NULL;
+
+	while (n > 0) {
+		ssize_t got =
+		    dg_source_read(src, buf, n < READ_CHUNK ? (size_t)n : READ_CHUNK, &cause);
+
+		if (got <= 0) {
+			free(cause);
+			return false;
+		}
+		n -= (uint64_t)got;
+	}
+	return true;
+}
+
+static struct file *by_inode(struct dg_tail *t, uint64_t dev, uint64_t ino)
+{
+	for (struct file *f = t->files; f != NULL; f = f->next)
+		if (f->gz == NULL && f->id.dev == dev && f->id.ino == ino)
+			return f;
+	return NULL;
+}
+
+static struct file *live_at(struct dg_tail *t, const char *path)
+{
+	for (struct file *f = t->files; f != NULL; f = f->next)
+		if (!f->held && strcmp(f->path, path) == 0)
+			return f;
+	return NULL;
+}
+
+static struct file *by_input(struct dg_tail *t, uint32_t input)
+{
+	for (struct file *f = t->files; f != NULL; f = f->next)
+		if (f->input == input)
+			return f;
+	return NULL;
+}
+
+static void watch_file(struct dg_tail *t, struct file *f)
+{
+	f->wd = t->ifd < 0
+	            ? -1
+	            : inotify_add_watch(t->ifd, f->path,
+	                                IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF);
+}
+
+/* Starts following path (open as fd) from offset; input is given when restoring. */
+static struct file *follow(struct dg_tail *t, const char *path, int fd, const struct stat *st,
+                           uint64_t offset, uint64_t line, const uint32_t *input)
+{
+	struct file *f = dg_xcalloc(1, sizeof *f);
+
+	f->path = dg_xstrdup(path);
+	f->fd = fd;
+	f->id.dev = st->st_dev;
+	f->id.ino = st->st_ino;
+	fingerprint_fd(fd, (uint64_t)st->st_size, &f->id, t->buf);
+	f->off = offset;
+	f->seen = (uint64_t)st->st_size;
+	f->idle_since = now_ms();
+	f->input = input ? *input : t->h.open(t->h.arg, path, &f->id, offset, line);
+	watch_file(t, f);
+	f->next = t->files;
+	t->files = f;
+	return f;
+}
+
+static void remember(struct dg_tail *t, const struct dg_tail_id *id, uint64_t offset, uint64_t line)
+{
+	if (id->fp_len == 0)
+		return;
+	t->rem[t->rem_next] = (struct remembered){*id, offset, line};
+	t->rem_next = (t->rem_next + 1) % REMEMBERED;
+	if (t->nrem < REMEMBERED)
+		t->nrem++;
+}
+
+/* A file consumed before whose start this fd's file shares, or NULL. */
+static const struct remembered *recall(struct dg_tail *t, int fd)
+{
+	for (size_t i = 0; i < t->nrem; i++)
+		if (fd_matches(fd, &t->rem[i].id, t->buf))
+			return &t->rem[i];
+	return NULL;
+}
+
+/* Remembers how far an input that has ended got. */
+static void forget_input(struct dg_tail *t, struct file *f)
+{
+	uint64_t line, off = t->h.resume(t->h.arg, f->input, &line);
+
+	remember(t, &f->id, off, line);
+}
+
+static void let_go(struct dg_tail *t, struct file *f, const char *why)
+{
+	struct file **p = &t->files;
+
+	while (*p != f)
+		p = &(*p)->next;
+	*p = f->next;
+	t->h.close(t->h.arg, f->input, why);
+	forget_input(t, f);
+	if (f->wd >= 0)
+		inotify_rm_watch(t->ifd, f->wd);
+	if (f->fd >= 0)
+		close(f->fd);
+	dg_source_free(f->gz);
+	free(f->path);
+	free(f);
+}
+
+struct dg_tail *dg_tail_new(char *const *globs, size_t nglobs, size_t max_held, int64_t idle_ms,
+                            const struct dg_tail_hooks *hooks)
+{
+	struct dg_tail *t = dg_xcalloc(1, sizeof *t);
+
+	t->h = *hooks;
+	t->max_held = max_held ? max_held : 1;
+	t->idle_ms = idle_ms;
+	t->buf = dg_xmalloc(READ_CHUNK);
+	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (t->ifd < 0)
+		dg_log_warn("inotify unavailable, following files by polling only");
+	t->pats = dg_xcalloc(nglobs ? nglobs : 1, sizeof *t->pats);
+	for (size_t i = 0; i < nglobs; i++) {
+		struct pattern *p = &t->pats[t->npats++];
+		char *copy = dg_xstrdup(globs[i]);
+
+		p->glob = dg_xstrdup(globs[i]);
+		p->dir = has_wildcard(dirname(copy)) ? NULL : dg_xstrdup(dirname(copy));
+		p->wd = -1;
+		free(copy);
+	}
+	return t;
+}
+
+void dg_tail_free(struct dg_tail *t)
+{
+	if (t == NULL)
+		return;
+	while (t->files != NULL) {
+		struct file *f = t->files;
+
+		t->files = f->next;
+		if (f->fd >= 0)
+			close(f->fd);
+		dg_source_free(f->gz);
+		free(f->path);
+		free(f);
+	}
+	for (size_t i = 0; i < t->npats; i++) {
+		free(t->pats[i].glob);
+		free(t->pats[i].dir);
+	}
+	free(t->pats);
+	if (t->ifd >= 0)
+		close(t->ifd);
+	free(t->buf);
+	free(t);
+}
+
+int dg_tail_fd(const struct dg_tail *t)
+{
+	return t->ifd;
+}
+
+/* Rotated siblings of path in its directory: "app.log.1", "app.log-20261127", "app.log.2.gz".
+ * Calls fn for each until it returns true. */
+static bool each_sibling(const char *path, bool (*fn)(void *arg, const char *sib), void *arg)
+{
+	char *pattern = dg_xasprintf("%s[.-]*", path);
+	glob_t g;
+	bool done = false;
+
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc && !done; i++)
+			done = fn(arg, g.gl_pathv[i]);
+		globfree(&g);
+	}
+	free(pattern);
+	return done;
+}
+
+/* ---- truncation ----------------------------------------------------------------------------- */
+
+struct copy_search {
+	struct dg_tail *t;
+	struct file *f;
+	uint64_t recovered_to; /* how far the copy let us read */
+};
+
+/* Reads the part of a truncated file we had not read yet from its rotated copy (copytruncate
+ * copies, then truncates), if this sibling is that copy. */
+static bool read_from_copy(void *arg, const char *sib)
+{
+	struct copy_search *cs = arg;
+	struct dg_tail *t = cs->t;
+	struct file *f = cs->f;
+	struct dg_source *src;
+	char *cause = NULL;
+	uint64_t off;
+	ssize_t n;
+	int fd = open(sib, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    ((uint64_t)st.st_dev == f->id.dev && (uint64_t)st.st_ino == f->id.ino)) {
+		close(fd);
+		return false;
+	}
+	if (fd_matches(fd, &f->id, t->buf)) {
+		/* A plain copy: read on from where we were. */
+		for (off = f->off; (n = pread(fd, t->buf, READ_CHUNK, (off_t)off)) > 0;
+		     off += (uint64_t)n)
+			t->h.data(t->h.arg, f->input, t->buf, (size_t)n, off);
+		close(fd);
+		t->st.bytes_read += off - f->off;
+		cs->recovered_to = off;
+		f->off = off;
+		return true;
+	}
+	close(fd);
+	src = gz_matching(sib, &f->id, t->buf);
+	if (src == NULL)
+		return false;
+	off = f->off;
+	if (gz_skip(src, off, t->buf))
+		while ((n = dg_source_read(src, t->buf, READ_CHUNK, &cause)) > 0) {
+			t->h.data(t->h.arg, f->input, t->buf, (size_t)n, off);
+			off += (uint64_t)n;
+		}
+	free(cause);
+	dg_source_free(src);
+	cs->recovered_to = off;
+	f->off = off;
+	return true;
+}
+
+/* The file shrank under us (copytruncate, or someone emptied it): recover what we can from a
+ * rotated copy, report the rest as a gap, and follow the file's new content as a new input. */
+static void truncated(struct dg_tail *t, struct file *f, const struct stat *st)
+{
+	struct copy_search cs = {t, f, 0};
+	char detail[PATH_MAX + 128];
+	uint64_t unread;
+	struct stat now;
+
+	each_sibling(f->path, read_from_copy, &cs);
+	unread = f->seen > f->off ? f->seen - f->off : 0;
+	snprintf(detail, sizeof detail, "%s: truncated at %llu bytes%s", f->path,
+	         (unsigned long long)f->seen,
+	         cs.recovered_to ? ", the rest read from its rotated copy" : "");
+	t->h.event(t->h.arg, f->input, "truncation", 0, detail);
+	if (unread > 0) {
+		snprintf(detail, sizeof detail,
+		         "%s: %llu bytes written before the truncation could not be read", f->path,
+		         (unsigned long long)unread);
+		t->h.event(t->h.arg, f->input, "gap", unread, detail);
+		t->st.gaps++;
+		t->st.gap_bytes += unread;
+	}
+	t->h.close(t->h.arg, f->input, "truncated");
+	forget_input(t, f);
+	/* Same inode, new content: a new input from offset 0. */
+	if (fstat(f->fd, &now) != 0)
+		now = *st;
+	fingerprint_fd(f->fd, (uint64_t)now.st_size, &f->id, t->buf);
+	f->off = 0;
+	f->seen = (uint64_t)now.st_size;
+	f->input = t->h.open(t->h.arg, f->path, &f->id, 0, 1);
+}
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+/* Reads up to budget bytes of f; returns the bytes read. */
+static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
+{
+	size_t total = 0;
+	struct stat st;
+	char *cause = NULL;
+
+	if (f->gz != NULL) {
+		ssize_t n = 0;
+
+		while (total < budget &&
+		       (n = dg_source_read(f->gz, t->buf, READ_CHUNK, &cause)) > 0) {
+			t->h.data(t->h.arg, f->input, t->buf, (size_t)n, f->off);
+			f->off += (uint64_t)n;
+			total += (size_t)n;
+		}
+		if (n < 0) {
+			t->h.event(t->h.arg, f->input, "read_error", 0, cause);
+			free(cause);
+		}
+		if (n <= 0)
+			let_go(t, f, "compressed rotation read to its end");
+		return total;
+	}
+	if (fstat(f->fd, &st) != 0)
+		return 0;
+	if ((uint64_t)st.st_size < f->off || ((uint64_t)st.st_size > f->seen && f->id.fp_len > 0 &&
+	                                      !fd_matches(f->fd, &f->id, t->buf))) {
+		/* Shorter than what we read, or grown with another start: emptied and written
+		 * again, perhaps past our offset before we looked. */
+		truncated(t, f, &st);
+	} else if (f->id.fp_len < DG_TAIL_FP_BYTES && (uint64_t)st.st_size > f->id.fp_len) {
+		fingerprint_fd(f->fd, (uint64_t)st.st_size, &f->id, t->buf); /* it grew */
+	}
+	if ((uint64_t)st.st_size > f->seen)
+		f->seen = (uint64_t)st.st_size;
+	while (total < budget && f->off < (uint64_t)st.st_size) {
+		size_t want = (uint64_t)st.st_size - f->off < READ_CHUNK
+		                  ? (size_t)((uint64_t)st.st_size - f->off)
+		                  : READ_CHUNK;
+		ssize_t n = pread(f->fd, t->buf, want, (off_t)f->off);
+
+		if (n <= 0) {
+			if (n < 0)
+				dg_log_warn("%s", f->path);
+			break;
+		}
+		t->h.data(t->h.arg, f->input, t->buf, (size_t)n, f->off);
+		f->off += (uint64_t)n;
+		total += (size_t)n;
+	}
+	if (total > 0)
+		f->idle_since = now_ms();
+	t->st.bytes_read += total;
+	return total;
+}
+
+/* Drains and lets go of the oldest held files beyond the bound. */
+static void bound_held(struct dg_tail *t)
+{
+	size_t held = 0;
+	struct file *oldest = NULL;
+
+	for (struct file *f = t->files; f != NULL; f = f->next) {
+		if (!f->held)
+			continue;
+		held++;
+		if (oldest == NULL || f->idle_since < oldest->idle_since)
+			oldest = f;
+	}
+	if (held <= t->max_held || oldest == NULL)
+		return;
+	dg_log_warnx("%zu rotated files held open (limit %zu): reading %s to its end and letting "
+	             "it go now",
+	             held, t->max_held, oldest->path);
+	while (read_file(t, oldest, SIZE_MAX) > 0)
+		;
+	let_go(t, oldest, "rotated away, read to its end (held-file limit reached)");
+}
+
+bool dg_tail_pump(struct dg_tail *t, size_t budget)
+{
+	bool more = false;
+	struct file *f, *next;
+	int64_t now = now_ms();
+
+	for (f = t->files; f != NULL; f = next) {
+		next = f->next;
+		read_file(t, f, budget);
+		if (f->gz != NULL)
+			continue; /* let go inside read_file when done */
+		if (f->held) {
+			struct stat st;
+
+			if (fstat(f->fd, &st) == 0 && f->off < (uint64_t)st.st_size) {
+				more = true;
+			} else if (now - f->idle_since >= t->idle_ms) {
+				let_go(t, f, "rotated away and read to its end");
+			}
+		} else {
+			struct stat st;
+
+			if (fstat(f->fd, &st) == 0 && f->off < (uint64_t)st.st_size)
+				more = true;
+		}
+	}
+	return more;
+}
+
+/* ---- discovery ----------------------------------------------------------------------------- */
+
+static void hold(struct dg_tail *t, struct file *f, const char *why)
+{
+	char detail[PATH_MAX + 64];
+
+	f->held = true;
+	f->idle_since = now_ms();
+	snprintf(detail, sizeof detail, "%s: %s", f->path, why);
+	t->h.event(t->h.arg, f->input, "rotation", 0, detail);
+}
+
+static void watch_dirs(struct dg_tail *t)
+{
+	for (size_t i = 0; i < t->npats && t->ifd >= 0; i++)
+		if (t->pats[i].dir != NULL && t->pats[i].wd < 0)
+			t->pats[i].wd = inotify_add_watch(t->ifd, t->pats[i].dir,
+			                                  IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+			                                      IN_DELETE | IN_ATTRIB);
+}
+
+/* Whether the file at fd starts like a file we follow: a copy of it (logrotate copying, or a
+ * rotated name the glob also matches). */
+static bool copy_of_followed(struct dg_tail *t, int fd)
+{
+	for (struct file *f = t->files; f != NULL; f = f->next)
+		if (f->id.fp_len > 0 && fd_matches(fd, &f->id, t->buf))
+			return true;
+	return false;
+}
+
+/* A file found at path that we do not follow yet. */
+static void discover(struct dg_tail *t, const char *path, const struct stat *st)
+{
+	int fd;
+	const struct remembered *r;
+	uint8_t magic[2];
+
+	if (by_inode(t, (uint64_t)st->st_dev, (uint64_t)st->st_ino) != NULL)
+		return; /* a followed file under a new name: a rotation the glob also matches */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		dg_log_warn("%s", path);
+		return;
+	}
+	if ((pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) ||
+	    copy_of_followed(t, fd)) {
+		close(
+		    fd); /* compressed rotations are archives; copies are read as their original */
+		return;
+	}
+	r = recall(t, fd);
+	if (r != NULL && r->offset >= (uint64_t)st->st_size) {
+		close(fd); /* consumed already, under another name */
+		return;
+	}
+	if (r != NULL)
+		follow(t, path, fd, st, r->offset, r->line, NULL);
+	else
+		follow(t, path, fd, st, 0, 1, NULL);
+}
+
+void dg_tail_scan(struct dg_tail *t)
+{
+	watch_dirs(t);
+	for (size_t i = 0; i < t->npats; i++) {
+		glob_t g;
+
+		if (glob(t->pats[i].glob, 0, NULL, &g) != 0)
+			continue;
+		for (size_t k = 0; k < g.gl_pathc; k++) {
+			const char *path = g.gl_pathv[k];
+			struct file *f = live_at(t, path);
+			struct stat st;
+
+			if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+				continue;
+			if (f != NULL && f->id.dev == (uint64_t)st.st_dev &&
+			    f->id.ino == (uint64_t)st.st_ino)
+				continue;
+			if (f != NULL)
+				hold(t, f, "rotated: a new file took its name");
+			discover(t, path, &st);
+		}
+		globfree(&g);
+	}
+	/* Followed files whose name is gone: renamed or deleted. */
+	for (struct file *f = t->files; f != NULL; f = f->next) {
+		struct stat st;
+
+		if (!f->held && f->gz == NULL &&
+		    (stat(f->path, &st) != 0 || (uint64_t)st.st_ino != f->id.ino ||
+		     (uint64_t)st.st_dev != f->id.dev))
+			hold(t, f, "rotated: renamed or deleted");
+	}
+	bound_held(t);
+}
+
+void dg_tail_events(struct dg_tail *t)
+{
+	char ev[16 * (sizeof(struct inotify_event) + NAME_MAX + 1)]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool dir_changed = false;
+	ssize_t n;
+
+	while ((n = read(t->ifd, ev, sizeof ev)) > 0) {
+		for (char *p = ev; p < ev + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+
+			if (e->mask & IN_Q_OVERFLOW) {
+				dg_log_warnx("inotify queue overflowed: rescanning all sources");
+				t->h.event(t->h.arg, UINT32_MAX, "rescan", 0,
+				           "inotify queue overflow");
+				t->st.rescans++;
+				dir_changed = true;
+			}
+			if (e->mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+			               IN_MOVE_SELF | IN_DELETE_SELF | IN_IGNORED))
+				dir_changed = true;
+			p += sizeof *e + e->len;
+		}
+	}
+	if (dir_changed)
+		dg_tail_scan(t);
+}
+
+/* ---- restart ------------------------------------------------------------------------------- */
+
+struct restore_search {
+	struct dg_tail *t;
+	const struct dg_tail_resume *r;
+	uint32_t input;
+	bool found;
+};
+
+static bool restore_from(void *arg, const char *sib)
+{
+	struct restore_search *rs = arg;
+	struct dg_tail *t = rs->t;
+	struct stat st;
+	struct dg_source *src;
+	int fd;
+
+	if (stat(sib, &st) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	if ((uint64_t)st.st_dev == rs->r->id.dev && (uint64_t)st.st_ino == rs->r->id.ino) {
+		fd = open(sib, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || !fd_matches(fd, &rs->r->id, t->buf)) {
+			if (fd >= 0)
+				close(fd);
+			return false;
+		}
+		hold(t, follow(t, sib, fd, &st, rs->r->offset, rs->r->line, &rs->input),
+		     "rotated while dgaudit was stopped");
+		rs->found = true;
+		return true;
+	}
+	src = gz_matching(sib, &rs->r->id, t->buf);
+	if (src == NULL)
+		return false;
+	/* Compressed while we were stopped: read its unread part through decompression. */
+	if (!gz_skip(src, rs->r->offset, t->buf)) {
+		dg_source_free(src);
+		return false;
+	}
+	struct file *f = dg_xcalloc(1, sizeof *f);
+
+	f->path = dg_xstrdup(sib);
+	f->fd = -1;
+	f->wd = -1;
+	f->gz = src;
+	f->id = rs->r->id;
+	f->off = rs->r->offset;
+	f->input = rs->input;
+	f->held = true;
+	f->next = t->files;
+	t->files = f;
+	rs->found = true;
+	return true;
+}
+
+void dg_tail_restore(struct dg_tail *t, const struct dg_tail_resume *files, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct dg_tail_resume *r = &files[i];
+		uint32_t input = r->input;
+		struct restore_search rs = {t, r, input, false};
+		char detail[PATH_MAX + 128];
+		struct stat st;
+		int fd = -1;
+
+		if (stat(r->path, &st) == 0 && (uint64_t)st.st_dev == r->id.dev &&
+		    (uint64_t)st.st_ino == r->id.ino &&
+		    (fd = open(r->path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			if (fd_matches(fd, &r->id, t->buf) && (uint64_t)st.st_size >= r->offset) {
+				follow(t, r->path, fd, &st, r->offset, r->line, &input);
+				continue;
+			}
+			close(fd);
+			/* Same inode, other content: deleted and recreated (or emptied) while we
+			 * were stopped. The new file is found by the scan and read from 0. */
+			snprintf(detail, sizeof detail,
+			         "%s: same inode but other content than at the checkpoint",
+			         r->path);
+			t->h.event(t->h.arg, input, "replaced", 0, detail);
+		}
+		if (each_sibling(r->path, restore_from, &rs))
+			continue;
+		snprintf(detail, sizeof detail,
+		         "%s (inode %llu) is gone: what followed offset %llu could not be read",
+		         r->path, (unsigned long long)r->id.ino, (unsigned long long)r->offset);
+		t->h.event(t->h.arg, input, "lost", 0, detail);
+		t->h.close(t->h.arg, input, "lost while dgaudit was stopped");
+		remember(t, &r->id, r->offset, r->line);
+	}
+}
+
+void dg_tail_remember(struct dg_tail *t, const struct dg_tail_id *id, uint64_t offset,
+                      uint64_t line)
+{
+	remember(t, id, offset, line);
+}
+
+void dg_tail_each_remembered(const struct dg_tail *t,
+                             void (*fn)(void *arg, const struct dg_tail_id *id, uint64_t offset,
+                                        uint64_t line),
+                             void *arg)
+{
+	for (size_t i = 0; i < t->nrem; i++)
+		fn(arg, &t->rem[i].id, t->rem[i].offset, t->rem[i].line);
+}
+
+void dg_tail_rewind(struct dg_tail *t, uint32_t input, uint64_t offset)
+{
+	struct file *f = by_input(t, input);
+
+	if (f != NULL && f->gz == NULL && offset <= f->off)
+		f->off = offset;
+}
+
+void dg_tail_each(const struct dg_tail *t,
+                  void (*fn)(void *arg, uint32_t input, const char *path,
+                             const struct dg_tail_id *id),
+                  void *arg)
+{
+	for (const struct file *f = t->files; f != NULL; f = f->next)
+		fn(arg, f->input, f->path, &f->id);
+}
+
+void dg_tail_stats(const struct dg_tail *t, struct dg_tail_stats *out)
+{
+	*out = t->st;
+	out->files = out->held = out->behind = 0;
+	for (const struct file *f = t->files; f != NULL; f = f->next) {
+		struct stat st;
+
+		out->files++;
+		out->held += f->held;
+		if (f->gz == NULL && fstat(f->fd, &st) == 0 && (uint64_t)st.st_size > f->off)
+			out->behind += (uint64_t)st.st_size - f->off;
+	}
+}
