@@ -1,5 +1,6 @@
 #include "dgaudit/bundle.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -535,4 +536,121 @@ int dg_bundle_verify(const char *bundle, const char *pubkey_pem, size_t pemlen,
 	free(sig);
 	free(pem);
 	return v.nproblems == 0 ? 0 : -1;
+}
+
+struct link {
+	char *name;
+	int64_t seq;
+	char sha[DG_HASH_HEXLEN];
+	char prev[DG_HASH_HEXLEN]; /* "" when null */
+};
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct link *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The chain fields of one committed report. */
+static bool read_link(const char *bundle, struct link *l)
+{
+	char *path = dg_xasprintf("%s/report.json", bundle), *cause = NULL;
+	size_t len;
+	char *text = dg_fileio_read(path, MAX_REPORT_BYTES, &len, &cause);
+	struct dg_cjson *r;
+	const char *why, *prev;
+	uint8_t d[DG_HASH_LEN];
+	bool ok;
+
+	free(path);
+	free(cause);
+	if (text == NULL)
+		return false;
+	dg_hash_sha256(text, len, d);
+	dg_hash_hex(d, DG_HASH_LEN, l->sha);
+	r = dg_cjson_parse(text, len, &why);
+	free(text);
+	prev = dg_cjson_string(dg_cjson_get(r, "prev_report_sha256"));
+	snprintf(l->prev, sizeof l->prev, "%s", prev ? prev : "");
+	ok = dg_cjson_intval(dg_cjson_get(r, "report_seq"), &l->seq);
+	dg_cjson_free(r);
+	return ok;
+}
+
+int dg_bundle_verify_chain(const char *dir, const char *pubkey_pem, size_t pemlen,
+                           struct dg_buf *problems, char **info)
+{
+	struct link *links = NULL;
+	size_t n = 0;
+	int bad = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL) {
+		dg_buf_printf(problems, "%s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char *bundle, *member;
+		struct stat st;
+
+		if (e->d_name[0] == '.' || strcmp(e->d_name, "latest") == 0)
+			continue; /* hidden: a report in progress */
+		bundle = dg_xasprintf("%s/%s", dir, e->d_name);
+		member = dg_xasprintf("%s/report.json", bundle);
+		if (lstat(bundle, &st) != 0 || !S_ISDIR(st.st_mode) || access(member, F_OK) != 0) {
+			free(bundle);
+			free(member);
+			continue;
+		}
+		free(member);
+		if (dg_bundle_verify(bundle, pubkey_pem, pemlen, problems, NULL) != 0)
+			bad++;
+		links = dg_xreallocarray(links, n + 1, sizeof *links);
+		memset(&links[n], 0, sizeof links[n]);
+		links[n].name = bundle;
+		if (!read_link(bundle, &links[n])) {
+			dg_buf_printf(problems, "%s: no report_seq\n", bundle);
+			free(bundle);
+			bad++;
+			continue;
+		}
+		n++;
+	}
+	closedir(d);
+	if (n == 0) {
+		dg_buf_printf(problems, "%s: no report bundles\n", dir);
+		bad++;
+	}
+	qsort(links, n, sizeof *links, by_seq);
+	for (size_t i = 1; i < n; i++) {
+		if (links[i].seq == links[i - 1].seq) {
+			dg_buf_printf(problems, "%s and %s: both are report %lld\n",
+			              links[i - 1].name, links[i].name, (long long)links[i].seq);
+			bad++;
+		} else if (links[i].seq != links[i - 1].seq + 1) {
+			dg_buf_printf(
+			    problems, "chain: report %lld is missing (between %s and %s)\n",
+			    (long long)links[i - 1].seq + 1, links[i - 1].name, links[i].name);
+			bad++;
+		} else if (strcmp(links[i].prev, links[i - 1].sha) != 0) {
+			dg_buf_printf(
+			    problems,
+			    "chain: %s does not follow %s (prev_report_sha256 %s, but that "
+			    "report's SHA-256 is %s)\n",
+			    links[i].name, links[i - 1].name,
+			    links[i].prev[0] ? links[i].prev : "null", links[i - 1].sha);
+			bad++;
+		}
+	}
+	if (info != NULL && n > 0)
+		*info = dg_xasprintf("%zu reports, seq %lld to %lld, chained%s", n,
+		                     (long long)links[0].seq, (long long)links[n - 1].seq,
+		                     links[0].prev[0] ? " (the first follows an earlier report)"
+		                                      : " from the first");
+	for (size_t i = 0; i < n; i++)
+		free(links[i].name);
+	free(links);
+	return bad ? -1 : 0;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dgaudit/bundle.h"
 #include "dgaudit/config.h"
@@ -100,7 +101,8 @@ int dg_cli_verify(int argc, char **argv)
 	static const struct option opts[] = {{"pubkey", required_argument, NULL, 'k'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
-	static const char use[] = "usage: dgaudit verify [--pubkey PEM] BUNDLE...\n";
+	static const char use[] = "usage: dgaudit verify [--pubkey PEM] BUNDLE|DIR...\n"
+	                          "  DIR: a directory of bundles, whose chain is checked too\n";
 	char *pem = NULL, *cause = NULL;
 	size_t pemlen = 0;
 	int c, rc = DG_EXIT_OK;
@@ -130,7 +132,14 @@ int dg_cli_verify(int argc, char **argv)
 		struct dg_buf problems = {0};
 		char *info = NULL;
 
-		if (dg_bundle_verify(argv[i], pem, pemlen, &problems, &info) == 0) {
+		char *member = dg_xasprintf("%s/report.json", argv[i]);
+		bool single = access(member, F_OK) == 0;
+		int ok;
+
+		free(member);
+		ok = single ? dg_bundle_verify(argv[i], pem, pemlen, &problems, &info)
+		            : dg_bundle_verify_chain(argv[i], pem, pemlen, &problems, &info);
+		if (ok == 0) {
 			printf("%s: OK: %s\n", argv[i], info);
 		} else {
 			fputs(problems.data, stderr);

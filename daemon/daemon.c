@@ -207,6 +207,7 @@ static void set_id(struct dg_cjson *o, const struct dg_tail_id *id)
 	dg_cjson_set(o, "ino", dg_cjson_int((int64_t)id->ino));
 	dg_cjson_set(o, "fp", dg_cjson_str(id->fp));
 	dg_cjson_set(o, "fp_len", dg_cjson_int(id->fp_len));
+	dg_cjson_set(o, "fp_off", dg_cjson_int((int64_t)id->fp_off));
 }
 
 static bool get_id(const struct dg_cjson *o, struct dg_tail_id *id)

@@ -19,6 +19,7 @@
 
 #define READ_CHUNK (1024 * 1024)
 #define REMEMBERED 256
+#define NO_INPUT   UINT32_MAX
 
 struct file {
 	struct file *next;
@@ -26,10 +27,11 @@ struct file {
 	int fd;
 	struct dg_source *gz; /* a compressed rotation being drained, instead of fd */
 	struct dg_tail_id id;
-	uint64_t off;  /* next byte to read */
-	uint64_t seen; /* largest size seen */
-	uint32_t input;
-	bool held; /* rotated away or deleted: drain, then let go */
+	uint64_t off;              /* next byte to read */
+	uint64_t seen;             /* largest size seen */
+	uint32_t input;            /* NO_INPUT while the content after a truncation is awaited */
+	uint64_t cut_at, cut_seen; /* at the truncation: bytes read, and the size last seen */
+	bool held;                 /* rotated away or deleted: drain, then let go */
 	int64_t idle_since;
 	int wd;
 };
@@ -54,6 +56,7 @@ struct dg_tail {
 	struct dg_tail_hooks h;
 	int ifd;
 	char *buf;
+	char fpbuf[DG_TAIL_FP_BYTES]; /* scratch for fingerprints, apart from buf's data */
 	bool rescan;
 	struct remembered rem[REMEMBERED];
 	size_t nrem, rem_next;
@@ -73,11 +76,12 @@ static bool has_wildcard(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
-/* Fingerprint of the first bytes (at most DG_TAIL_FP_BYTES) readable through fd. */
-static void fingerprint_fd(int fd, uint64_t size, struct dg_tail_id *id, char *buf)
+/* Fingerprint of the first bytes (at most DG_TAIL_FP_BYTES) of the content at start. */
+static void fingerprint_fd(int fd, uint64_t start, uint64_t size, struct dg_tail_id *id, char *buf)
 {
-	size_t want = size < DG_TAIL_FP_BYTES ? (size_t)size : DG_TAIL_FP_BYTES;
-	ssize_t n = want ? pread(fd, buf, want, 0) : 0;
+	uint64_t avail = size > start ? size - start : 0;
+	size_t want = avail < DG_TAIL_FP_BYTES ? (size_t)avail : DG_TAIL_FP_BYTES;
+	ssize_t n = want ? pread(fd, buf, want, (off_t)start) : 0;
 	uint8_t d[DG_HASH_LEN];
 
 	if (n < 0)
@@ -85,6 +89,7 @@ static void fingerprint_fd(int fd, uint64_t size, struct dg_tail_id *id, char *b
 	dg_hash_sha256(buf, (size_t)n, d);
 	dg_hash_hex(d, DG_HASH_LEN, id->fp);
 	id->fp_len = (uint32_t)n;
+	id->fp_off = start;
 }
 
 /* Whether the first id->fp_len bytes of data match id's fingerprint. */
@@ -101,34 +106,9 @@ static bool fp_equal(const struct dg_tail_id *id, const char *data, size_t len)
 
 static bool fd_matches(int fd, const struct dg_tail_id *id, char *buf)
 {
-	ssize_t n = id->fp_len ? pread(fd, buf, id->fp_len, 0) : 0;
+	ssize_t n = id->fp_len ? pread(fd, buf, id->fp_len, (off_t)id->fp_off) : 0;
 
 	return n >= 0 && fp_equal(id, buf, (size_t)n);
-}
-
-/* Opens a compressed file and checks that its decompressed start matches id. */
-static struct dg_source *gz_matching(const char *path, const struct dg_tail_id *id, char *buf)
-{
-	char *cause = NULL;
-	struct dg_source *src = dg_source_open(path, &cause);
-	size_t got = 0;
-	ssize_t n;
-
-	free(cause);
-	if (src == NULL || !dg_source_compressed(src)) {
-		dg_source_free(src);
-		return NULL;
-	}
-	while (got < id->fp_len &&
-	       (n = dg_source_read(src, buf + got, id->fp_len - got, &cause)) > 0)
-		got += (size_t)n;
-	free(cause);
-	if (!fp_equal(id, buf, got)) {
-		dg_source_free(src);
-		return NULL;
-	}
-	dg_source_free(src); /* reopened by the caller to read from the start */
-	return dg_source_open(path, &cause);
 }
 
 /* Skips the first n decompressed bytes of src. */
@@ -147,6 +127,35 @@ static bool gz_skip(struct dg_source *src, uint64_t n, char *buf)
 		n -= (uint64_t)got;
 	}
 	return true;
+}
+
+/* Opens a compressed file and checks that its decompressed start matches id. */
+static struct dg_source *gz_matching(const char *path, const struct dg_tail_id *id, char *buf)
+{
+	char *cause = NULL;
+	struct dg_source *src = dg_source_open(path, &cause);
+	size_t got = 0;
+	ssize_t n;
+
+	free(cause);
+	if (src == NULL || !dg_source_compressed(src)) {
+		dg_source_free(src);
+		return NULL;
+	}
+	if (!gz_skip(src, id->fp_off, buf)) {
+		dg_source_free(src);
+		return NULL;
+	}
+	while (got < id->fp_len &&
+	       (n = dg_source_read(src, buf + got, id->fp_len - got, &cause)) > 0)
+		got += (size_t)n;
+	free(cause);
+	if (!fp_equal(id, buf, got)) {
+		dg_source_free(src);
+		return NULL;
+	}
+	dg_source_free(src); /* reopened by the caller to read from the start */
+	return dg_source_open(path, &cause);
 }
 
 static struct file *by_inode(struct dg_tail *t, uint64_t dev, uint64_t ino)
@@ -191,7 +200,7 @@ static struct file *follow(struct dg_tail *t, const char *path, int fd, const st
 	f->fd = fd;
 	f->id.dev = st->st_dev;
 	f->id.ino = st->st_ino;
-	fingerprint_fd(fd, (uint64_t)st->st_size, &f->id, t->buf);
+	fingerprint_fd(fd, 0, (uint64_t)st->st_size, &f->id, t->buf);
 	f->off = offset;
 	f->seen = (uint64_t)st->st_size;
 	f->idle_since = now_ms();
@@ -321,6 +330,26 @@ static bool each_sibling(const char *path, bool (*fn)(void *arg, const char *sib
 
 /* ---- truncation ----------------------------------------------------------------------------- */
 
+/* Where a file's first non-NUL byte is (0 for a normal file): after a truncation, a writer
+ * without O_APPEND leaves a (usually sparse) hole before its next write. */
+static uint64_t hole_end(struct dg_tail *t, int fd)
+{
+	off_t data = lseek(fd, 0, SEEK_DATA);
+	uint64_t off = data > 0 ? (uint64_t)data : 0;
+	struct stat st;
+	ssize_t n;
+
+	if (data < 0 && errno == ENXIO)
+		return fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0; /* all hole, so far */
+	while ((n = pread(fd, t->buf, READ_CHUNK, (off_t)off)) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (t->buf[i] != '\0')
+				return off + (uint64_t)i;
+		off += (uint64_t)n;
+	}
+	return off;
+}
+
 struct copy_search {
 	struct dg_tail *t;
 	struct file *f;
@@ -377,37 +406,53 @@ static bool read_from_copy(void *arg, const char *sib)
 }
 
 /* The file shrank under us (copytruncate, or someone emptied it): recover what we can from a
- * rotated copy, report the rest as a gap, and follow the file's new content as a new input. */
-static void truncated(struct dg_tail *t, struct file *f, const struct stat *st)
+ * rotated copy, and await the file's new content, which becomes a new input. */
+static void truncated(struct dg_tail *t, struct file *f)
 {
 	struct copy_search cs = {t, f, 0};
 	char detail[PATH_MAX + 128];
-	uint64_t unread;
-	struct stat now;
 
 	each_sibling(f->path, read_from_copy, &cs);
-	unread = f->seen > f->off ? f->seen - f->off : 0;
 	snprintf(detail, sizeof detail, "%s: truncated at %llu bytes%s", f->path,
 	         (unsigned long long)f->seen,
 	         cs.recovered_to ? ", the rest read from its rotated copy" : "");
 	t->h.event(t->h.arg, f->input, "truncation", 0, detail);
-	if (unread > 0) {
-		snprintf(detail, sizeof detail,
-		         "%s: %llu bytes written before the truncation could not be read", f->path,
-		         (unsigned long long)unread);
-		t->h.event(t->h.arg, f->input, "gap", unread, detail);
-		t->st.gaps++;
-		t->st.gap_bytes += unread;
-	}
 	t->h.close(t->h.arg, f->input, "truncated");
 	forget_input(t, f);
-	/* Same inode, new content: a new input from offset 0. */
-	if (fstat(f->fd, &now) != 0)
-		now = *st;
-	fingerprint_fd(f->fd, (uint64_t)now.st_size, &f->id, t->buf);
-	f->off = 0;
-	f->seen = (uint64_t)now.st_size;
-	f->input = t->h.open(t->h.arg, f->path, &f->id, 0, 1);
+	f->cut_at = f->off;
+	f->cut_seen = f->seen;
+	f->input = NO_INPUT;
+	f->off = f->seen = 0;
+	f->id.fp_len = 0;
+}
+
+/* After a truncation, once the file has content again: where it starts tells how many bytes
+ * were lost. A writer without O_APPEND goes on at its old offset and leaves a hole of NULs up
+ * to there, which is exactly where the bytes nobody could read end; an O_APPEND writer leaves
+ * no trace, and what we saw but had not read is all that is known. */
+static bool resume_after_cut(struct dg_tail *t, struct file *f, const struct stat *st)
+{
+	uint64_t start = hole_end(t, f->fd), lost;
+	char detail[PATH_MAX + 160];
+
+	if (start >= (uint64_t)st->st_size)
+		return false; /* nothing but a hole yet */
+	lost = start > 0 ? (start > f->cut_at ? start - f->cut_at : 0)
+	                 : (f->cut_seen > f->cut_at ? f->cut_seen - f->cut_at : 0);
+	if (lost > 0) {
+		snprintf(detail, sizeof detail,
+		         "%s: %llu bytes written before the truncation could not be read%s",
+		         f->path, (unsigned long long)lost,
+		         start > 0 ? "" : " (at least: an appending writer leaves no trace)");
+		t->h.event(t->h.arg, NO_INPUT, "gap", lost, detail);
+		t->st.gaps++;
+		t->st.gap_bytes += lost;
+	}
+	fingerprint_fd(f->fd, start, (uint64_t)st->st_size, &f->id, t->buf);
+	f->off = start; /* a hole is not log data */
+	f->seen = (uint64_t)st->st_size;
+	f->input = t->h.open(t->h.arg, f->path, &f->id, start, 1);
+	return true;
 }
 
 /* ---- reading ------------------------------------------------------------------------------- */
@@ -438,13 +483,19 @@ static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 	}
 	if (fstat(f->fd, &st) != 0)
 		return 0;
+	if (f->input == NO_INPUT && !resume_after_cut(t, f, &st))
+		return 0;
 	if ((uint64_t)st.st_size < f->off || ((uint64_t)st.st_size > f->seen && f->id.fp_len > 0 &&
-	                                      !fd_matches(f->fd, &f->id, t->buf))) {
+	                                      !fd_matches(f->fd, &f->id, t->fpbuf))) {
 		/* Shorter than what we read, or grown with another start: emptied and written
 		 * again, perhaps past our offset before we looked. */
-		truncated(t, f, &st);
-	} else if (f->id.fp_len < DG_TAIL_FP_BYTES && (uint64_t)st.st_size > f->id.fp_len) {
-		fingerprint_fd(f->fd, (uint64_t)st.st_size, &f->id, t->buf); /* it grew */
+		truncated(t, f);
+		if (!resume_after_cut(t, f, &st))
+			return 0;
+	} else if (f->id.fp_len < DG_TAIL_FP_BYTES &&
+	           (uint64_t)st.st_size > f->id.fp_off + f->id.fp_len) {
+		/* it grew: fingerprint more of it */
+		fingerprint_fd(f->fd, f->id.fp_off, (uint64_t)st.st_size, &f->id, t->buf);
 	}
 	if ((uint64_t)st.st_size > f->seen)
 		f->seen = (uint64_t)st.st_size;
@@ -457,6 +508,14 @@ static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 		if (n <= 0) {
 			if (n < 0)
 				dg_log_warn("%s", f->path);
+			break;
+		}
+		/* NULs where we read: the file may have been truncated between fstat and pread,
+		 * and these are the zeros of the hole a writer without O_APPEND leaves. If its
+		 * start is no longer ours, they are not data. */
+		if (memchr(t->buf, '\0', (size_t)n) != NULL && f->id.fp_len > 0 &&
+		    !fd_matches(f->fd, &f->id, t->fpbuf)) {
+			truncated(t, f);
 			break;
 		}
 		t->h.data(t->h.arg, f->input, t->buf, (size_t)n, f->off);
@@ -552,6 +611,20 @@ static bool copy_of_followed(struct dg_tail *t, int fd)
 	return false;
 }
 
+/* Whether path names a rotation of a followed file: FILE.N, FILE-DATE, FILE.N.gz. Such a file
+ * holds the followed file's past content (renamed, or copied by copytruncate, perhaps still
+ * being copied): it is read through the original, never as a new source. */
+static bool rotation_of_followed(struct dg_tail *t, const char *path)
+{
+	for (struct file *f = t->files; f != NULL; f = f->next) {
+		size_t n = strlen(f->path);
+
+		if (strncmp(path, f->path, n) == 0 && (path[n] == '.' || path[n] == '-'))
+			return true;
+	}
+	return false;
+}
+
 /* A file found at path that we do not follow yet. */
 static void discover(struct dg_tail *t, const char *path, const struct stat *st)
 {
@@ -559,8 +632,9 @@ static void discover(struct dg_tail *t, const char *path, const struct stat *st)
 	const struct remembered *r;
 	uint8_t magic[2];
 
-	if (by_inode(t, (uint64_t)st->st_dev, (uint64_t)st->st_ino) != NULL)
-		return; /* a followed file under a new name: a rotation the glob also matches */
+	if (by_inode(t, (uint64_t)st->st_dev, (uint64_t)st->st_ino) != NULL ||
+	    rotation_of_followed(t, path))
+		return; /* a followed file under a new name, or a copy of one */
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		dg_log_warn("%s", path);
@@ -626,6 +700,8 @@ void dg_tail_events(struct dg_tail *t)
 	bool dir_changed = false;
 	ssize_t n;
 
+	/* Read first: a rotation in progress (copytruncate) is a race with the truncation. */
+	dg_tail_pump(t, SIZE_MAX);
 	while ((n = read(t->ifd, ev, sizeof ev)) > 0) {
 		for (char *p = ev; p < ev + n;) {
 			const struct inotify_event *e = (const struct inotify_event *)p;
@@ -767,7 +843,8 @@ void dg_tail_each(const struct dg_tail *t,
                   void *arg)
 {
 	for (const struct file *f = t->files; f != NULL; f = f->next)
-		fn(arg, f->input, f->path, &f->id);
+		if (f->input != NO_INPUT)
+			fn(arg, f->input, f->path, &f->id);
 }
 
 void dg_tail_stats(const struct dg_tail *t, struct dg_tail_stats *out)

@@ -40,6 +40,13 @@ void dg_bundle_abort(struct dg_bundle *b);
  * (if not NULL) receives a one-line description; caller frees. */
 int dg_bundle_verify(const char *bundle, const char *pubkey_pem, size_t pemlen,
                      struct dg_buf *problems, char **info);
+/* Checks every bundle in dir (its subdirectories holding a report.json; "latest" and reports
+ * in progress are skipped) and the chain they form: report_seq without gaps or repeats, and
+ * each prev_report_sha256 equal to the SHA-256 of the previous report.json. Problems are
+ * appended as lines. Returns 0 if all is valid, -1 if not; *info (if not NULL) describes the
+ * chain. */
+int dg_bundle_verify_chain(const char *dir, const char *pubkey_pem, size_t pemlen,
+                           struct dg_buf *problems, char **info);
 /* The exact openssl command that verifies report.json.sig for a key type. */
 const char *dg_bundle_openssl_command(enum dg_sign_type type);
 

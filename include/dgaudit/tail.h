@@ -19,8 +19,9 @@
 /* What identifies a file instance across renames and restarts. */
 struct dg_tail_id {
 	uint64_t dev, ino;
-	char fp[DG_HASH_HEXLEN]; /* SHA-256 of the first fp_len bytes */
+	char fp[DG_HASH_HEXLEN]; /* SHA-256 of fp_len bytes from fp_off: the content's start */
 	uint32_t fp_len;
+	uint64_t fp_off; /* 0, or where the content began after a hole left by a truncation */
 };
 
 struct dg_tail_hooks {
@@ -75,7 +76,10 @@ void dg_tail_each_remembered(const struct dg_tail *t,
                              void *arg);
 /* Looks for new, rotated and vanished files (the poll timer, and after an overflow). */
 void dg_tail_scan(struct dg_tail *t);
-/* The inotify descriptor to wait on; dg_tail_events reads it. */
+/* The inotify descriptor to wait on; dg_tail_events reads what is available, then the
+ * events, rescanning when a directory changed. A file named as a rotation of a followed file
+ * (FILE.N, FILE-DATE, FILE.N.gz) is never a new source: its content is read through the
+ * original. */
 int dg_tail_fd(const struct dg_tail *t);
 void dg_tail_events(struct dg_tail *t);
 /* Reads what is available, at most budget bytes; true if more is waiting. */

@@ -6,7 +6,7 @@ set -euo pipefail
 : "${DG_SOURCE_DIR:?set DG_SOURCE_DIR to the source tree}"
 WORK=$(mktemp -d /tmp/dg-e2e.XXXXXX)
 export XDG_STATE_HOME="$WORK/state"
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${DG_KEEP:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"' EXIT
 cd "$WORK"
 
 fail() {

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Holds the daemon's output to exactly-once: every number 1..N the writer wrote has exactly one
+finding in the findings log, the report chain holds the same findings, and (with --gaps) each
+number that is missing lies in bytes the reports declare as a gap, byte for byte.
+
+usage: check_once.py FINDINGS REPORTS_DIR LAST_NUMBER [--gaps [MIN_FRACTION]] [--first N]
+
+With --gaps MIN_FRACTION, declared gaps may fall short of the loss (never exceed it) but must
+cover at least that fraction of the lost bytes.
+"""
+import collections
+import glob
+import json
+import os
+import sys
+
+
+def line_bytes(num):
+    # Mirrors dg_writer's line format.
+    return len('{"@timestamp":"2026-11-02T%02d:%02d:%02d.%03dZ","event.action":"read",'
+               '"user.name":"w","message":"n%09d"}\n'
+               % (num // 3600000 % 24, num // 60000 % 60, num // 1000 % 60, num % 1000, num))
+
+
+def main():
+    findings, reports, last = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    allow_gaps = "--gaps" in sys.argv
+    min_fraction = 1.0
+    if allow_gaps:
+        i = sys.argv.index("--gaps")
+        if i + 1 < len(sys.argv) and not sys.argv[i + 1].startswith("--"):
+            min_fraction = float(sys.argv[i + 1])
+    first = int(sys.argv[sys.argv.index("--first") + 1]) if "--first" in sys.argv else 1
+    seen = collections.Counter()
+    with open(findings) as f:
+        for line in f:
+            seen[int(json.loads(line)["fields"]["message"][1:])] += 1
+    twice = sorted(n for n, c in seen.items() if c > 1)
+    missing = [n for n in range(first, last + 1) if seen[n] == 0]
+    extra = sorted(n for n in seen if n < first or n > last)
+    in_reports, gap_bytes, gaps = 0, 0, 0
+    for path in glob.glob(os.path.join(reports, "*", "report.json")):
+        if os.path.islink(os.path.dirname(path)):
+            continue  # "latest"
+        with open(path) as f:
+            r = json.load(f)
+        in_reports += len(r["findings"])
+        for e in r["integrity_events"]:
+            if e["type"] == "gap":
+                gaps += 1
+                gap_bytes += int(e["detail"].split(": ")[1].split(" bytes")[0])
+    lost_bytes = sum(line_bytes(n) for n in missing)
+    print("numbers %d..%d: %d audited once, %d twice, %d missing (%d bytes); %d gaps "
+          "reported (%d bytes); %d findings in reports, %d in the log"
+          % (first, last, sum(1 for c in seen.values() if c == 1), len(twice), len(missing),
+             lost_bytes, gaps, gap_bytes, in_reports, sum(seen.values())))
+    ok = True
+    if twice:
+        print("FAIL: audited twice, e.g.", twice[:10])
+        ok = False
+    if extra:
+        print("FAIL: numbers never written", extra[:10])
+        ok = False
+    if missing and not allow_gaps:
+        print("FAIL: never audited, e.g.", missing[:10])
+        ok = False
+    if allow_gaps and (gap_bytes > lost_bytes or gap_bytes < min_fraction * lost_bytes):
+        print("FAIL: %d bytes of lines lost, but gaps declare %d bytes (want between %.3f of "
+              "it and all of it)" % (lost_bytes, gap_bytes, min_fraction))
+        ok = False
+    if allow_gaps and lost_bytes:
+        print("gaps declare %.4f of the lost bytes" % (gap_bytes / lost_bytes))
+    if in_reports != sum(seen.values()):
+        print("FAIL: the reports hold %d findings, the findings log %d"
+              % (in_reports, sum(seen.values())))
+        ok = False
+    sys.exit(0 if ok else 1)
+
+
+main()

@@ -1,0 +1,45 @@
+# Helpers for the daemon tests (sourced after lib.sh): a configuration that follows logs/app.log
+# with the every-line rule pack, and starting, waiting for and stopping the daemon.
+: "${DG_BUILD_DIR:?set DG_BUILD_DIR to the build directory}"
+WRITER=$DG_BUILD_DIR/tests/dg_writer
+CHECK="python3 $DG_SOURCE_DIR/tests/e2e/check_once.py"
+mkdir -p logs rules
+cp "$DG_SOURCE_DIR/tests/e2e/every-line.conf" rules/
+
+# write_config [extra settings...]: dgaudit.conf for the test.
+write_config() {
+	cat >dgaudit.conf <<CONF
+sources = ( { path = "logs/app.log*"; format = "json"; } );
+state_directory = "state";
+report = { interval = "2s"; };
+limits = { lateness = "1h"; };
+rules = { directories = ["rules"]; };
+daemon = { metrics = ""; poll = "200ms"; findings = "findings.jsonl"; max_held = 8;
+           rotated_idle = "1s"; $* };
+CONF
+}
+
+start_daemon() {
+	"$DGAUDIT" daemon -c dgaudit.conf >>daemon.log 2>&1 &
+	DAEMON=$!
+	for _ in $(seq 100); do
+		grep -q "following .* source" daemon.log 2>/dev/null && return 0
+		sleep 0.05
+	done
+	cat daemon.log >&2
+	fail "daemon did not start"
+}
+
+stop_daemon() {
+	kill -TERM "$DAEMON"
+	wait "$DAEMON" || fail "daemon exited $? on SIGTERM"
+}
+
+# wait_findings N: until the findings log holds N lines (or 60 s pass).
+wait_findings() {
+	for _ in $(seq 600); do
+		[ "$(wc -l <findings.jsonl 2>/dev/null || echo 0)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "only $(wc -l <findings.jsonl) of $1 findings after 60 s"
+}
