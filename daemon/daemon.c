@@ -35,7 +35,8 @@
 
 /* What the daemon knows of each pipeline input beyond the pipeline itself. */
 struct din {
-	char *path;
+	char *path;   /* the file's name when opened: what evidence cites */
+	char *source; /* the source path the glob matched: where a restart looks for it */
 	char *format;
 	struct dg_tail_id id;
 	bool active; /* followed by the tailer */
@@ -118,8 +119,9 @@ static const char *format_of(const struct dg_config *cfg, const char *path)
 	return "auto";
 }
 
-static uint32_t add_input(struct daemon *d, const char *path, const char *format,
-                          const struct dg_tail_id *id, uint64_t offset, uint64_t line)
+static uint32_t add_input(struct daemon *d, const char *source, const char *path,
+                          const char *format, const struct dg_tail_id *id, uint64_t offset,
+                          uint64_t line)
 {
 	uint32_t input =
 	    dg_pipeline_add_input(d->pipe, path, dg_pipeline_format_parse(format), offset, line);
@@ -128,18 +130,19 @@ static uint32_t add_input(struct daemon *d, const char *path, const char *format
 		d->cap = d->cap ? d->cap * 2 : 16;
 		d->ins = dg_xreallocarray(d->ins, d->cap, sizeof *d->ins);
 	}
-	d->ins[input] = (struct din){dg_xstrdup(path), dg_xstrdup(format), *id, true, false};
+	d->ins[input] = (struct din){
+	    dg_xstrdup(path), dg_xstrdup(source), dg_xstrdup(format), *id, true, false};
 	d->nins = input + 1;
 	return input;
 }
 
-static uint32_t tail_open(void *arg, const char *path, const struct dg_tail_id *id, uint64_t offset,
-                          uint64_t line)
+static uint32_t tail_open(void *arg, const char *source, const char *name,
+                          const struct dg_tail_id *id, uint64_t offset, uint64_t line)
 {
 	struct daemon *d = arg;
 
-	dg_log_info("following %s from byte %llu", path, (unsigned long long)offset);
-	return add_input(d, path, format_of(d->cfg, path), id, offset, line);
+	dg_log_info("following %s from byte %llu", name, (unsigned long long)offset);
+	return add_input(d, source, name, format_of(d->cfg, source), id, offset, line);
 }
 
 static void tail_data(void *arg, uint32_t input, const char *buf, size_t len, uint64_t offset)
@@ -212,14 +215,16 @@ static void set_id(struct dg_cjson *o, const struct dg_tail_id *id)
 
 static bool get_id(const struct dg_cjson *o, struct dg_tail_id *id)
 {
-	int64_t dev, ino, len;
+	int64_t dev, ino, len, off;
 	const char *fp = dg_cjson_string(dg_cjson_get(o, "fp"));
 
 	if (!dg_cjson_intval(dg_cjson_get(o, "dev"), &dev) ||
 	    !dg_cjson_intval(dg_cjson_get(o, "ino"), &ino) ||
-	    !dg_cjson_intval(dg_cjson_get(o, "fp_len"), &len) || fp == NULL || strlen(fp) != 64 ||
-	    len < 0 || len > DG_TAIL_FP_BYTES)
+	    !dg_cjson_intval(dg_cjson_get(o, "fp_len"), &len) ||
+	    !dg_cjson_intval(dg_cjson_get(o, "fp_off"), &off) || fp == NULL || strlen(fp) != 64 ||
+	    len < 0 || len > DG_TAIL_FP_BYTES || off < 0)
 		return false;
+	id->fp_off = (uint64_t)off;
 	id->dev = (uint64_t)dev;
 	id->ino = (uint64_t)ino;
 	id->fp_len = (uint32_t)len;
@@ -266,6 +271,7 @@ static struct dg_cjson *save_inputs(struct daemon *d, uint32_t *remap)
 		o = dg_cjson_push(arr, dg_cjson_object());
 		resume = dg_pipeline_resume(d->pipe, i, &line);
 		dg_cjson_set(o, "path", dg_cjson_str(in->path));
+		dg_cjson_set(o, "source", dg_cjson_str(in->source));
 		dg_cjson_set(o, "format", dg_cjson_str(in->format));
 		set_id(o, &in->id);
 		dg_cjson_set(o, "state",
@@ -534,13 +540,11 @@ static bool recover(struct daemon *d)
 	bool closed;
 	struct stat st;
 
+	if (access(d->ckpt_path, F_OK) != 0 && errno == ENOENT)
+		return false; /* a first start */
 	text = dg_fileio_read(d->ckpt_path, MAX_CHECKPOINT, &len, &cause);
-	if (text == NULL) {
-		if (errno != ENOENT)
-			dg_log_fatalx("%s", cause);
-		free(cause);
-		return false;
-	}
+	if (text == NULL)
+		dg_log_fatalx("%s", cause);
 	c = dg_cjson_parse(text, len, &why);
 	free(text);
 	p = dg_cjson_get(c, "period");
@@ -583,6 +587,7 @@ static bool recover(struct daemon *d)
 	for (size_t i = 0; i < dg_cjson_len(ins); i++) {
 		const struct dg_cjson *o = dg_cjson_at(ins, i);
 		const char *path = dg_cjson_string(dg_cjson_get(o, "path"));
+		const char *source = dg_cjson_string(dg_cjson_get(o, "source"));
 		const char *format = dg_cjson_string(dg_cjson_get(o, "format"));
 		const char *state = dg_cjson_string(dg_cjson_get(o, "state"));
 		const char *digest = dg_cjson_string(dg_cjson_get(o, "digest"));
@@ -591,20 +596,20 @@ static bool recover(struct daemon *d)
 		uint64_t off, line;
 		uint32_t input;
 
-		if (path == NULL || format == NULL || state == NULL || digest == NULL ||
-		    !get_id(o, &id) || !get_u64(o, "resume", &off) || !get_u64(o, "line", &line) ||
-		    !get_u64(o, "start", &stats.start_offset) ||
+		if (path == NULL || source == NULL || format == NULL || state == NULL ||
+		    digest == NULL || !get_id(o, &id) || !get_u64(o, "resume", &off) ||
+		    !get_u64(o, "line", &line) || !get_u64(o, "start", &stats.start_offset) ||
 		    !get_u64(o, "records", &stats.records) ||
 		    !get_u64(o, "malformed", &stats.malformed) ||
 		    !get_u64(o, "blank", &stats.blank))
 			dg_log_fatalx("%s: input %zu is malformed", d->ckpt_path, i);
-		input = add_input(d, path, format, &id, off, line);
+		input = add_input(d, source, path, format, &id, off, line);
 		d->ins[input].active = false;
 		if (!closed && dg_pipeline_restore(d->pipe, input, &stats, digest) != 0)
 			dg_log_fatalx("%s: input %zu has a bad digest state", d->ckpt_path, i);
 		if (strcmp(state, "active") == 0) {
 			resume[nresume++] =
-			    (struct dg_tail_resume){d->ins[input].path, id, off, line, input};
+			    (struct dg_tail_resume){d->ins[input].source, id, off, line, input};
 			d->ins[input].active = true;
 		} else if (strcmp(state, "ended") == 0 && !closed) {
 			dg_pipeline_end_input(d->pipe, input);
@@ -947,6 +952,14 @@ static void usage(FILE *f)
 	           "  (systemd Type=notify). SIGHUP reloads, SIGUSR1 reopens output files.\n");
 }
 
+/* Rotated files newer than this were not seen yet: the last checkpoint's time, or now. */
+static int64_t checkpoint_time(struct daemon *d)
+{
+	struct stat st;
+
+	return stat(d->ckpt_path, &st) == 0 ? (int64_t)st.st_mtime - 1 : (int64_t)time(NULL) - 1;
+}
+
 static int setup(struct daemon *d)
 {
 	char *cause = NULL, **globs;
@@ -979,8 +992,8 @@ static int setup(struct daemon *d)
 	globs = dg_xcalloc(d->cfg->nsources, sizeof *globs);
 	for (size_t i = 0; i < d->cfg->nsources; i++)
 		globs[i] = d->cfg->sources[i].path;
-	d->tail =
-	    dg_tail_new(globs, d->cfg->nsources, d->cfg->max_held, d->cfg->rotated_idle_ms, &th);
+	d->tail = dg_tail_new(globs, d->cfg->nsources, d->cfg->max_held, d->cfg->rotated_idle_ms,
+	                      checkpoint_time(d), &th);
 	free(globs);
 	resumed = recover(d);
 	if (!resumed) {
@@ -1051,6 +1064,7 @@ static void teardown(struct daemon *d)
 	dg_pipeline_free(d->pipe);
 	for (size_t i = 0; i < d->nins; i++) {
 		free(d->ins[i].path);
+		free(d->ins[i].source);
 		free(d->ins[i].format);
 	}
 	free(d->ins);

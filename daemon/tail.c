@@ -23,7 +23,8 @@
 
 struct file {
 	struct file *next;
-	char *path; /* where the source glob found it */
+	char *path; /* the source path the glob matched: app.log, whatever the file is called now */
+	char *name; /* its name when it was opened: where inotify watches it, what evidence cites */
 	int fd;
 	struct dg_source *gz; /* a compressed rotation being drained, instead of fd */
 	struct dg_tail_id id;
@@ -53,6 +54,8 @@ struct dg_tail {
 	struct file *files;
 	size_t max_held;
 	int64_t idle_ms;
+	int64_t since;          /* rotated files modified before this are history */
+	const char *sibling_of; /* the source path catch_missed looks around */
 	struct dg_tail_hooks h;
 	int ifd;
 	char *buf;
@@ -186,17 +189,21 @@ static void watch_file(struct dg_tail *t, struct file *f)
 {
 	f->wd = t->ifd < 0
 	            ? -1
-	            : inotify_add_watch(t->ifd, f->path,
+	            : inotify_add_watch(t->ifd, f->name,
 	                                IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF);
 }
 
 /* Starts following path (open as fd) from offset; input is given when restoring. */
-static struct file *follow(struct dg_tail *t, const char *path, int fd, const struct stat *st,
-                           uint64_t offset, uint64_t line, const uint32_t *input)
+/* Starts following the file name (open as fd) of source path from offset; input is given
+ * when restoring. */
+static struct file *follow(struct dg_tail *t, const char *path, const char *name, int fd,
+                           const struct stat *st, uint64_t offset, uint64_t line,
+                           const uint32_t *input)
 {
 	struct file *f = dg_xcalloc(1, sizeof *f);
 
 	f->path = dg_xstrdup(path);
+	f->name = dg_xstrdup(name);
 	f->fd = fd;
 	f->id.dev = st->st_dev;
 	f->id.ino = st->st_ino;
@@ -204,7 +211,7 @@ static struct file *follow(struct dg_tail *t, const char *path, int fd, const st
 	f->off = offset;
 	f->seen = (uint64_t)st->st_size;
 	f->idle_since = now_ms();
-	f->input = input ? *input : t->h.open(t->h.arg, path, &f->id, offset, line);
+	f->input = input ? *input : t->h.open(t->h.arg, path, name, &f->id, offset, line);
 	watch_file(t, f);
 	f->next = t->files;
 	t->files = f;
@@ -253,14 +260,16 @@ static void let_go(struct dg_tail *t, struct file *f, const char *why)
 		close(f->fd);
 	dg_source_free(f->gz);
 	free(f->path);
+	free(f->name);
 	free(f);
 }
 
 struct dg_tail *dg_tail_new(char *const *globs, size_t nglobs, size_t max_held, int64_t idle_ms,
-                            const struct dg_tail_hooks *hooks)
+                            int64_t since, const struct dg_tail_hooks *hooks)
 {
 	struct dg_tail *t = dg_xcalloc(1, sizeof *t);
 
+	t->since = since;
 	t->h = *hooks;
 	t->max_held = max_held ? max_held : 1;
 	t->idle_ms = idle_ms;
@@ -451,7 +460,7 @@ static bool resume_after_cut(struct dg_tail *t, struct file *f, const struct sta
 	fingerprint_fd(f->fd, start, (uint64_t)st->st_size, &f->id, t->buf);
 	f->off = start; /* a hole is not log data */
 	f->seen = (uint64_t)st->st_size;
-	f->input = t->h.open(t->h.arg, f->path, &f->id, start, 1);
+	f->input = t->h.open(t->h.arg, f->path, f->name, &f->id, start, 1);
 	return true;
 }
 
@@ -582,6 +591,37 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget)
 
 /* ---- discovery ----------------------------------------------------------------------------- */
 
+static bool copy_of_followed(struct dg_tail *t, int fd);
+
+/* A sibling of a followed file nobody followed: a generation created and rotated away between
+ * two looks (or while dgaudit was stopped), unless it is history, a copy, or known. */
+static bool catch_missed(void *arg, const char *sib)
+{
+	struct dg_tail *t = arg;
+	struct stat st;
+	struct file *f;
+	int fd;
+
+	if (stat(sib, &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime < t->since ||
+	    by_inode(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino) != NULL)
+		return false;
+	fd = open(sib, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (copy_of_followed(t, fd) || recall(t, fd) != NULL ||
+	    (pread(fd, t->fpbuf, 2, 0) == 2 && (uint8_t)t->fpbuf[0] == 0x1f &&
+	     (uint8_t)t->fpbuf[1] == 0x8b)) {
+		close(fd); /* a copy, consumed already, or a compressed archive */
+		return false;
+	}
+	f = follow(t, t->sibling_of, sib, fd, &st, 0, 1, NULL);
+	f->held = true;
+	f->idle_since = now_ms();
+	t->h.event(t->h.arg, f->input, "rotation", 0,
+	           "a generation rotated away before it was followed: reading it from its start");
+	return false; /* there may be more */
+}
+
 static void hold(struct dg_tail *t, struct file *f, const char *why)
 {
 	char detail[PATH_MAX + 64];
@@ -652,9 +692,9 @@ static void discover(struct dg_tail *t, const char *path, const struct stat *st)
 		return;
 	}
 	if (r != NULL)
-		follow(t, path, fd, st, r->offset, r->line, NULL);
+		follow(t, path, path, fd, st, r->offset, r->line, NULL);
 	else
-		follow(t, path, fd, st, 0, 1, NULL);
+		follow(t, path, path, fd, st, 0, 1, NULL);
 }
 
 void dg_tail_scan(struct dg_tail *t)
@@ -678,6 +718,10 @@ void dg_tail_scan(struct dg_tail *t)
 			if (f != NULL)
 				hold(t, f, "rotated: a new file took its name");
 			discover(t, path, &st);
+			if (f != NULL) {
+				t->sibling_of = path;
+				each_sibling(path, catch_missed, t);
+			}
 		}
 		globfree(&g);
 	}
@@ -749,7 +793,8 @@ static bool restore_from(void *arg, const char *sib)
 				close(fd);
 			return false;
 		}
-		hold(t, follow(t, sib, fd, &st, rs->r->offset, rs->r->line, &rs->input),
+		hold(t,
+		     follow(t, rs->r->path, sib, fd, &st, rs->r->offset, rs->r->line, &rs->input),
 		     "rotated while dgaudit was stopped");
 		rs->found = true;
 		return true;
@@ -764,7 +809,8 @@ static bool restore_from(void *arg, const char *sib)
 	}
 	struct file *f = dg_xcalloc(1, sizeof *f);
 
-	f->path = dg_xstrdup(sib);
+	f->path = dg_xstrdup(rs->r->path);
+	f->name = dg_xstrdup(sib);
 	f->fd = -1;
 	f->wd = -1;
 	f->gz = src;
@@ -792,7 +838,7 @@ void dg_tail_restore(struct dg_tail *t, const struct dg_tail_resume *files, size
 		    (uint64_t)st.st_ino == r->id.ino &&
 		    (fd = open(r->path, O_RDONLY | O_CLOEXEC)) >= 0) {
 			if (fd_matches(fd, &r->id, t->buf) && (uint64_t)st.st_size >= r->offset) {
-				follow(t, r->path, fd, &st, r->offset, r->line, &input);
+				follow(t, r->path, r->path, fd, &st, r->offset, r->line, &input);
 				continue;
 			}
 			close(fd);
@@ -811,6 +857,12 @@ void dg_tail_restore(struct dg_tail *t, const struct dg_tail_resume *files, size
 		t->h.event(t->h.arg, input, "lost", 0, detail);
 		t->h.close(t->h.arg, input, "lost while dgaudit was stopped");
 		remember(t, &r->id, r->offset, r->line);
+	}
+	/* Generations rotated away while we were stopped, once every checkpointed file is back
+	 * (an older one still being drained must not look unknown). */
+	for (size_t i = 0; i < n; i++) {
+		t->sibling_of = files[i].path;
+		each_sibling(files[i].path, catch_missed, t);
 	}
 }
 

@@ -25,9 +25,11 @@ struct dg_tail_id {
 };
 
 struct dg_tail_hooks {
-	/* A file instance starts, at offset and line: returns the pipeline input for it. */
-	uint32_t (*open)(void *arg, const char *path, const struct dg_tail_id *id, uint64_t offset,
-	                 uint64_t line);
+	/* A file instance starts, at offset and line: returns the pipeline input for it. source is
+	 * the path the source glob matched (app.log), name the file's name now (app.log.1 for a
+	 * generation found after its rotation). */
+	uint32_t (*open)(void *arg, const char *source, const char *name,
+	                 const struct dg_tail_id *id, uint64_t offset, uint64_t line);
 	/* Bytes of input at stream offset. */
 	void (*data)(void *arg, uint32_t input, const char *buf, size_t len, uint64_t offset);
 	/* The input ended: its file was rotated away and drained, truncated or deleted. */
@@ -42,7 +44,7 @@ struct dg_tail_hooks {
 	void *arg;
 };
 
-/* A checkpointed file to continue, as the given pipeline input. */
+/* A checkpointed file to continue, as the given pipeline input; path is its source path. */
 struct dg_tail_resume {
 	const char *path;
 	struct dg_tail_id id;
@@ -58,9 +60,12 @@ struct dg_tail_stats {
 struct dg_tail;
 
 /* A tailer for the given sources (globs); at most max_held rotated files are kept open while
- * they are drained, and a drained rotated file is let go after idle_ms without growing. */
+ * they are drained, and a drained rotated file is let go after idle_ms without growing. Rotated
+ * files last modified before since (seconds since the epoch: the start, or the checkpoint's
+ * time) are history; newer ones nobody followed are generations rotated away before they were
+ * seen, and are read. */
 struct dg_tail *dg_tail_new(char *const *globs, size_t nglobs, size_t max_held, int64_t idle_ms,
-                            const struct dg_tail_hooks *hooks);
+                            int64_t since, const struct dg_tail_hooks *hooks);
 void dg_tail_free(struct dg_tail *t);
 /* Continues checkpointed files: each is looked for at its path and among its rotated siblings
  * (a compressed one is read through), by identity and fingerprint. Call before the first scan. */

@@ -6,7 +6,8 @@ CHECK="python3 $DG_SOURCE_DIR/tests/e2e/check_once.py"
 mkdir -p logs rules
 cp "$DG_SOURCE_DIR/tests/e2e/every-line.conf" rules/
 
-# write_config [extra settings...]: dgaudit.conf for the test.
+# write_config [extra daemon settings...]: dgaudit.conf for the test; $METRICS is the metrics
+# address (none by default).
 write_config() {
 	cat >dgaudit.conf <<CONF
 sources = ( { path = "logs/app.log*"; format = "json"; } );
@@ -14,19 +15,22 @@ state_directory = "state";
 report = { interval = "2s"; };
 limits = { lateness = "1h"; };
 rules = { directories = ["rules"]; };
-daemon = { metrics = ""; poll = "200ms"; findings = "findings.jsonl"; max_held = 8;
+daemon = { metrics = "${METRICS:-}"; poll = "200ms"; findings = "findings.jsonl"; max_held = 8;
            rotated_idle = "1s"; $* };
 CONF
 }
 
+STARTS=0
 start_daemon() {
+	STARTS=$((STARTS + 1))
 	"$DGAUDIT" daemon -c dgaudit.conf >>daemon.log 2>&1 &
 	DAEMON=$!
-	for _ in $(seq 100); do
-		grep -q "following .* source" daemon.log 2>/dev/null && return 0
+	for _ in $(seq 200); do
+		[ "$(grep -c "following .* source" daemon.log 2>/dev/null)" -ge "$STARTS" ] && return 0
+		kill -0 "$DAEMON" 2>/dev/null || break
 		sleep 0.05
 	done
-	cat daemon.log >&2
+	tail -20 daemon.log >&2
 	fail "daemon did not start"
 }
 

@@ -6,7 +6,13 @@ set -euo pipefail
 : "${DG_SOURCE_DIR:?set DG_SOURCE_DIR to the source tree}"
 WORK=$(mktemp -d /tmp/dg-e2e.XXXXXX)
 export XDG_STATE_HOME="$WORK/state"
-trap '[ -n "${DG_KEEP:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"' EXIT
+cleanup() {
+	local pids
+	pids=$(jobs -p)
+	[ -n "$pids" ] && kill $pids 2>/dev/null
+	if [ -n "${DG_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
 cd "$WORK"
 
 fail() {
