@@ -28,7 +28,10 @@
 #include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
 
-#define COMMIT_MS          250       /* findings become durable and visible this often */
+#define TICK_MS            50        /* how often the commit timer looks */
+#define FINDING_COMMIT_MS  10        /* a finding is durable and visible this soon, */
+#define COMMIT_MS          250       /* other progress this often, */
+#define COMMIT_SHARE       10        /* but commits take at most 1/COMMIT_SHARE of the time */
 #define PUMP_BUDGET        (8 << 20) /* bytes read per turn of the loop, so timers still run */
 #define CHECKPOINT_VERSION 1
 #define MAX_CHECKPOINT     (256u << 20) /* window state can be large; refuse absurd files */
@@ -68,14 +71,27 @@ struct daemon {
 	/* The findings log, and the lines for the journal, both released at commits. */
 	FILE *findings;
 	uint64_t findings_len;
-	struct dg_buf pending_findings, journal;
+	struct dg_buf pending_findings;
+	/* For the journal: a line per commit that made findings, not one per finding. */
+	struct dg_buf journal;
+	uint64_t journal_count[DG_SEV_COUNT];
 	bool dirty, stopping;
 	int64_t last_commit_ms, last_report_ms;
+	int64_t commit_cost_ms; /* how long the last commit took */
+	bool backlog;           /* the last read left more waiting */
 	/* Since start, for /metrics. */
 	uint64_t records, malformed, findings_total, by_severity[DG_SEV_COUNT];
 	uint64_t gaps, gap_bytes, reports_written;
 	int exit_code;
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int64_t wall_ms(void)
 {
@@ -95,9 +111,10 @@ static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *jso
 	dg_report_finding(d->report, json);
 	dg_cjson_write(json, &d->pending_findings);
 	dg_buf_addc(&d->pending_findings, '\n');
-	dg_buf_printf(&d->journal, "finding %s (%s) at %s:%llu\n", m->rule->id,
-	              dg_rules_severity_name(m->rule->severity), d->ins[ref->input].path,
-	              (unsigned long long)ref->line);
+	if (d->journal_count[m->rule->severity]++ == 0 && d->journal.len < 4096)
+		dg_buf_printf(&d->journal, "%s%s (%s) at %s:%llu", d->journal.len ? ", " : "",
+		              m->rule->id, dg_rules_severity_name(m->rule->severity),
+		              d->ins[ref->input].path, (unsigned long long)ref->line);
 	d->findings_total++;
 	d->by_severity[m->rule->severity]++;
 	dg_cjson_free(json);
@@ -375,6 +392,7 @@ static void write_checkpoint(struct daemon *d, uint64_t report_len)
  * log first, the checkpoint that points past them second, the journal last. */
 static void commit(struct daemon *d)
 {
+	int64_t t0 = mono_ms();
 	uint64_t report_len;
 	char *cause = NULL;
 
@@ -390,15 +408,21 @@ static void commit(struct daemon *d)
 	dg_buf_reset(&d->pending_findings);
 	write_checkpoint(d, report_len);
 	if (d->journal.len > 0) {
-		for (char *line = d->journal.data, *nl; (nl = strchr(line, '\n')) != NULL;
-		     line = nl + 1) {
-			*nl = '\0';
-			dg_log_info("%s", line);
-		}
+		uint64_t *n = d->journal_count;
+
+		dg_log_info(
+		    "%llu findings (critical %llu, high %llu, medium %llu, low %llu, info %llu); "
+		    "first of each severity: %s",
+		    (unsigned long long)(n[0] + n[1] + n[2] + n[3] + n[4]),
+		    (unsigned long long)n[DG_SEV_CRITICAL], (unsigned long long)n[DG_SEV_HIGH],
+		    (unsigned long long)n[DG_SEV_MEDIUM], (unsigned long long)n[DG_SEV_LOW],
+		    (unsigned long long)n[DG_SEV_INFO], d->journal.data);
 		dg_buf_reset(&d->journal);
+		memset(d->journal_count, 0, sizeof d->journal_count);
 	}
 	d->dirty = false;
 	d->last_commit_ms = wall_ms();
+	d->commit_cost_ms = mono_ms() - t0;
 }
 
 /* ---- report periods ------------------------------------------------------------------------ */
@@ -659,6 +683,19 @@ static bool recover(struct daemon *d)
 
 /* ---- event loop ---------------------------------------------------------------------------- */
 
+/* When caught up, findings are committed quickly so they are seen quickly, spending up to half
+ * the time on it when commits are slow. Otherwise (other progress, or a backlog being read)
+ * commits come less often, and at most a tenth of the time goes to them. */
+static bool commit_due(const struct daemon *d, int64_t now)
+{
+	int64_t since = now - d->last_commit_ms;
+
+	if (d->pending_findings.len > 0 && !d->backlog)
+		return since >= FINDING_COMMIT_MS && since >= d->commit_cost_ms;
+	return (d->dirty || d->pending_findings.len > 0) && since >= COMMIT_MS &&
+	       since >= d->commit_cost_ms * (COMMIT_SHARE - 1);
+}
+
 static void status(struct daemon *d)
 {
 	struct dg_tail_stats ts;
@@ -680,8 +717,11 @@ static void on_pump(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (d->stopping)
 		return;
-	if (dg_tail_pump(d->tail, PUMP_BUDGET))
+	d->backlog = dg_tail_pump(d->tail, PUMP_BUDGET);
+	if (d->backlog)
 		event_active(d->ev_pump, EV_TIMEOUT, 0); /* more waiting: after other events */
+	if (commit_due(d, wall_ms()))
+		commit(d); /* findings just made: durable and visible now */
 }
 
 static void on_inotify(evutil_socket_t fd, short what, void *arg)
@@ -706,12 +746,14 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
+	int64_t now = wall_ms();
+
 	(void)fd, (void)what;
 	if (d->stopping)
 		return;
-	if (wall_ms() - d->started_ms >= d->cfg->report_interval_ms)
+	if (now - d->started_ms >= d->cfg->report_interval_ms)
 		close_period(d, false);
-	else if (d->dirty)
+	else if (commit_due(d, now))
 		commit(d);
 }
 
@@ -966,7 +1008,7 @@ static int setup(struct daemon *d)
 	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, d};
 	struct dg_tail_hooks th = {tail_open, tail_data, tail_close, tail_event, tail_resume, d};
 	static const int sigs[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
-	struct timeval commit_tv = {0, COMMIT_MS * 1000};
+	struct timeval commit_tv = {0, TICK_MS * 1000};
 	struct timeval poll_tv = {d->cfg->poll_ms / 1000, (d->cfg->poll_ms % 1000) * 1000};
 	int64_t wd_ms = dg_notify_watchdog_ms();
 	bool resumed;

@@ -744,8 +744,9 @@ void dg_tail_events(struct dg_tail *t)
 	bool dir_changed = false;
 	ssize_t n;
 
-	/* Read first: a rotation in progress (copytruncate) is a race with the truncation. */
-	dg_tail_pump(t, SIZE_MAX);
+	/* Read first: a rotation in progress (copytruncate) is a race with the truncation. The
+	 * bound keeps the loop turning (timers, watchdog, metrics) during a long catch-up. */
+	dg_tail_pump(t, 4 << 20);
 	while ((n = read(t->ifd, ev, sizeof ev)) > 0) {
 		for (char *p = ev; p < ev + n;) {
 			const struct inotify_event *e = (const struct inotify_event *)p;
