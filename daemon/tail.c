@@ -27,6 +27,7 @@ struct file {
 	char *name; /* its name when it was opened: where inotify watches it, what evidence cites */
 	int fd;
 	struct dg_source *gz; /* a compressed rotation being drained, instead of fd */
+	bool gz_done;         /* ... and read to its end */
 	struct dg_tail_id id;
 	uint64_t off;              /* next byte to read */
 	uint64_t seen;             /* largest size seen */
@@ -302,6 +303,7 @@ void dg_tail_free(struct dg_tail *t)
 			close(f->fd);
 		dg_source_free(f->gz);
 		free(f->path);
+		free(f->name);
 		free(f);
 	}
 	for (size_t i = 0; i < t->npats; i++) {
@@ -486,8 +488,7 @@ static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 			t->h.event(t->h.arg, f->input, "read_error", 0, cause);
 			free(cause);
 		}
-		if (n <= 0)
-			let_go(t, f, "compressed rotation read to its end");
+		f->gz_done = n <= 0; /* the caller lets it go */
 		return total;
 	}
 	if (fstat(f->fd, &st) != 0)
@@ -569,8 +570,13 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget)
 	for (f = t->files; f != NULL; f = next) {
 		next = f->next;
 		read_file(t, f, budget);
-		if (f->gz != NULL)
-			continue; /* let go inside read_file when done */
+		if (f->gz != NULL) {
+			if (f->gz_done)
+				let_go(t, f, "compressed rotation read to its end");
+			else
+				more = true;
+			continue;
+		}
 		if (f->held) {
 			struct stat st;
 
