@@ -2,6 +2,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,9 +332,41 @@ struct loader {
 	struct dg_site site;
 	struct dg_schema *schema;
 	char **cause;
+	/* Where the operand last resolved came from: a site list or setting, or NULL for a
+	 * literal in the pack. */
+	const char *from_kind, *from_name, *from_where;
 };
 
 #define FAIL(ld, s, ...) dg_cfgutil_fail((ld)->cause, (ld)->name, (s), __VA_ARGS__)
+
+static void set_from(struct loader *ld, const char *kind, const char *name, const char *where)
+{
+	ld->from_kind = kind;
+	ld->from_name = name;
+	ld->from_where = where;
+}
+
+/* The operand just resolved is invalid for its use. When it came from a list or setting the
+ * error is at that definition, since that is what must change, and names the use; otherwise
+ * at the use. Always returns -1. */
+static int __attribute__((format(printf, 3, 4)))
+fail_value(struct loader *ld, const config_setting_t *use, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = dg_xvasprintf(fmt, ap);
+	va_end(ap);
+	if (ld->from_where != NULL)
+		*ld->cause =
+		    dg_xasprintf("%s: %s '%s': %s (used at %s:%u)", ld->from_where, ld->from_kind,
+		                 ld->from_name, msg, ld->name, config_setting_source_line(use));
+	else
+		FAIL(ld, use, "%s", msg);
+	free(msg);
+	return -1;
+}
 
 /* A setting's value is wrong for where it is used: the error is at its definition, since that
  * is what must change, and names the use. Always returns -1. */
@@ -365,6 +398,7 @@ static int resolve_string(struct loader *ld, const config_setting_t *s, const ch
 		return FAIL(ld, s, "'%s' needs a string", config_setting_name(s));
 	v = config_setting_get_string(s);
 	ref = ref_name(v);
+	set_from(ld, NULL, NULL, NULL);
 	if (ref == NULL) {
 		*out = literal(v);
 		return 0;
@@ -374,6 +408,7 @@ static int resolve_string(struct loader *ld, const config_setting_t *s, const ch
 		return FAIL(ld, s, "unknown setting '%s'", ref);
 	if (set->is_int)
 		return fail_setting(ld, s, set, "is an integer where a string is needed");
+	set_from(ld, "setting", set->name, set->where);
 	*out = set->str;
 	return 0;
 }
@@ -383,6 +418,7 @@ static int resolve_int(struct loader *ld, const config_setting_t *s, int64_t *ou
 	const char *ref;
 	const struct dg_setting *set;
 
+	set_from(ld, NULL, NULL, NULL);
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64:
@@ -397,6 +433,7 @@ static int resolve_int(struct loader *ld, const config_setting_t *s, int64_t *ou
 			return FAIL(ld, s, "unknown setting '%s'", ref);
 		if (!set->is_int)
 			return fail_setting(ld, s, set, "must be an integer");
+		set_from(ld, "setting", set->name, set->where);
 		*out = set->num;
 		return 0;
 	}
@@ -444,6 +481,7 @@ static int resolve_list(struct loader *ld, const config_setting_t *s, bool by_na
 	const struct dg_list *l;
 
 	*owned = NULL;
+	set_from(ld, NULL, NULL, NULL);
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 		const char *v = config_setting_get_string(s);
 
@@ -467,8 +505,10 @@ static int resolve_list(struct loader *ld, const config_setting_t *s, bool by_na
 		(*owned)[0] = dg_xstrdup(set->str);
 		*out = *owned;
 		*n = 1;
+		set_from(ld, "setting", set->name, set->where);
 		return 0;
 	}
+	set_from(ld, "list", l->name, l->where);
 	*out = l->items;
 	*n = l->nitems;
 	return 0;
@@ -547,8 +587,8 @@ static int compile_operand(struct loader *ld, struct cond *c, const config_setti
 			PCRE2_UCHAR msg[256];
 
 			pcre2_get_error_message(err, msg, sizeof msg);
-			return FAIL(ld, arg, "regular expression /%s/: %s at offset %zu", text,
-			            (char *)msg, (size_t)off);
+			return fail_value(ld, arg, "regular expression /%s/: %s at offset %zu",
+			                  text, (char *)msg, (size_t)off);
 		}
 		(void)pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE); /* interpreter if no JIT */
 		c->md = pcre2_match_data_create_from_pattern(c->re, NULL);
@@ -565,7 +605,7 @@ static int compile_operand(struct loader *ld, struct cond *c, const config_setti
 		return -1;
 	if (c->op == OP_STARTSWITH || c->op == OP_ENDSWITH || c->op == OP_CONTAINS) {
 		if (n == 0) {
-			FAIL(ld, arg, "%s needs at least one string", opname);
+			fail_value(ld, arg, "%s needs at least one string", opname);
 			goto out;
 		}
 		c->texts = dg_xcalloc(n, sizeof *c->texts);
@@ -579,8 +619,8 @@ static int compile_operand(struct loader *ld, struct cond *c, const config_setti
 		c->cidrs = dg_xcalloc(n ? n : 1, sizeof *c->cidrs);
 		for (c->ncidrs = 0; c->ncidrs < n; c->ncidrs++)
 			if (!dg_ip_cidr_parse(items[c->ncidrs], &c->cidrs[c->ncidrs])) {
-				FAIL(ld, arg, "'%s' is not an address or CIDR block",
-				     items[c->ncidrs]);
+				fail_value(ld, arg, "'%s' is not an address or CIDR block",
+				           items[c->ncidrs]);
 				goto out;
 			}
 	} else {
@@ -588,16 +628,17 @@ static int compile_operand(struct loader *ld, struct cond *c, const config_setti
 			unsigned k = dg_detect_kind_parse(items[i]);
 
 			if (k == 0) {
-				FAIL(ld, arg,
-				     "unknown detector '%s' (cn_resident_id, bank_card, cn_mobile, "
-				     "email)",
-				     items[i]);
+				fail_value(
+				    ld, arg,
+				    "unknown detector '%s' (cn_resident_id, bank_card, cn_mobile, "
+				    "email)",
+				    items[i]);
 				goto out;
 			}
 			c->detect |= k;
 		}
 		if (c->detect == 0) {
-			FAIL(ld, arg, "detect needs at least one detector");
+			fail_value(ld, arg, "detect needs at least one detector");
 			goto out;
 		}
 	}
@@ -911,7 +952,7 @@ static int compile_threshold(struct loader *ld, const config_setting_t *t, struc
 	if (resolve_int(ld, s, &th->limit) != 0)
 		return -1;
 	if (th->limit < 1)
-		return FAIL(ld, s, "gte must be at least 1");
+		return fail_value(ld, s, "gte must be at least 1");
 	if ((s = config_setting_get_member(t, "then")) != NULL) {
 		if (config_setting_type(s) != CONFIG_TYPE_STRING)
 			return FAIL(ld, s, "then names a select block");
@@ -926,7 +967,7 @@ static int compile_threshold(struct loader *ld, const config_setting_t *t, struc
 		if (resolve_int(ld, s, &e) != 0)
 			return -1;
 		if (e < 1 || e > 10000)
-			return FAIL(ld, s, "evidence must be between 1 and 10000");
+			return fail_value(ld, s, "evidence must be between 1 and 10000");
 		th->evidence_max = (size_t)e;
 	}
 	r->has_threshold = true;

@@ -211,6 +211,21 @@ static const struct {
     {"rules = ( { id = \"A\"; title = \"t\"; severity = \"low\"; colour = \"red\";\n } );",
      "test.conf:1: unknown setting 'colour'"},
     {"rules = ( { id = ; } );", "test.conf:1: syntax error"},
+    /* A setting out of range for its use is reported where it is defined. */
+    {"settings = { n = 0; };\nrules = ( { id = \"A\"; title = \"t\"; severity = \"low\";\n"
+     "compliance = ( (\"X\", \"1\") ); select = { s = { field = \"m\"; eq = 1; }; };\n"
+     "threshold = { count = true; window = \"1h\"; gte = \"$n\"; }; } );",
+     "test.conf:1: setting 'n': gte must be at least 1 (used at test.conf:4)"},
+    {"rules = ( { id = \"A\"; title = \"t\"; severity = \"low\";\n"
+     "compliance = ( (\"X\", \"1\") ); select = { s = { field = \"m\"; eq = 1; }; };\n"
+     "threshold = { count = true; window = \"1h\"; gte = 0; }; } );",
+     "test.conf:3: gte must be at least 1"},
+    {"lists = { nets = [\"10.0.0.0/8\",\n \"10.0.0.0/40\"]; };\n"
+     "rules = ( { id = \"A\"; title = \"t\"; severity = \"low\";\n"
+     "compliance = ( (\"X\", \"1\") ); select = { s = { field = \"m\"; cidr = \"$nets\"; "
+     "}; }; } );",
+     "test.conf:1: list 'nets': '10.0.0.0/40' is not an address or CIDR block (used at "
+     "test.conf:4)"},
     {"lists = { a = [\"x\"]; }; settings = { a = 1; b = 2.5; };",
      "test.conf:1: setting 'b' must be an integer or a string"},
 };
