@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dgaudit/cjson.h"
 #include "dgaudit/fileio.h"
 #include "dgaudit/hash.h"
+#include "dgaudit/log.h"
 #include "dgaudit/report.h"
 #include "dgaudit/xmalloc.h"
 
@@ -653,4 +656,20 @@ int dg_bundle_verify_chain(const char *dir, const char *pubkey_pem, size_t pemle
 		free(links[i].name);
 	free(links);
 	return bad ? -1 : 0;
+}
+
+void dg_bundle_identify(int64_t started_ms, uint64_t seq, char id[33],
+                        char name[DG_BUNDLE_NAME_MAX])
+{
+	uint8_t rnd[16];
+	char stamp[32];
+	time_t secs = (time_t)(started_ms / 1000);
+	struct tm tm;
+
+	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+		dg_log_fatal("getrandom");
+	dg_hash_hex(rnd, sizeof rnd, id);
+	gmtime_r(&secs, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(name, DG_BUNDLE_NAME_MAX, "%s-%06llu-%.8s", stamp, (unsigned long long)seq, id);
 }

@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dgaudit/bundle.h"
+#include "dgaudit/clock.h"
 #include "dgaudit/config.h"
 #include "dgaudit/fileio.h"
 #include "dgaudit/keystore.h"
@@ -66,7 +66,7 @@ struct daemon {
 	uint64_t seq;
 	char prev[DG_HASH_HEXLEN];
 	bool has_prev;
-	char report_id[33], name[64];
+	char report_id[33], name[DG_BUNDLE_NAME_MAX];
 	int64_t started_ms;
 	/* The findings log, and the lines for the journal, both released at commits. */
 	FILE *findings;
@@ -84,22 +84,6 @@ struct daemon {
 	uint64_t gaps, gap_bytes, reports_written;
 	int exit_code;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- pipeline and tailer hooks ------------------------------------------------------------- */
 
@@ -174,7 +158,7 @@ static void tail_data(void *arg, uint32_t input, const char *buf, size_t len, ui
 	if (dg_pipeline_feed(d->pipe, input, buf, len, &cause) != 0) {
 		/* An unknown format: refuse the file rather than audit garbage. */
 		dg_log_warnx("%s", cause);
-		dg_report_integrity(d->report, wall_ms(), "input_refused", cause);
+		dg_report_integrity(d->report, dg_clock_wall_ms(), "input_refused", cause);
 		dg_pipeline_end_input(d->pipe, input);
 		in->ended = true;
 		free(cause);
@@ -208,7 +192,7 @@ static void tail_event(void *arg, uint32_t input, const char *type, uint64_t byt
 	} else {
 		dg_log_info("%s", detail);
 	}
-	dg_report_integrity(d->report, wall_ms(), type, detail);
+	dg_report_integrity(d->report, dg_clock_wall_ms(), type, detail);
 	d->dirty = true;
 }
 
@@ -392,7 +376,7 @@ static void write_checkpoint(struct daemon *d, uint64_t report_len)
  * log first, the checkpoint that points past them second, the journal last. */
 static void commit(struct daemon *d)
 {
-	int64_t t0 = mono_ms();
+	int64_t t0 = dg_clock_mono_ms();
 	uint64_t report_len;
 	char *cause = NULL;
 
@@ -421,34 +405,18 @@ static void commit(struct daemon *d)
 		memset(d->journal_count, 0, sizeof d->journal_count);
 	}
 	d->dirty = false;
-	d->last_commit_ms = wall_ms();
-	d->commit_cost_ms = mono_ms() - t0;
+	d->last_commit_ms = dg_clock_wall_ms();
+	d->commit_cost_ms = dg_clock_mono_ms() - t0;
 }
 
 /* ---- report periods ------------------------------------------------------------------------ */
-
-static void identify(struct daemon *d)
-{
-	uint8_t rnd[16];
-	char stamp[32];
-	time_t secs = (time_t)(d->started_ms / 1000);
-	struct tm tm;
-
-	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
-		dg_log_fatal("getrandom");
-	dg_hash_hex(rnd, sizeof rnd, d->report_id);
-	gmtime_r(&secs, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(d->name, sizeof d->name, "%s-%06llu-%.8s", stamp, (unsigned long long)d->seq,
-	         d->report_id);
-}
 
 static void begin_period(struct daemon *d)
 {
 	char *cause = NULL;
 
-	d->started_ms = wall_ms();
-	identify(d);
+	d->started_ms = dg_clock_wall_ms();
+	dg_bundle_identify(d->started_ms, d->seq, d->report_id, d->name);
 	d->bundle = dg_bundle_begin(d->reports_dir, d->name, &cause);
 	if (d->bundle == NULL)
 		dg_log_fatalx("%s", cause);
@@ -497,7 +465,7 @@ static void close_period(struct daemon *d, bool final)
 	info.report_id = d->report_id;
 	info.seq = d->seq;
 	info.prev_sha256 = d->has_prev ? d->prev : NULL;
-	info.generated_ms = wall_ms();
+	info.generated_ms = dg_clock_wall_ms();
 	info.host = host;
 	info.version = DG_VERSION;
 	info.mode = "daemon";
@@ -514,7 +482,7 @@ static void close_period(struct daemon *d, bool final)
 	d->report = NULL;
 	d->bundle = NULL;
 	d->reports_written++;
-	d->last_report_ms = wall_ms();
+	d->last_report_ms = dg_clock_wall_ms();
 	memcpy(d->prev, sha, sizeof d->prev);
 	d->has_prev = true;
 	d->seq++;
@@ -655,7 +623,7 @@ static bool recover(struct daemon *d)
 			free(cause);
 			begin_period(d);
 			dg_report_integrity(
-			    d->report, wall_ms(), "report_lost",
+			    d->report, dg_clock_wall_ms(), "report_lost",
 			    "the report in progress at the last checkpoint was gone");
 		} else {
 			d->report = dg_report_resume(dg_bundle_report(d->bundle),
@@ -720,7 +688,7 @@ static void on_pump(evutil_socket_t fd, short what, void *arg)
 	d->backlog = dg_tail_pump(d->tail, PUMP_BUDGET);
 	if (d->backlog)
 		event_active(d->ev_pump, EV_TIMEOUT, 0); /* more waiting: after other events */
-	if (commit_due(d, wall_ms()))
+	if (commit_due(d, dg_clock_wall_ms()))
 		commit(d); /* findings just made: durable and visible now */
 }
 
@@ -746,7 +714,7 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	int64_t now = wall_ms();
+	int64_t now = dg_clock_wall_ms();
 
 	(void)fd, (void)what;
 	if (d->stopping)
@@ -773,7 +741,7 @@ static void stop(struct daemon *d, const char *why)
 	d->stopping = true;
 	dg_notify("STOPPING=1");
 	dg_log_info("stopping (%s): writing the final report", why);
-	dg_report_integrity(d->report, wall_ms(), "stop", why);
+	dg_report_integrity(d->report, dg_clock_wall_ms(), "stop", why);
 	close_period(d, true);
 	event_base_loopbreak(d->base);
 }
@@ -829,7 +797,7 @@ static void reload(struct daemon *d)
 
 	if (cfg == NULL) {
 		dg_log_warnx("reload refused, the running configuration stays: %s", cause);
-		dg_report_integrity(d->report, wall_ms(), "reload_refused", cause);
+		dg_report_integrity(d->report, dg_clock_wall_ms(), "reload_refused", cause);
 		free(cause);
 		return;
 	}
@@ -861,7 +829,7 @@ static void reload(struct daemon *d)
 	dg_config_free(d->cfg);
 	d->cfg = cfg;
 	dg_pipeline_reset_totals(d->pipe);
-	dg_report_integrity(d->report, wall_ms(), "reload",
+	dg_report_integrity(d->report, dg_clock_wall_ms(), "reload",
 	                    d->conf_path ? d->conf_path : "built-in defaults");
 	dg_log_info("configuration reloaded: %zu rules", dg_rules_count(cfg->rules));
 	commit(d);
@@ -895,7 +863,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
 	struct dg_tail_stats ts;
 	struct behind_ctx bc = {b, d};
-	int64_t now = wall_ms();
+	int64_t now = dg_clock_wall_ms();
 
 	dg_tail_stats(d->tail, &ts);
 	evbuffer_add_printf(b,
@@ -948,7 +916,7 @@ static void on_health(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
 	struct evbuffer *b = evbuffer_new();
-	bool ok = !d->stopping && wall_ms() - d->last_commit_ms < 10 * COMMIT_MS + 5000;
+	bool ok = !d->stopping && dg_clock_wall_ms() - d->last_commit_ms < 10 * COMMIT_MS + 5000;
 
 	evbuffer_add_printf(b, ok ? "ok\n" : "stalled\n");
 	evhttp_send_reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", b);
@@ -1042,7 +1010,7 @@ static int setup(struct daemon *d)
 		continue_chain(d);
 		begin_period(d);
 	}
-	dg_report_integrity(d->report, wall_ms(), "start",
+	dg_report_integrity(d->report, dg_clock_wall_ms(), "start",
 	                    resumed ? "daemon started, resuming from its checkpoint"
 	                            : "daemon started without a checkpoint");
 	dg_tail_scan(d->tail);

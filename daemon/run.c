@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dgaudit/bundle.h"
+#include "dgaudit/clock.h"
 #include "dgaudit/config.h"
 #include "dgaudit/keystore.h"
 #include "dgaudit/log.h"
@@ -69,22 +69,6 @@ static void on_malformed(void *arg, uint32_t input, const struct dg_record *rec,
 	dg_report_malformed(r->report, dg_pipeline_input(r->pipe, input)->name, rec, why);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Audits one input to its end and records it in the report. */
 static void audit_input(struct run *r, const char *path, char *buf)
 {
@@ -97,7 +81,7 @@ static void audit_input(struct run *r, const char *path, char *buf)
 
 	if (src == NULL) {
 		dg_log_warnx("%s", cause);
-		dg_report_integrity(r->report, now_ms(), "input_unreadable", cause);
+		dg_report_integrity(r->report, dg_clock_wall_ms(), "input_unreadable", cause);
 		r->unreadable = true;
 		free(cause);
 		return;
@@ -108,7 +92,7 @@ static void audit_input(struct run *r, const char *path, char *buf)
 			break;
 	if (cause != NULL) {
 		dg_log_warnx("%s", cause);
-		dg_report_integrity(r->report, now_ms(), "input_unreadable", cause);
+		dg_report_integrity(r->report, dg_clock_wall_ms(), "input_unreadable", cause);
 		r->unreadable = true;
 	}
 	dg_pipeline_end_input(r->pipe, in);
@@ -157,7 +141,7 @@ static char **expand(struct run *r, char **args, int nargs, size_t *n)
 			char *msg = dg_xasprintf("%s: no file matches", args[i]);
 
 			dg_log_warnx("%s", msg);
-			dg_report_integrity(r->report, now_ms(), "input_unreadable", msg);
+			dg_report_integrity(r->report, dg_clock_wall_ms(), "input_unreadable", msg);
 			r->unreadable = true;
 			free(msg);
 			continue;
@@ -244,23 +228,6 @@ static void summary(struct run *r, const char *bundle, double elapsed)
 		        bundle);
 }
 
-/* A random report id (32 hex digits), and the bundle's name: UTC time, sequence, id prefix,
- * so that bundles sort by time. */
-static void identify(char id[33], char *name, size_t namelen, int64_t ms)
-{
-	uint8_t rnd[16];
-	char stamp[32];
-	time_t secs = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
-		dg_log_fatal("getrandom");
-	dg_hash_hex(rnd, sizeof rnd, id);
-	gmtime_r(&secs, &tm);
-	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(name, namelen, "%s-000001-%.8s", stamp, id);
-}
-
 static bool worst_at_least(const struct dg_pipeline_totals *t, enum dg_severity sev)
 {
 	for (int s = sev; s < DG_SEV_COUNT; s++)
@@ -287,10 +254,11 @@ int dg_run_main(int argc, char **argv)
 	struct dg_signer *signer = NULL;
 	struct dg_report_info info = {0};
 	struct dg_bundle *bundle = NULL;
-	char *cause = NULL, *bundle_path = NULL, host[256] = "unknown", id[33], name[64], sha[65];
+	char *cause = NULL, *bundle_path = NULL, host[256] = "unknown", id[33],
+	     name[DG_BUNDLE_NAME_MAX], sha[65];
 	char **paths = NULL, *buf = NULL;
 	size_t npaths = 0;
-	double t0;
+	int64_t t0;
 	int c, rc = DG_EXIT_USAGE;
 
 	optind = 1;
@@ -349,9 +317,9 @@ int dg_run_main(int argc, char **argv)
 		goto out;
 	}
 	/* The report is written as the audit goes: start its bundle first. */
-	t0 = mono();
-	info.generated_ms = now_ms();
-	identify(id, name, sizeof name, info.generated_ms);
+	t0 = dg_clock_mono_ms();
+	info.generated_ms = dg_clock_wall_ms();
+	dg_bundle_identify(info.generated_ms, 1, id, name);
 	bundle = dg_bundle_begin(outdir              ? outdir
 	                         : r.cfg->report_dir ? r.cfg->report_dir
 	                                             : "dgaudit-reports",
@@ -398,7 +366,7 @@ int dg_run_main(int argc, char **argv)
 		goto out; /* aborted below */
 	}
 	bundle = NULL;
-	summary(&r, bundle_path, mono() - t0);
+	summary(&r, bundle_path, (double)(dg_clock_mono_ms() - t0) / 1e3);
 	rc = r.unreadable                                            ? DG_EXIT_UNREADABLE
 	     : worst_at_least(dg_pipeline_totals(r.pipe), r.fail_on) ? DG_EXIT_FINDINGS
 	                                                             : DG_EXIT_OK;

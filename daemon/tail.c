@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "dgaudit/clock.h"
 #include "dgaudit/log.h"
 #include "dgaudit/source.h"
 #include "dgaudit/xmalloc.h"
@@ -66,14 +66,6 @@ struct dg_tail {
 	size_t nrem, rem_next;
 	struct dg_tail_stats st;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool has_wildcard(const char *s)
 {
@@ -211,7 +203,7 @@ static struct file *follow(struct dg_tail *t, const char *path, const char *name
 	fingerprint_fd(fd, 0, (uint64_t)st->st_size, &f->id, t->buf);
 	f->off = offset;
 	f->seen = (uint64_t)st->st_size;
-	f->idle_since = now_ms();
+	f->idle_since = dg_clock_mono_ms();
 	f->input = input ? *input : t->h.open(t->h.arg, path, name, &f->id, offset, line);
 	watch_file(t, f);
 	f->next = t->files;
@@ -246,6 +238,16 @@ static void forget_input(struct dg_tail *t, struct file *f)
 	remember(t, &f->id, off, line);
 }
 
+static void file_free(struct file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	dg_source_free(f->gz);
+	free(f->path);
+	free(f->name);
+	free(f);
+}
+
 static void let_go(struct dg_tail *t, struct file *f, const char *why)
 {
 	struct file **p = &t->files;
@@ -257,12 +259,7 @@ static void let_go(struct dg_tail *t, struct file *f, const char *why)
 	forget_input(t, f);
 	if (f->wd >= 0)
 		inotify_rm_watch(t->ifd, f->wd);
-	if (f->fd >= 0)
-		close(f->fd);
-	dg_source_free(f->gz);
-	free(f->path);
-	free(f->name);
-	free(f);
+	file_free(f);
 }
 
 struct dg_tail *dg_tail_new(char *const *globs, size_t nglobs, size_t max_held, int64_t idle_ms,
@@ -299,12 +296,7 @@ void dg_tail_free(struct dg_tail *t)
 		struct file *f = t->files;
 
 		t->files = f->next;
-		if (f->fd >= 0)
-			close(f->fd);
-		dg_source_free(f->gz);
-		free(f->path);
-		free(f->name);
-		free(f);
+		file_free(f);
 	}
 	for (size_t i = 0; i < t->npats; i++) {
 		free(t->pats[i].glob);
@@ -533,7 +525,7 @@ static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 		total += (size_t)n;
 	}
 	if (total > 0)
-		f->idle_since = now_ms();
+		f->idle_since = dg_clock_mono_ms();
 	t->st.bytes_read += total;
 	return total;
 }
@@ -565,7 +557,7 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget)
 {
 	bool more = false;
 	struct file *f, *next;
-	int64_t now = now_ms();
+	int64_t now = dg_clock_mono_ms();
 
 	for (f = t->files; f != NULL; f = next) {
 		next = f->next;
@@ -622,7 +614,7 @@ static bool catch_missed(void *arg, const char *sib)
 	}
 	f = follow(t, t->sibling_of, sib, fd, &st, 0, 1, NULL);
 	f->held = true;
-	f->idle_since = now_ms();
+	f->idle_since = dg_clock_mono_ms();
 	t->h.event(t->h.arg, f->input, "rotation", 0,
 	           "a generation rotated away before it was followed: reading it from its start");
 	return false; /* there may be more */
@@ -633,7 +625,7 @@ static void hold(struct dg_tail *t, struct file *f, const char *why)
 	char detail[PATH_MAX + 64];
 
 	f->held = true;
-	f->idle_since = now_ms();
+	f->idle_since = dg_clock_mono_ms();
 	snprintf(detail, sizeof detail, "%s: %s", f->path, why);
 	t->h.event(t->h.arg, f->input, "rotation", 0, detail);
 }

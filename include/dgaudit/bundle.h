@@ -13,6 +13,14 @@
 
 struct dg_bundle;
 
+#define DG_BUNDLE_NAME_MAX 64
+
+/* A new report's random id (32 hex digits) and its bundle's name: the UTC start time, the
+ * report's sequence number and the id's prefix, so that bundles sort by time and then by
+ * sequence. name has DG_BUNDLE_NAME_MAX bytes. */
+void dg_bundle_identify(int64_t started_ms, uint64_t seq, char id[33],
+                        char name[DG_BUNDLE_NAME_MAX]);
+
 /* Starts the bundle dir/name (dir is created if needed) in a temporary directory beside it.
  * NULL with *cause. */
 struct dg_bundle *dg_bundle_begin(const char *dir, const char *name, char **cause);
