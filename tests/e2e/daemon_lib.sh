@@ -47,3 +47,25 @@ wait_findings() {
 	done
 	fail "only $(wc -l <findings.jsonl) of $1 findings after 60 s"
 }
+
+# start_writer [writer options...]: numbered lines into logs/app.log at 20,000 a second; the
+# writer reopens the file on SIGHUP.
+start_writer() {
+	"$WRITER" logs/app.log 20000 100000000 "$@" >writer.out &
+	WPID=$!
+}
+
+# stop_writer: stops it and sets $last to the last number written.
+stop_writer() {
+	kill -TERM "$WPID"
+	wait "$WPID"
+	last=$(awk '{print $2}' writer.out)
+}
+
+# rotate N: N forced logrotate runs of logrotate.conf, 30 ms apart.
+rotate() {
+	for _ in $(seq "$1"); do
+		logrotate -f -s logrotate.state logrotate.conf || fail "logrotate failed"
+		sleep 0.03
+	done
+}

@@ -12,8 +12,7 @@ source "$(dirname "$0")/daemon_lib.sh"
 command -v logrotate >/dev/null || fail "logrotate is not installed"
 write_config
 start_daemon
-"$WRITER" logs/app.log 20000 100000000 --no-append >writer.out &
-WPID=$!
+start_writer --no-append
 cat >logrotate.conf <<CONF
 $WORK/logs/app.log {
 	copytruncate
@@ -22,13 +21,8 @@ $WORK/logs/app.log {
 	missingok
 }
 CONF
-for _ in $(seq 200); do
-	logrotate -f -s logrotate.state logrotate.conf || fail "logrotate failed"
-	sleep 0.03
-done
-kill -TERM "$WPID"
-wait "$WPID"
-last=$(awk '{print $2}' writer.out)
+rotate 200
+stop_writer
 sleep 2
 stop_daemon
 $CHECK findings.jsonl state/reports "$last" --gaps 0.5 || fail "audited twice, or gaps do not match the loss"
@@ -40,15 +34,9 @@ kill -TERM "$DAEMON" 2>/dev/null || true
 rm -rf logs/* state findings.jsonl daemon.log
 STARTS=0
 start_daemon
-"$WRITER" logs/app.log 20000 100000000 >writer.out &
-WPID=$!
-for _ in $(seq 100); do
-	logrotate -f -s logrotate.state logrotate.conf || fail "logrotate failed"
-	sleep 0.03
-done
-kill -TERM "$WPID"
-wait "$WPID"
-last=$(awk '{print $2}' writer.out)
+start_writer
+rotate 100
+stop_writer
 sleep 2
 stop_daemon
 $CHECK findings.jsonl state/reports "$last" --gaps 0 || fail "audited twice, or gaps over-declared"

@@ -6,8 +6,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/daemon_lib.sh"
 write_config
 start_daemon
-"$WRITER" logs/app.log 20000 100000000 >writer.out &
-WPID=$!
+start_writer
 cat >logrotate.conf <<CONF
 $WORK/logs/app.log {
 	create 0644
@@ -26,9 +25,7 @@ for i in $(seq 50); do
 	[ $((i % 10)) -eq 5 ] && logrotate -f -s logrotate.state logrotate.conf
 	start_daemon
 done
-kill -TERM "$WPID"
-wait "$WPID"
-last=$(awk '{print $2}' writer.out)
+stop_writer
 wait_findings "$last"
 stop_daemon
 $CHECK findings.jsonl state/reports "$last" || fail "not exactly once across 50 crashes"

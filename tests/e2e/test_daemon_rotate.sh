@@ -6,8 +6,7 @@ source "$(dirname "$0")/daemon_lib.sh"
 command -v logrotate >/dev/null || fail "logrotate is not installed"
 write_config
 start_daemon
-"$WRITER" logs/app.log 20000 100000000 >writer.out &
-WPID=$!
+start_writer
 cat >logrotate.conf <<CONF
 $WORK/logs/app.log {
 	create 0644
@@ -19,13 +18,8 @@ $WORK/logs/app.log {
 	endscript
 }
 CONF
-for _ in $(seq 200); do
-	logrotate -f -s logrotate.state logrotate.conf || fail "logrotate failed"
-	sleep 0.03
-done
-kill -TERM "$WPID"
-wait "$WPID"
-last=$(awk '{print $2}' writer.out)
+rotate 200
+stop_writer
 [ "$last" -gt 100000 ] || fail "the writer wrote only $last lines"
 wait_findings "$last"
 stop_daemon
