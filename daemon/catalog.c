@@ -7,9 +7,13 @@
 #include "dgaudit/cfgutil.h"
 #include "dgaudit/xmalloc.h"
 
-struct dg_catalog {
+struct table {
 	struct dg_catalog_entry *entries;
 	size_t n;
+};
+
+struct dg_catalog {
+	struct table assets, users;
 };
 
 struct dg_catalog *dg_catalog_new(void)
@@ -17,32 +21,47 @@ struct dg_catalog *dg_catalog_new(void)
 	return dg_xcalloc(1, sizeof(struct dg_catalog));
 }
 
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->entries[i].object);
+		free(t->entries[i].classification);
+		dg_cfgutil_strings_free(t->entries[i].categories);
+	}
+	free(t->entries);
+}
+
 void dg_catalog_free(struct dg_catalog *c)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < c->n; i++) {
-		free(c->entries[i].object);
-		free(c->entries[i].classification);
-		dg_cfgutil_strings_free(c->entries[i].categories);
-	}
-	free(c->entries);
+	table_free(&c->assets);
+	table_free(&c->users);
 	free(c);
+}
+
+static void table_add(struct table *t, struct dg_catalog_entry *entry)
+{
+	t->entries = dg_xreallocarray(t->entries, t->n + 1, sizeof *t->entries);
+	t->entries[t->n++] = *entry;
 }
 
 void dg_catalog_add(struct dg_catalog *c, struct dg_catalog_entry *entry)
 {
-	c->entries = dg_xreallocarray(c->entries, c->n + 1, sizeof *c->entries);
-	c->entries[c->n++] = *entry;
+	table_add(&c->assets, entry);
+}
+
+void dg_catalog_add_user(struct dg_catalog *c, struct dg_catalog_entry *entry)
+{
+	table_add(&c->users, entry);
 }
 
 size_t dg_catalog_count(const struct dg_catalog *c)
 {
-	return c->n;
+	return c->assets.n;
 }
 
-const struct dg_catalog_entry *dg_catalog_lookup(const struct dg_catalog *c, const char *object,
-                                                 size_t len)
+static const struct dg_catalog_entry *find(const struct table *t, const char *object, size_t len)
 {
 	char name[256];
 
@@ -50,8 +69,8 @@ const struct dg_catalog_entry *dg_catalog_lookup(const struct dg_catalog *c, con
 		return NULL;
 	memcpy(name, object, len);
 	name[len] = '\0';
-	for (size_t i = 0; i < c->n; i++) {
-		const struct dg_catalog_entry *e = &c->entries[i];
+	for (size_t i = 0; i < t->n; i++) {
+		const struct dg_catalog_entry *e = &t->entries[i];
 
 		if (strchr(e->object, '*') != NULL ? fnmatch(e->object, name, 0) == 0
 		                                   : strcmp(e->object, name) == 0)
@@ -60,12 +79,30 @@ const struct dg_catalog_entry *dg_catalog_lookup(const struct dg_catalog *c, con
 	return NULL;
 }
 
+const struct dg_catalog_entry *dg_catalog_lookup(const struct dg_catalog *c, const char *object,
+                                                 size_t len)
+{
+	return find(&c->assets, object, len);
+}
+
+static void push_all(struct dg_evt *evt, int field, const struct dg_catalog_entry *e)
+{
+	if (evt->nitems + e->ncategories > DG_MAX_ITEMS)
+		return;
+	for (size_t i = 0; i < e->ncategories; i++)
+		dg_evt_push(evt, field, e->categories[i], strlen(e->categories[i]));
+}
+
 void dg_catalog_enrich(const struct dg_catalog *c, struct dg_evt *evt)
 {
-	const struct dg_str *obj;
+	const struct dg_str *obj, *user;
 	const struct dg_catalog_entry *e;
 
-	if (c->n == 0 || (obj = dg_evt_str(evt, DG_F_OBJECT)) == NULL)
+	if (c->users.n > 0 && !dg_evt_has(evt, DG_F_USER_ROLES) &&
+	    (user = dg_evt_str(evt, DG_F_USER_NAME)) != NULL &&
+	    (e = find(&c->users, user->p, user->len)) != NULL)
+		push_all(evt, DG_F_USER_ROLES, e);
+	if (c->assets.n == 0 || (obj = dg_evt_str(evt, DG_F_OBJECT)) == NULL)
 		return;
 	if (dg_evt_has(evt, DG_F_CLASSIFICATION) && dg_evt_has(evt, DG_F_CATEGORIES))
 		return;
@@ -80,17 +117,6 @@ void dg_catalog_enrich(const struct dg_catalog *c, struct dg_evt *evt)
 		v->text.len = strlen(e->classification);
 		evt->present |= 1ULL << DG_F_CLASSIFICATION;
 	}
-	if (!dg_evt_has(evt, DG_F_CATEGORIES) && e->ncategories > 0 &&
-	    evt->nitems + e->ncategories <= DG_MAX_ITEMS) {
-		struct dg_val *v = &evt->v[DG_F_CATEGORIES];
-
-		v->kind = DG_K_ARRAY;
-		v->first = (uint16_t)evt->nitems;
-		v->nitems = (uint16_t)e->ncategories;
-		for (size_t i = 0; i < e->ncategories; i++) {
-			evt->items[evt->nitems].p = e->categories[i];
-			evt->items[evt->nitems++].len = strlen(e->categories[i]);
-		}
-		evt->present |= 1ULL << DG_F_CATEGORIES;
-	}
+	if (!dg_evt_has(evt, DG_F_CATEGORIES))
+		push_all(evt, DG_F_CATEGORIES, e);
 }

@@ -9,6 +9,8 @@
 #include "dgaudit/buf.h"
 #include "dgaudit/builtin.h"
 #include "dgaudit/fileio.h"
+#include "dgaudit/pglog.h"
+#include "dgaudit/pipeline.h"
 #include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
 
@@ -26,10 +28,88 @@ static char *resolve(const char *base_file, const char *p)
 	return dg_xasprintf("%.*s/%s", (int)(slash - base_file), base_file, p);
 }
 
+/* A log_line_prefix is refused here, with its place, rather than when a log is read. */
+static int check_prefix(const char *name, const config_setting_t *s, const char *prefix,
+                        char **cause)
+{
+	struct dg_pglog *pg;
+	char *why = NULL;
+
+	if (prefix == NULL)
+		return 0;
+	pg = dg_pglog_new(DG_PGLOG_STDERR, prefix, 0, 256, &why);
+	if (pg != NULL) {
+		dg_pglog_free(pg);
+		return 0;
+	}
+	dg_cfgutil_fail(cause, name, s, "%s", why);
+	free(why);
+	return -1;
+}
+
+static int read_databases(struct dg_config *cfg, const char *name, const config_setting_t *s,
+                          char **cause)
+{
+	static const char *const known[] = {"log_line_prefix", "timezone", NULL};
+	const char *prefix, *tz;
+	int err = 0;
+
+	if (!config_setting_is_group(s))
+		return dg_cfgutil_fail(cause, name, s, "databases is a group");
+	if (dg_cfgutil_known(name, s, known, cause) != 0)
+		return -1;
+	prefix = dg_cfgutil_string(name, s, "log_line_prefix", &err, cause);
+	tz = dg_cfgutil_string(name, s, "timezone", &err, cause);
+	if (err ||
+	    check_prefix(name, config_setting_get_member(s, "log_line_prefix"), prefix, cause) != 0)
+		return -1;
+	if (prefix != NULL) {
+		free(cfg->pg_prefix);
+		cfg->pg_prefix = dg_xstrdup(prefix);
+	}
+	if (tz != NULL && !dg_ts_offset_parse(tz, strlen(tz), &cfg->tz_minutes))
+		return dg_cfgutil_fail(cause, name, config_setting_get_member(s, "timezone"),
+		                       "timezone '%s' is not UTC or an offset like +08:00", tz);
+	return 0;
+}
+
+/* Database roles: which roles a database user holds, for user.roles. */
+static int read_roles(struct dg_config *cfg, const char *name, const config_setting_t *s,
+                      char **cause)
+{
+	static const char *const known[] = {"user", "roles", NULL};
+
+	if (!config_setting_is_list(s))
+		return dg_cfgutil_fail(
+		    cause, name, s, "roles is a list: ( { user = \"dba\"; roles = [\"dba\"]; } )");
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i), *r;
+		struct dg_catalog_entry entry = {0};
+		const char *user;
+		int err = 0;
+
+		if (!config_setting_is_group(e))
+			return dg_cfgutil_fail(cause, name, e, "each role entry is a group");
+		if (dg_cfgutil_known(name, e, known, cause) != 0)
+			return -1;
+		user = dg_cfgutil_string(name, e, "user", &err, cause);
+		if (err)
+			return -1;
+		r = config_setting_get_member(e, "roles");
+		if (user == NULL || r == NULL)
+			return dg_cfgutil_fail(cause, name, e, "role entry needs user and roles");
+		if (dg_cfgutil_strings(name, r, &entry.categories, &entry.ncategories, cause) != 0)
+			return -1;
+		entry.object = dg_xstrdup(user);
+		dg_catalog_add_user(cfg->catalog, &entry);
+	}
+	return 0;
+}
+
 static int read_sources(struct dg_config *cfg, const char *name, const config_setting_t *s,
                         char **cause)
 {
-	static const char *const known[] = {"path", "format", NULL};
+	static const char *const known[] = {"path", "format", "log_line_prefix", "timezone", NULL};
 	int n;
 
 	if (!config_setting_is_list(s))
@@ -40,7 +120,7 @@ static int read_sources(struct dg_config *cfg, const char *name, const config_se
 	cfg->sources = dg_xcalloc((size_t)n + 1, sizeof *cfg->sources);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		const char *path, *format;
+		const char *path, *format, *prefix, *tz;
 		int err = 0;
 
 		if (!config_setting_is_group(e) || dg_cfgutil_known(name, e, known, cause) != 0)
@@ -49,13 +129,23 @@ static int read_sources(struct dg_config *cfg, const char *name, const config_se
 			           : dg_cfgutil_fail(cause, name, e, "each source is a group");
 		path = dg_cfgutil_string(name, e, "path", &err, cause);
 		format = dg_cfgutil_string(name, e, "format", &err, cause);
+		prefix = dg_cfgutil_string(name, e, "log_line_prefix", &err, cause);
+		tz = dg_cfgutil_string(name, e, "timezone", &err, cause);
 		if (err)
 			return -1;
 		if (path == NULL)
 			return dg_cfgutil_fail(cause, name, e, "source needs a path");
-		if (format != NULL && strcmp(format, "auto") != 0 && strcmp(format, "json") != 0)
-			return dg_cfgutil_fail(cause, name, e, "unknown format '%s' (auto, json)",
-			                       format);
+		if (format != NULL && dg_pipeline_format_parse(format) < 0)
+			return dg_cfgutil_fail(cause, name, e, "unknown format '%s' (%s)", format,
+			                       DG_FORMAT_NAMES);
+		if (check_prefix(name, e, prefix, cause) != 0)
+			return -1;
+		cfg->sources[i].tz_minutes = cfg->tz_minutes;
+		if (tz != NULL && !dg_ts_offset_parse(tz, strlen(tz), &cfg->sources[i].tz_minutes))
+			return dg_cfgutil_fail(cause, name, e,
+			                       "timezone '%s' is not UTC or an offset like +08:00",
+			                       tz);
+		cfg->sources[i].prefix = prefix ? dg_xstrdup(prefix) : NULL;
 		cfg->sources[i].path = resolve(name, path);
 		cfg->sources[i].format = dg_xstrdup(format ? format : "auto");
 		cfg->nsources++;
@@ -179,9 +269,9 @@ static int get_path(const char *name, const config_setting_t *g, const char *key
 
 static int read_groups(struct dg_config *cfg, const char *name, config_t *c, char **cause)
 {
-	static const char *const top[] = {"sources",  "state_directory", "report", "limits",
-	                                  "rules",    "assets",          "map",    "lists",
-	                                  "settings", "daemon",          NULL};
+	static const char *const top[] = {
+	    "sources", "state_directory", "report", "limits",    "rules", "assets", "map",
+	    "lists",   "settings",        "daemon", "databases", "roles", NULL};
 	static const char *const report_keys[] = {"directory", "key",           "pseudonym_key",
 	                                          "interval",  "max_malformed", NULL};
 	static const char *const limit_keys[] = {"max_line", "lateness", NULL};
@@ -192,7 +282,13 @@ static int read_groups(struct dg_config *cfg, const char *name, config_t *c, cha
 
 	if (dg_cfgutil_known(name, root, top, cause) != 0)
 		return -1;
+	/* before sources, whose settings default to these */
+	if ((s = config_setting_get_member(root, "databases")) &&
+	    read_databases(cfg, name, s, cause))
+		return -1;
 	if ((s = config_setting_get_member(root, "sources")) && read_sources(cfg, name, s, cause))
+		return -1;
+	if ((s = config_setting_get_member(root, "roles")) && read_roles(cfg, name, s, cause))
 		return -1;
 	if (get_path(name, root, "state_directory", &cfg->state_dir, cause) != 0)
 		return -1;
@@ -350,6 +446,7 @@ struct dg_config *dg_config_load(const char *path, char **cause)
 	cfg->rotated_idle_ms = 10 * 1000;
 	cfg->metrics_listen = dg_xstrdup("127.0.0.1:9464");
 	cfg->catalog = dg_catalog_new();
+	cfg->pg_prefix = dg_xstrdup(DG_PGLOG_DEFAULT_PREFIX);
 	cfg->schema = dg_schema_new();
 	if (path != NULL) {
 		cfg->path = dg_xstrdup(path);
@@ -388,6 +485,7 @@ void dg_config_free(struct dg_config *cfg)
 	for (size_t i = 0; i < cfg->nsources; i++) {
 		free(cfg->sources[i].path);
 		free(cfg->sources[i].format);
+		free(cfg->sources[i].prefix);
 	}
 	free(cfg->sources);
 	free(cfg->path);
@@ -398,6 +496,7 @@ void dg_config_free(struct dg_config *cfg)
 	free(cfg->metrics_listen);
 	free(cfg->findings_path);
 	dg_catalog_free(cfg->catalog);
+	free(cfg->pg_prefix);
 	dg_cfgutil_site_clear(&cfg->site);
 	dg_cfgutil_strings_free(cfg->rule_dirs);
 	dg_cfgutil_strings_free(cfg->disabled_rules);

@@ -33,6 +33,7 @@
 #define COMMIT_MS          250       /* other progress this often, */
 #define COMMIT_SHARE       10        /* but commits take at most 1/COMMIT_SHARE of the time */
 #define PUMP_BUDGET        (8 << 20) /* bytes read per turn of the loop, so timers still run */
+#define HOLD_MS            250       /* a PostgreSQL message quiet this long has no more lines */
 #define CHECKPOINT_VERSION 1
 #define MAX_CHECKPOINT     (256u << 20) /* window state can be large; refuse absurd files */
 
@@ -42,8 +43,10 @@ struct din {
 	char *source; /* the source path the glob matched: where a restart looks for it */
 	char *format;
 	struct dg_tail_id id;
-	bool active; /* followed by the tailer */
-	bool ended;  /* its file is done; listed in the next report */
+	bool active;          /* followed by the tailer */
+	bool ended;           /* its file is done; listed in the next report */
+	bool unflushed;       /* fed since the last flush */
+	int64_t last_data_ms; /* when bytes last came */
 };
 
 struct daemon {
@@ -112,12 +115,28 @@ static void on_malformed(void *arg, uint32_t input, const struct dg_record *rec,
 	d->malformed++;
 }
 
-static const char *format_of(const struct dg_config *cfg, const char *path)
+static const struct dg_source_cfg *source_of(const struct dg_config *cfg, const char *path)
 {
 	for (size_t i = 0; i < cfg->nsources; i++)
 		if (fnmatch(cfg->sources[i].path, path, 0) == 0)
-			return cfg->sources[i].format;
-	return "auto";
+			return &cfg->sources[i];
+	return NULL;
+}
+
+static const char *format_of(const struct dg_config *cfg, const char *path)
+{
+	const struct dg_source_cfg *sc = source_of(cfg, path);
+
+	return sc ? sc->format : "auto";
+}
+
+/* The source's log_line_prefix and time zone for an input. */
+static void input_options(struct daemon *d, uint32_t input, const char *source)
+{
+	const struct dg_source_cfg *sc = source_of(d->cfg, source);
+
+	dg_pipeline_input_options(d->pipe, input, sc ? sc->prefix : NULL,
+	                          sc ? sc->tz_minutes : d->cfg->tz_minutes);
 }
 
 static uint32_t add_input(struct daemon *d, const char *source, const char *path,
@@ -132,8 +151,9 @@ static uint32_t add_input(struct daemon *d, const char *source, const char *path
 		d->ins = dg_xreallocarray(d->ins, d->cap, sizeof *d->ins);
 	}
 	d->ins[input] = (struct din){
-	    dg_xstrdup(path), dg_xstrdup(source), dg_xstrdup(format), *id, true, false};
+	    dg_xstrdup(path), dg_xstrdup(source), dg_xstrdup(format), *id, true, false, false, 0};
 	d->nins = input + 1;
+	input_options(d, input, source);
 	return input;
 }
 
@@ -155,6 +175,8 @@ static void tail_data(void *arg, uint32_t input, const char *buf, size_t len, ui
 	(void)offset;
 	if (in->ended)
 		return;
+	in->unflushed = true;
+	in->last_data_ms = dg_clock_mono_ms();
 	if (dg_pipeline_feed(d->pipe, input, buf, len, &cause) != 0) {
 		/* An unknown format: refuse the file rather than audit garbage. */
 		dg_log_warnx("%s", cause);
@@ -451,7 +473,7 @@ static void close_period(struct daemon *d, bool final)
 		sid.ino = in->id.ino;
 		memcpy(sid.fingerprint, in->id.fp, sizeof sid.fingerprint);
 		ri.path = in->path;
-		ri.format = st.format == DG_FORMAT_JSON ? "json" : "unknown";
+		ri.format = dg_pipeline_format_name(st.format);
 		ri.id = &sid;
 		ri.start = st.start_offset;
 		ri.end = st.end_offset;
@@ -719,6 +741,17 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (d->stopping)
 		return;
+	/* A record whose end shows only when the next one starts is audited once its file has
+	 * been quiet for a while. */
+	for (uint32_t i = 0; i < d->nins; i++) {
+		struct din *in = &d->ins[i];
+
+		if (in->unflushed && in->active &&
+		    dg_clock_mono_ms() - in->last_data_ms >= HOLD_MS) {
+			dg_pipeline_flush(d->pipe, i);
+			in->unflushed = false;
+		}
+	}
 	if (now - d->started_ms >= d->cfg->report_interval_ms)
 		close_period(d, false);
 	else if (commit_due(d, now))
@@ -819,6 +852,7 @@ static void reload(struct daemon *d)
 		const struct dg_input_stats *st = dg_pipeline_input(old, i);
 
 		dg_pipeline_add_input(d->pipe, st->name, st->format, off, line);
+		input_options(d, i, d->ins[i].source);
 		if (!d->ins[i].active)
 			dg_pipeline_end_input(d->pipe, i);
 	}

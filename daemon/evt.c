@@ -216,3 +216,43 @@ bool dg_evt_int(const struct dg_evt *evt, int field, int64_t *out)
 	*out = n;
 	return true;
 }
+
+void dg_evt_set(struct dg_evt *evt, int field, const char *p, size_t len)
+{
+	if (len == 0)
+		return;
+	evt->v[field].kind = DG_K_STR;
+	evt->v[field].text.p = p;
+	evt->v[field].text.len = len;
+	evt->present |= 1ULL << field;
+}
+
+void dg_evt_set_int(struct dg_evt *evt, int field, int64_t n, const char *text, size_t len)
+{
+	struct dg_val *v = &evt->v[field];
+
+	v->kind = DG_K_NUM;
+	v->text.p = text;
+	v->text.len = len;
+	v->num = n;
+	v->is_int = true;
+	evt->present |= 1ULL << field;
+}
+
+bool dg_evt_push(struct dg_evt *evt, int field, const char *p, size_t len)
+{
+	struct dg_val *v = &evt->v[field];
+
+	if (evt->nitems == DG_MAX_ITEMS)
+		return false;
+	if (!dg_evt_has(evt, field)) {
+		v->kind = DG_K_ARRAY;
+		v->first = (uint16_t)evt->nitems;
+		v->nitems = 0;
+		evt->present |= 1ULL << field;
+	}
+	evt->items[evt->nitems].p = p;
+	evt->items[evt->nitems++].len = len;
+	v->nitems++;
+	return true;
+}

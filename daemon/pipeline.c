@@ -7,6 +7,9 @@
 #include "dgaudit/finding.h"
 #include "dgaudit/hash.h"
 #include "dgaudit/jsonl.h"
+#include "dgaudit/mariadb.h"
+#include "dgaudit/pglog.h"
+#include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
 
 struct input {
@@ -18,6 +21,16 @@ struct input {
 	bool has_partial;
 	uint64_t fed; /* stream offset just past the last byte fed */
 	bool ended;
+	/* Database formats: a parser of the input's own (they keep per-input state), and a
+	 * record of several lines being assembled: a PostgreSQL message with its continuation
+	 * and STATEMENT lines, or a csvlog row with newlines inside quotes. */
+	char *prefix;
+	int tz;
+	struct dg_pglog *pg;
+	struct dg_mariadb *my;
+	struct dg_buf held;
+	bool holding, in_quotes;
+	struct dg_record hrec; /* where the held record starts; truncated if it outgrew the cap */
 };
 
 struct dg_pipeline {
@@ -64,6 +77,10 @@ void dg_pipeline_free(struct dg_pipeline *p)
 		return;
 	for (uint32_t i = 0; i < p->ninputs; i++) {
 		free(p->inputs[i].st.name);
+		free(p->inputs[i].prefix);
+		dg_pglog_free(p->inputs[i].pg);
+		dg_mariadb_free(p->inputs[i].my);
+		dg_buf_release(&p->inputs[i].held);
 		dg_framer_free(p->inputs[i].fr);
 		dg_hash_free(p->inputs[i].done);
 		dg_hash_free(p->inputs[i].partial);
@@ -75,9 +92,20 @@ void dg_pipeline_free(struct dg_pipeline *p)
 	free(p);
 }
 
-enum dg_format dg_pipeline_format_parse(const char *name)
+static const char *const format_names[DG_FORMAT_COUNT] = {
+    "auto", "json", "postgresql", "postgresql-csv", "postgresql-json", "mariadb"};
+
+int dg_pipeline_format_parse(const char *name)
 {
-	return strcmp(name, "json") == 0 ? DG_FORMAT_JSON : DG_FORMAT_AUTO;
+	for (int i = 0; i < DG_FORMAT_COUNT; i++)
+		if (strcmp(name, format_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *dg_pipeline_format_name(enum dg_format format)
+{
+	return (unsigned)format < DG_FORMAT_COUNT ? format_names[format] : "unknown";
 }
 
 uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_format format,
@@ -99,7 +127,18 @@ uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_
 	in->fed = offset;
 	in->done = dg_hash_new();
 	in->partial = dg_hash_new();
+	in->tz = p->cfg->tz_minutes;
 	return p->ninputs++;
+}
+
+void dg_pipeline_input_options(struct dg_pipeline *p, uint32_t input, const char *prefix,
+                               int tz_minutes)
+{
+	struct input *in = &p->inputs[input];
+
+	free(in->prefix);
+	in->prefix = prefix ? dg_xstrdup(prefix) : NULL;
+	in->tz = tz_minutes;
 }
 
 static void on_match(const struct dg_match *m, void *arg)
@@ -134,6 +173,7 @@ static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record 
 	struct input *in = &p->inputs[input];
 	struct dg_ref ref = {input, rec->line, rec->offset};
 	const char *why;
+	int n;
 
 	if (!rec->truncated && blank(rec)) {
 		in->st.blank++;
@@ -148,23 +188,106 @@ static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record 
 		malformed(p, input, rec, p->why);
 		return;
 	}
-	if (dg_jsonl_parse(p->jsonl, rec->data, rec->len, &p->evt, &why) != 0) {
+	switch (in->st.format) {
+	case DG_FORMAT_PG_STDERR:
+	case DG_FORMAT_PG_CSV:
+	case DG_FORMAT_PG_JSON:
+		n = dg_pglog_parse(in->pg, rec->data, rec->len, &p->evt, &why);
+		break;
+	case DG_FORMAT_MARIADB:
+		n = dg_mariadb_parse(in->my, rec->data, rec->len, &p->evt, &why);
+		break;
+	default:
+		n = dg_jsonl_parse(p->jsonl, rec->data, rec->len, &p->evt, &why) == 0 ? 1 : -1;
+		break;
+	}
+	if (n < 0) {
 		malformed(p, input, rec, why);
 		return;
 	}
-	dg_catalog_enrich(p->cfg->catalog, &p->evt);
-	if (!p->totals.have_time || p->evt.ts_ms < p->totals.first_ms)
-		p->totals.first_ms = p->evt.ts_ms;
-	if (!p->totals.have_time || p->evt.ts_ms > p->totals.last_ms)
-		p->totals.last_ms = p->evt.ts_ms;
-	p->totals.have_time = true;
-	dg_engine_eval(p->engine, &p->evt, &ref, on_match, p);
+	if (n > 0) {
+		if (!p->totals.have_time || p->evt.ts_ms < p->totals.first_ms)
+			p->totals.first_ms = p->evt.ts_ms;
+		if (!p->totals.have_time || p->evt.ts_ms > p->totals.last_ms)
+			p->totals.last_ms = p->evt.ts_ms;
+		p->totals.have_time = true;
+	}
+	/* A statement over several tables is one event per catalogued table, as pgaudit logs
+	 * it; tables the catalogue does not know (a sequence, the server's statistics tables)
+	 * would only repeat the first event. */
+	for (int i = 0; i < n; i++) {
+		if (i > 0) {
+			const struct dg_str *obj;
+
+			dg_mariadb_event(in->my, i, &p->evt);
+			obj = dg_evt_str(&p->evt, DG_F_OBJECT);
+			if (obj == NULL ||
+			    dg_catalog_lookup(p->cfg->catalog, obj->p, obj->len) == NULL)
+				continue;
+		}
+		dg_catalog_enrich(p->cfg->catalog, &p->evt);
+		dg_engine_eval(p->engine, &p->evt, &ref, on_match, p);
+	}
 }
 
-/* Decides an input's format from its first bytes: JSON lines start with '{'. */
-static int detect(struct input *in, const char *buf, size_t len, char **cause)
+static bool contains(const char *s, size_t len, const char *needle)
 {
-	size_t i = 0;
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(s + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+/* "YYYY-MM-DD hh:mm:ss[.fff] ZONE," opens a csvlog row; the zone is one word. */
+static bool csvlog_row(const char *s, size_t len)
+{
+	int64_t ms;
+	size_t i = 19;
+
+	if (len < 21 || !dg_ts_parse_zoned(s, 19, 0, &ms))
+		return false;
+	if (s[i] == '.')
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+	if (i >= len || s[i] != ' ')
+		return false;
+	for (i++; i < len && s[i] != ',' && s[i] != ' '; i++)
+		;
+	return i < len && s[i] == ',';
+}
+
+/* Creates the parser a database format needs. */
+static int open_parser(struct dg_pipeline *p, struct input *in, char **cause)
+{
+	char *why = NULL;
+	enum dg_pglog_layout layout = in->st.format == DG_FORMAT_PG_CSV    ? DG_PGLOG_CSV
+	                              : in->st.format == DG_FORMAT_PG_JSON ? DG_PGLOG_JSON
+	                                                                   : DG_PGLOG_STDERR;
+
+	if (in->st.format == DG_FORMAT_MARIADB && in->my == NULL)
+		in->my = dg_mariadb_new(in->tz, p->cfg->max_line);
+	if (in->st.format >= DG_FORMAT_PG_STDERR && in->st.format <= DG_FORMAT_PG_JSON &&
+	    in->pg == NULL) {
+		in->pg = dg_pglog_new(layout, in->prefix ? in->prefix : p->cfg->pg_prefix, in->tz,
+		                      p->cfg->max_line, &why);
+		if (in->pg == NULL) {
+			*cause = dg_xasprintf("%s: %s", in->st.name, why);
+			free(why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Decides an input's format from its first line. */
+static int detect(struct dg_pipeline *p, struct input *in, const char *buf, size_t len,
+                  char **cause)
+{
+	size_t i = 0, n;
+	const char *nl;
+	int64_t ms;
 
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		i = 3; /* a UTF-8 byte order mark */
@@ -172,31 +295,75 @@ static int detect(struct input *in, const char *buf, size_t len, char **cause)
 		i++;
 	if (i == len)
 		return 0; /* nothing to go on yet */
-	if (buf[i] == '{') {
-		in->st.format = DG_FORMAT_JSON;
-		return 0;
+	buf += i;
+	len -= i;
+	nl = memchr(buf, '\n', len);
+	n = nl ? (size_t)(nl - buf) : len;
+	if (buf[0] == '{') {
+		in->st.format =
+		    contains(buf, n, "\"error_severity\":") ? DG_FORMAT_PG_JSON : DG_FORMAT_JSON;
+	} else if (dg_mariadb_looks(buf, n)) {
+		in->st.format = DG_FORMAT_MARIADB;
+	} else if (csvlog_row(buf, n)) {
+		in->st.format = DG_FORMAT_PG_CSV;
+	} else {
+		struct dg_pglog *pg;
+		char *why = NULL;
+		bool opens;
+
+		pg = dg_pglog_new(DG_PGLOG_STDERR, in->prefix ? in->prefix : p->cfg->pg_prefix,
+		                  in->tz, p->cfg->max_line, &why);
+		if (pg == NULL) {
+			*cause = dg_xasprintf("%s: %s", in->st.name, why);
+			free(why);
+			return -1;
+		}
+		opens = dg_pglog_opens(pg, buf, n);
+		dg_pglog_free(pg);
+		if (opens) {
+			in->st.format = DG_FORMAT_PG_STDERR;
+		} else if (n >= 19 && dg_ts_parse_zoned(buf, 19, 0, &ms)) {
+			*cause = dg_xasprintf(
+			    "%s: looks like a PostgreSQL log, but its first line does not match "
+			    "log_line_prefix '%s'; set the server's prefix in the config "
+			    "(databases.log_line_prefix) or with --log-line-prefix",
+			    in->st.name, in->prefix ? in->prefix : p->cfg->pg_prefix);
+			return -1;
+		} else {
+			*cause = dg_xasprintf("%s: unknown log format (the first record is none "
+			                      "of: %s); use --format "
+			                      "to name it",
+			                      in->st.name, DG_FORMAT_NAMES + 6);
+			return -1;
+		}
 	}
-	*cause = dg_xasprintf("%s: unknown log format (the first record is not JSON); use --format "
-	                      "to name it",
-	                      in->st.name);
-	return -1;
+	return open_parser(p, in, cause);
+}
+
+/* Where a restart must resume: the start of a record being assembled, else just past the
+ * last complete line. */
+static uint64_t resume_at(const struct input *in, uint64_t *line)
+{
+	if (line != NULL)
+		*line = in->holding ? in->hrec.line : dg_framer_next_line(in->fr);
+	return in->holding ? in->hrec.offset : dg_framer_resume_offset(in->fr);
 }
 
 /* Hashes the chunk at stream offset base: the bytes up to the resume offset complete records;
- * the rest belong to a line still held, which counts only once it completes. */
+ * the rest belong to a record still being read, which counts only once it completes. */
 static void digest(struct input *in, const char *buf, size_t len, uint64_t base)
 {
-	uint64_t resume = dg_framer_resume_offset(in->fr);
+	uint64_t resume = resume_at(in, NULL);
 
-	if (resume > base) {
-		dg_hash_update(in->has_partial ? in->partial : in->done, buf, resume - base);
-		if (in->has_partial) {
-			struct dg_hash *t = in->done;
+	if (in->has_partial && resume >= base) {
+		struct dg_hash *t = in->done;
 
-			in->done = in->partial;
-			in->partial = t;
-			in->has_partial = false;
-		}
+		dg_hash_update(in->partial, buf, resume - base);
+		in->done = in->partial;
+		in->partial = t;
+		in->has_partial = false;
+	} else if (resume > base) {
+		dg_hash_update(in->done, buf, resume - base);
 	}
 	if (resume < base + len) {
 		size_t from = resume > base ? (size_t)(resume - base) : 0;
@@ -209,21 +376,119 @@ static void digest(struct input *in, const char *buf, size_t len, uint64_t base)
 	}
 }
 
+static void release(struct dg_pipeline *p, uint32_t input)
+{
+	struct input *in = &p->inputs[input];
+
+	if (!in->holding)
+		return;
+	in->holding = false;
+	in->hrec.data = in->held.data;
+	in->hrec.len = in->held.len;
+	audit(p, input, &in->hrec);
+}
+
+/* Whether a csvlog line leaves a quoted field open, given the state before it. */
+static bool quotes_open(const char *s, size_t len, bool open)
+{
+	for (const char *q = memchr(s, '"', len); q != NULL;
+	     q = memchr(q + 1, '"', len - (size_t)(q + 1 - s)))
+		open = !open;
+	return open;
+}
+
+static void hold(struct dg_pipeline *p, struct input *in, const struct dg_record *rec)
+{
+	in->holding = true;
+	in->hrec = *rec;
+	in->hrec.real_len = rec->real_len;
+	dg_buf_reset(&in->held);
+	dg_buf_add(&in->held, rec->data, rec->len);
+	(void)p;
+}
+
+/* Adds a continuation line to the held record, up to the cap. */
+static void extend(struct dg_pipeline *p, struct input *in, const struct dg_record *rec)
+{
+	in->hrec.real_len += 1 + rec->real_len;
+	if (in->hrec.truncated || rec->truncated ||
+	    in->held.len + 1 + rec->len > p->cfg->max_line) {
+		in->hrec.truncated = true;
+		return;
+	}
+	dg_buf_addc(&in->held, '\n');
+	dg_buf_add(&in->held, rec->data, rec->len);
+}
+
+/* One framed line: a record of its own, or part of one that spans lines. */
+static void line(struct dg_pipeline *p, uint32_t input, const struct dg_record *rec)
+{
+	struct input *in = &p->inputs[input];
+
+	switch (in->st.format) {
+	case DG_FORMAT_PG_STDERR:
+		if (in->holding && dg_pglog_continues(in->pg, rec->data, rec->len)) {
+			extend(p, in, rec);
+			return;
+		}
+		release(p, input);
+		if (!rec->truncated && blank(rec))
+			audit(p, input, rec);
+		else
+			hold(p, in, rec); /* its end shows only when the next message starts */
+		return;
+	case DG_FORMAT_PG_CSV:
+		if (in->holding) {
+			extend(p, in, rec);
+			in->in_quotes = quotes_open(rec->data, rec->len, in->in_quotes);
+			/* an overlong row is given up, and reading resynchronises on the next line
+			 */
+			if (!in->in_quotes || in->hrec.truncated)
+				release(p, input);
+			return;
+		}
+		in->in_quotes = quotes_open(rec->data, rec->len, false);
+		if (in->in_quotes && !rec->truncated)
+			hold(p, in, rec);
+		else
+			audit(p, input, rec);
+		return;
+	default:
+		audit(p, input, rec);
+		return;
+	}
+}
+
 int dg_pipeline_feed(struct dg_pipeline *p, uint32_t input, const char *buf, size_t len,
                      char **cause)
 {
 	struct input *in = &p->inputs[input];
 	struct dg_record rec;
 
-	if (in->st.format == DG_FORMAT_AUTO && detect(in, buf, len, cause) != 0)
+	if (in->st.format == DG_FORMAT_AUTO && detect(p, in, buf, len, cause) != 0)
+		return -1;
+	if (in->st.format != DG_FORMAT_AUTO && open_parser(p, in, cause) != 0)
 		return -1;
 	dg_framer_push(in->fr, buf, len);
 	while (dg_framer_next(in->fr, &rec))
-		audit(p, input, &rec);
+		line(p, input, &rec);
 	digest(in, buf, len, in->fed);
 	in->fed += len;
-	in->st.end_offset = dg_framer_resume_offset(in->fr);
+	in->st.end_offset = resume_at(in, NULL);
 	return 0;
+}
+
+void dg_pipeline_flush(struct dg_pipeline *p, uint32_t input)
+{
+	struct input *in = &p->inputs[input];
+
+	/* Only whole lines: a message still being written has a partial line. */
+	if (!in->holding || in->ended || dg_framer_pending(in->fr) > 0 ||
+	    in->st.format != DG_FORMAT_PG_STDERR)
+		return;
+	release(p, input);
+	digest(in, NULL, 0, in->fed);
+	in->st.end_offset = resume_at(in, NULL);
 }
 
 static void finish_digest(struct input *in)
@@ -241,13 +506,13 @@ void dg_pipeline_end_input(struct dg_pipeline *p, uint32_t input)
 
 	if (in->ended)
 		return;
-	if (dg_framer_finish(in->fr, &rec)) {
-		audit(p, input, &rec);
-		/* The held line was audited: its bytes are now part of the digest. */
-		if (in->has_partial) {
-			dg_hash_copy(in->done, in->partial);
-			in->has_partial = false;
-		}
+	if (dg_framer_finish(in->fr, &rec))
+		line(p, input, &rec);
+	release(p, input);
+	/* Everything held was audited: its bytes are now part of the digest. */
+	if (in->has_partial) {
+		dg_hash_copy(in->done, in->partial);
+		in->has_partial = false;
 	}
 	in->st.end_offset = dg_framer_resume_offset(in->fr);
 	finish_digest(in);
@@ -257,27 +522,26 @@ void dg_pipeline_end_input(struct dg_pipeline *p, uint32_t input)
 void dg_pipeline_close_period(struct dg_pipeline *p, uint32_t input, struct dg_input_stats *out)
 {
 	struct input *in = &p->inputs[input];
-	uint64_t resume = dg_framer_resume_offset(in->fr);
+	uint64_t line;
+	uint64_t resume = resume_at(in, &line);
 
 	finish_digest(in);
 	*out = in->st;
-	/* The next period starts at the first byte not yet audited; a line still held is
+	/* The next period starts at the first byte not yet audited; a record still held is
 	 * dropped here and read again, so that each period's digest covers exactly its range. */
 	in->st.start_offset = in->st.end_offset = resume;
 	in->st.records = in->st.malformed = in->st.blank = 0;
 	dg_hash_reset(in->done);
 	in->has_partial = false;
-	dg_framer_seek(in->fr, resume, dg_framer_next_line(in->fr));
+	in->holding = false;
+	in->in_quotes = false;
+	dg_framer_seek(in->fr, resume, line);
 	in->fed = resume;
 }
 
 uint64_t dg_pipeline_resume(const struct dg_pipeline *p, uint32_t input, uint64_t *line)
 {
-	const struct input *in = &p->inputs[input];
-
-	if (line != NULL)
-		*line = dg_framer_next_line(in->fr);
-	return dg_framer_resume_offset(in->fr);
+	return resume_at(&p->inputs[input], line);
 }
 
 char *dg_pipeline_save_digest(const struct dg_pipeline *p, uint32_t input)

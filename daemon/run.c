@@ -1,6 +1,7 @@
 #include "dgaudit/run.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <glob.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "dgaudit/config.h"
 #include "dgaudit/keystore.h"
 #include "dgaudit/log.h"
+#include "dgaudit/pglog.h"
 #include "dgaudit/pipeline.h"
 #include "dgaudit/report.h"
 #include "dgaudit/source.h"
@@ -30,7 +32,10 @@ struct run {
 	struct dg_report *report;
 	FILE *out;
 	struct dg_buf line;
-	const char *format;
+	const char *format; /* NULL: the matching source's, else auto */
+	const char *prefix; /* --log-line-prefix */
+	int tz;
+	bool have_tz;
 	enum dg_severity fail_on;
 	bool unreadable;
 	bool out_failed;
@@ -39,8 +44,13 @@ struct run {
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: dgaudit run [-c CONF] [-o DIR] [--format auto|json] [--fail-on SEV]\n"
-	        "                   [--findings FILE] FILE...\n"
+	        "usage: dgaudit run [-c CONF] [-o DIR] [--format F] [--fail-on SEV]\n"
+	        "                   [--log-line-prefix P] [--timezone TZ] [--findings FILE] "
+	        "FILE...\n"
+	        "  F is one of " DG_FORMAT_NAMES " (default: the\n"
+	        "  format of the config source the file matches, else recognised from its first\n"
+	        "  line). P is the PostgreSQL server's log_line_prefix for stderr logs; TZ\n"
+	        "  (UTC, +08:00) the zone of times written without one (MariaDB).\n"
 	        "  FILE may be a glob, a .gz archive, or - for standard input; files are audited\n"
 	        "  oldest first (by modification time), standard input last.\n"
 	        "  Findings go to standard output as JSON lines, a signed report bundle to DIR\n"
@@ -86,7 +96,25 @@ static void audit_input(struct run *r, const char *path, char *buf)
 		free(cause);
 		return;
 	}
-	in = dg_pipeline_add_input(r->pipe, name, dg_pipeline_format_parse(r->format), 0, 1);
+	{
+		const struct dg_source_cfg *sc = NULL;
+		const char *format = r->format;
+
+		/* A file under a configured source is read with that source's settings. */
+		for (size_t i = 0; i < r->cfg->nsources && sc == NULL; i++)
+			if (fnmatch(r->cfg->sources[i].path, path, 0) == 0)
+				sc = &r->cfg->sources[i];
+		if (format == NULL)
+			format = sc ? sc->format : "auto";
+		in = dg_pipeline_add_input(r->pipe, name, dg_pipeline_format_parse(format), 0, 1);
+		dg_pipeline_input_options(r->pipe, in,
+		                          r->prefix ? r->prefix
+		                          : sc      ? sc->prefix
+		                                    : NULL,
+		                          r->have_tz ? r->tz
+		                          : sc       ? sc->tz_minutes
+		                                     : r->cfg->tz_minutes);
+	}
 	while ((n = dg_source_read(src, buf, READ_CHUNK, &cause)) > 0)
 		if (dg_pipeline_feed(r->pipe, in, buf, (size_t)n, &cause) != 0)
 			break;
@@ -100,7 +128,7 @@ static void audit_input(struct run *r, const char *path, char *buf)
 		const struct dg_input_stats *st = dg_pipeline_input(r->pipe, in);
 		struct dg_report_input ri = {
 		    .path = name,
-		    .format = st->format == DG_FORMAT_JSON ? "json" : "unknown",
+		    .format = dg_pipeline_format_name(st->format),
 		    .id = strcmp(path, "-") == 0 ? NULL : dg_source_identity(src),
 		    .compressed = dg_source_compressed(src),
 		    .start = st->start_offset,
@@ -244,10 +272,12 @@ int dg_run_main(int argc, char **argv)
 	    {"format", required_argument, NULL, 'f'},
 	    {"fail-on", required_argument, NULL, 'F'},
 	    {"findings", required_argument, NULL, 'x'},
+	    {"log-line-prefix", required_argument, NULL, 'P'},
+	    {"timezone", required_argument, NULL, 'z'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct run r = {.format = "auto", .fail_on = DG_SEV_HIGH, .out = stdout};
+	struct run r = {.format = NULL, .fail_on = DG_SEV_HIGH, .out = stdout};
 	const char *conf = NULL, *outdir = NULL, *findings = NULL;
 	uint8_t pkey[DG_PSEUDONYM_KEY_LEN];
 	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, &r};
@@ -271,12 +301,34 @@ int dg_run_main(int argc, char **argv)
 			outdir = optarg;
 			break;
 		case 'f':
-			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "json") != 0) {
-				fprintf(stderr, "dgaudit run: unknown format '%s' (auto, json)\n",
-				        optarg);
+			if (dg_pipeline_format_parse(optarg) < 0) {
+				fprintf(stderr, "dgaudit run: unknown format '%s' (%s)\n", optarg,
+				        DG_FORMAT_NAMES);
 				return DG_EXIT_USAGE;
 			}
 			r.format = optarg;
+			break;
+		case 'P': {
+			char *why = NULL;
+			struct dg_pglog *pg = dg_pglog_new(DG_PGLOG_STDERR, optarg, 0, 256, &why);
+
+			if (pg == NULL) {
+				fprintf(stderr, "dgaudit run: --log-line-prefix: %s\n", why);
+				free(why);
+				return DG_EXIT_USAGE;
+			}
+			dg_pglog_free(pg);
+			r.prefix = optarg;
+			break;
+		}
+		case 'z':
+			if (!dg_ts_offset_parse(optarg, strlen(optarg), &r.tz)) {
+				fprintf(stderr,
+				        "dgaudit run: --timezone takes UTC or an offset like "
+				        "+08:00\n");
+				return DG_EXIT_USAGE;
+			}
+			r.have_tz = true;
 			break;
 		case 'F':
 			if (!dg_rules_severity_parse(optarg, &r.fail_on)) {

@@ -56,22 +56,22 @@ static unsigned month_days(unsigned y, unsigned m)
 	return m == 2 && leap ? 29 : days[m - 1];
 }
 
-bool dg_ts_parse(const char *s, size_t len, int64_t *ms)
+/* "YYYY-MM-DD?hh:mm:ss[.fraction]" at s: the local time in *ms and the length read. */
+static size_t parse_civil(const char *s, size_t len, int64_t *ms)
 {
-	unsigned y, mo, d, h, mi, sec, frac = 0, oh, om;
+	unsigned y, mo, d, h, mi, sec, frac = 0;
 	size_t i = 19;
-	int64_t offset = 0;
 
-	if (len < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':')
-		return false;
+	if (len < 19 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':')
+		return 0;
 	if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
-		return false;
+		return 0;
 	if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
 	    !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
-		return false;
+		return 0;
 	if (mo < 1 || mo > 12 || d < 1 || d > month_days(y, mo) || h > 23 || mi > 59 || sec > 60)
-		return false;
-	if (s[i] == '.') {
+		return 0;
+	if (i < len && s[i] == '.') {
 		unsigned scale = 100, n = 0;
 
 		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, n++) {
@@ -79,23 +79,76 @@ bool dg_ts_parse(const char *s, size_t len, int64_t *ms)
 			scale /= 10;
 		}
 		if (n == 0)
-			return false;
-	}
-	if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z')) {
-		offset = 0;
-	} else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':' &&
-	           digits(s + i + 1, 2, &oh) && digits(s + i + 4, 2, &om) && oh <= 23 && om <= 59) {
-		offset = ((int64_t)oh * 60 + om) * 60 * 1000;
-		if (s[i] == '-')
-			offset = -offset;
-	} else {
-		return false;
+			return 0;
 	}
 	if (sec == 60) /* a leap second is folded onto the next second */
 		sec = 59, frac = 999;
 	*ms =
 	    ((dg_ts_days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + mi * 60 + sec) * 1000) +
-	    frac - offset;
+	    frac;
+	return i;
+}
+
+/* A numeric offset "+hh", "+hhmm" or "+hh:mm" filling s exactly, in minutes. */
+static bool numeric_offset(const char *s, size_t len, int *minutes)
+{
+	unsigned oh, om = 0;
+
+	if (len < 3 || (s[0] != '+' && s[0] != '-') || !digits(s + 1, 2, &oh) || oh > 23)
+		return false;
+	if (len == 6 && s[3] == ':' ? !digits(s + 4, 2, &om)
+	    : len == 5              ? !digits(s + 3, 2, &om)
+	                            : len != 3)
+		return false;
+	if (om > 59)
+		return false;
+	*minutes = (int)(oh * 60 + om) * (s[0] == '-' ? -1 : 1);
+	return true;
+}
+
+bool dg_ts_parse(const char *s, size_t len, int64_t *ms)
+{
+	int64_t local;
+	size_t i = parse_civil(s, len, &local);
+	int off;
+
+	if (i == 0 || i == len)
+		return false;
+	if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z'))
+		off = 0;
+	else if (!(len - i == 6 && s[i + 3] == ':' && numeric_offset(s + i, len - i, &off)))
+		return false;
+	*ms = local - (int64_t)off * 60000;
+	return true;
+}
+
+bool dg_ts_offset_parse(const char *s, size_t len, int *minutes)
+{
+	if ((len == 3 && (memcmp(s, "UTC", 3) == 0 || memcmp(s, "GMT", 3) == 0)) ||
+	    (len == 1 && s[0] == 'Z')) {
+		*minutes = 0;
+		return true;
+	}
+	return numeric_offset(s, len, minutes);
+}
+
+bool dg_ts_parse_zoned(const char *s, size_t len, int default_minutes, int64_t *ms)
+{
+	int64_t local;
+	size_t i = parse_civil(s, len, &local);
+	int off = default_minutes;
+
+	if (i == 0)
+		return false;
+	if (i < len) {
+		if (s[i] == ' ')
+			i++;
+		/* A zone abbreviation other than UTC is ambiguous (CST): the source's own zone
+		 * applies. */
+		if (!dg_ts_offset_parse(s + i, len - i, &off))
+			off = default_minutes;
+	}
+	*ms = local - (int64_t)off * 60000;
 	return true;
 }
 

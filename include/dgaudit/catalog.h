@@ -21,11 +21,14 @@ struct dg_catalog *dg_catalog_new(void);
 void dg_catalog_free(struct dg_catalog *c);
 /* Adds an entry, taking ownership of its strings. Earlier entries win over later ones. */
 void dg_catalog_add(struct dg_catalog *c, struct dg_catalog_entry *entry);
+/* Adds a database user (exact, or a pattern with '*') and its roles (held in categories). */
+void dg_catalog_add_user(struct dg_catalog *c, struct dg_catalog_entry *entry);
 size_t dg_catalog_count(const struct dg_catalog *c);
 /* The entry for an object, or NULL. */
 const struct dg_catalog_entry *dg_catalog_lookup(const struct dg_catalog *c, const char *object,
                                                  size_t len);
-/* Fills dg.classification and dg.categories of evt from its dg.object, where absent. */
+/* Fills dg.classification and dg.categories of evt from its dg.object, and user.roles from
+ * user.name, where absent. */
 void dg_catalog_enrich(const struct dg_catalog *c, struct dg_evt *evt);
 
 #endif

@@ -14,8 +14,10 @@
 #include "dgaudit/rules.h"
 
 struct dg_source_cfg {
-	char *path;   /* a file or a glob */
-	char *format; /* "auto", "json" */
+	char *path;     /* a file or a glob */
+	char *format;   /* "auto", "json", "postgresql", ... (DG_FORMAT_NAMES) */
+	char *prefix;   /* the server's log_line_prefix, or NULL for the config's */
+	int tz_minutes; /* zone of times written without one (MariaDB) */
 };
 
 struct dg_config {
@@ -37,6 +39,8 @@ struct dg_config {
 	size_t max_held;         /* rotated files kept open while they are drained */
 	int64_t rotated_idle_ms; /* a drained rotated file is let go after this */
 	struct dg_catalog *catalog;
+	char *pg_prefix; /* databases.log_line_prefix: PostgreSQL stderr logs */
+	int tz_minutes;  /* databases.timezone */
 	struct dg_site site;
 	char **rule_dirs; /* NULL: the built-in packs */
 	char **disabled_rules;

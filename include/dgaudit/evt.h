@@ -79,6 +79,13 @@ static inline bool dg_evt_has(const struct dg_evt *evt, int field)
 const struct dg_str *dg_evt_str(const struct dg_evt *evt, int field);
 /* The integer value of a field, also from a string of digits; false if absent or not integral. */
 bool dg_evt_int(const struct dg_evt *evt, int field, int64_t *out);
+/* Setters for parsers that build events field by field (database logs): the text must stay
+ * valid as long as the event. An empty text leaves the field absent. */
+void dg_evt_set(struct dg_evt *evt, int field, const char *p, size_t len);
+void dg_evt_set_int(struct dg_evt *evt, int field, int64_t n, const char *text, size_t len);
+/* Appends an element to an array field, which must be the last array field set; false if the
+ * event's items are used up. */
+bool dg_evt_push(struct dg_evt *evt, int field, const char *p, size_t len);
 
 struct dg_schema;
 

@@ -22,14 +22,22 @@ struct dg_pipeline_hooks {
 	void *arg;
 };
 
-enum dg_format { DG_FORMAT_AUTO, DG_FORMAT_JSON };
+enum dg_format {
+	DG_FORMAT_AUTO,
+	DG_FORMAT_JSON,      /* JSON lines in the event model (or mapped) */
+	DG_FORMAT_PG_STDERR, /* PostgreSQL stderr log under a log_line_prefix, pgaudit */
+	DG_FORMAT_PG_CSV,    /* PostgreSQL csvlog, pgaudit */
+	DG_FORMAT_PG_JSON,   /* PostgreSQL 15 jsonlog, pgaudit */
+	DG_FORMAT_MARIADB,   /* MariaDB server_audit */
+	DG_FORMAT_COUNT
+};
 
 struct dg_input_stats {
 	char *name;
 	enum dg_format format;
 	uint64_t start_offset; /* where auditing began in the (decompressed) stream */
 	uint64_t end_offset;   /* just past the last complete record audited */
-	uint64_t records;      /* lines seen, blank ones excluded */
+	uint64_t records;      /* records seen (a record may span lines), blank lines excluded */
 	uint64_t malformed;
 	uint64_t blank;
 	char sha256[DG_HASH_HEXLEN]; /* of the bytes [start_offset, end_offset), once ended or
@@ -53,9 +61,16 @@ void dg_pipeline_free(struct dg_pipeline *p);
 /* Starts an input named name (used in evidence) at a stream position; returns its number. */
 uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_format format,
                                uint64_t offset, uint64_t line);
+/* Options of database log formats for an input: the server's log_line_prefix (NULL: the
+ * config's) and the time zone of times written without one, in minutes east of UTC. */
+void dg_pipeline_input_options(struct dg_pipeline *p, uint32_t input, const char *prefix,
+                               int tz_minutes);
 /* Audits the next bytes of input; returns -1 with *cause if the input's format is unknown. */
 int dg_pipeline_feed(struct dg_pipeline *p, uint32_t input, const char *buf, size_t len,
                      char **cause);
+/* The input has been quiet for a while: a record whose end is only known when the next one
+ * starts (a PostgreSQL stderr message, which may have continuation lines) is audited now. */
+void dg_pipeline_flush(struct dg_pipeline *p, uint32_t input);
 /* The input has ended: audits a last line without newline, and finishes its digest. */
 void dg_pipeline_end_input(struct dg_pipeline *p, uint32_t input);
 /* Ends a report period for an input that goes on (the daemon): *out gets the period's stats,
@@ -77,6 +92,10 @@ struct dg_engine *dg_pipeline_engine(struct dg_pipeline *p);
 const struct dg_input_stats *dg_pipeline_input(const struct dg_pipeline *p, uint32_t input);
 uint32_t dg_pipeline_ninputs(const struct dg_pipeline *p);
 const struct dg_pipeline_totals *dg_pipeline_totals(const struct dg_pipeline *p);
-enum dg_format dg_pipeline_format_parse(const char *name);
+/* "auto", "json", "postgresql", "postgresql-csv", "postgresql-json", "mariadb"; -1 if unknown. */
+int dg_pipeline_format_parse(const char *name);
+const char *dg_pipeline_format_name(enum dg_format format);
+/* The names, for usage and error messages. */
+#define DG_FORMAT_NAMES "auto, json, postgresql, postgresql-csv, postgresql-json, mariadb"
 
 #endif

@@ -12,6 +12,12 @@
 /* Parses "YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm)"; 't', 'z' and a space for 'T' are
  * accepted as RFC 3339 allows. Fractions beyond milliseconds are truncated. */
 bool dg_ts_parse(const char *s, size_t len, int64_t *ms);
+/* A zone offset: "UTC", "GMT", "Z", "+hh", "+hhmm" or "+hh:mm" (and '-'), in minutes east. */
+bool dg_ts_offset_parse(const char *s, size_t len, int *minutes);
+/* Parses "YYYY-MM-DD hh:mm:ss[.fraction][ ZONE]" as database servers write it: ZONE is one
+ * dg_ts_offset_parse accepts, else (absent, or an abbreviation such as CST that means several
+ * zones) default_minutes applies. */
+bool dg_ts_parse_zoned(const char *s, size_t len, int default_minutes, int64_t *ms);
 /* Writes ms as "YYYY-MM-DDThh:mm:ss[.mmm]Z" into buf (DG_TS_BUFSZ bytes); returns buf. */
 char *dg_ts_format(int64_t ms, char *buf);
 /* Parses a duration: an integer of seconds, or digits followed by ms, s, m, h or d. */

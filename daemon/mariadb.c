@@ -1,0 +1,311 @@
+#include "dgaudit/mariadb.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgaudit/ip.h"
+#include "dgaudit/sql.h"
+#include "dgaudit/ts.h"
+#include "dgaudit/xmalloc.h"
+
+#define SLOTS      64  /* connections whose table records are waiting for their QUERY */
+#define SLOT_NAMES 8   /* objects kept per query */
+#define NAME_MAX_  128 /* "database.table" */
+
+/* The objects table records named for one query of one connection. */
+struct slot {
+	bool used;
+	uint64_t conn, qid;
+	unsigned n;
+	uint8_t len[SLOT_NAMES];
+	char name[SLOT_NAMES][NAME_MAX_];
+};
+
+struct dg_mariadb {
+	int tz;
+	char *scratch;
+	size_t cap;
+	struct slot slots[SLOTS];
+	unsigned victim;
+	/* the objects of the last QUERY, for dg_mariadb_event */
+	struct dg_str objects[SLOT_NAMES];
+	unsigned nobjects, base_items;
+	char why[128];
+};
+
+struct dg_mariadb *dg_mariadb_new(int tz_minutes, size_t max_record)
+{
+	struct dg_mariadb *p = dg_xcalloc(1, sizeof *p);
+
+	p->tz = tz_minutes;
+	p->cap = max_record + SLOT_NAMES * NAME_MAX_ + 1024;
+	p->scratch = dg_xmalloc(p->cap);
+	return p;
+}
+
+void dg_mariadb_free(struct dg_mariadb *p)
+{
+	if (p == NULL)
+		return;
+	free(p->scratch);
+	free(p);
+}
+
+static bool num(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 19)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* "YYYYMMDD hh:mm:ss", the server's local time. */
+static bool timestamp(const char *s, size_t n, int tz, int64_t *ms)
+{
+	uint64_t y, mo, d, h, mi, sec;
+
+	if (n != 17 || s[8] != ' ' || s[11] != ':' || s[14] != ':' || !num(s, 4, &y) ||
+	    !num(s + 4, 2, &mo) || !num(s + 6, 2, &d) || !num(s + 9, 2, &h) ||
+	    !num(s + 12, 2, &mi) || !num(s + 15, 2, &sec))
+		return false;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return false;
+	*ms = (dg_ts_days_from_civil((int64_t)y, (unsigned)mo, (unsigned)d) * 86400 +
+	       (int64_t)(h * 3600 + mi * 60 + sec)) *
+	          1000 -
+	      (int64_t)tz * 60000;
+	return true;
+}
+
+bool dg_mariadb_looks(const char *line, size_t len)
+{
+	int64_t ms;
+	size_t commas = 0;
+
+	for (size_t i = 0; i < len && commas < 9; i++)
+		commas += line[i] == ',';
+	return len > 18 && line[17] == ',' && timestamp(line, 17, 0, &ms) && commas == 9;
+}
+
+static struct slot *find_slot(struct dg_mariadb *p, uint64_t conn)
+{
+	for (unsigned i = 0; i < SLOTS; i++)
+		if (p->slots[i].used && p->slots[i].conn == conn)
+			return &p->slots[i];
+	return NULL;
+}
+
+/* A table record: remember the object for the QUERY that follows. */
+static void note_table(struct dg_mariadb *p, uint64_t conn, uint64_t qid, struct dg_str db,
+                       struct dg_str table)
+{
+	struct slot *s = find_slot(p, conn);
+
+	if (s == NULL) {
+		for (unsigned i = 0; i < SLOTS && s == NULL; i++)
+			if (!p->slots[i].used)
+				s = &p->slots[i];
+		if (s == NULL) /* more connections interleaved than slots: reuse the oldest-ish */
+			s = &p->slots[p->victim++ % SLOTS];
+		s->used = true;
+		s->conn = conn;
+		s->qid = qid;
+		s->n = 0;
+	}
+	if (s->qid != qid) {
+		s->qid = qid;
+		s->n = 0;
+	}
+	if (s->n == SLOT_NAMES || db.len + 1 + table.len >= NAME_MAX_)
+		return;
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->len[i] == db.len + 1 + table.len &&
+		    memcmp(s->name[i] + db.len + 1, table.p, table.len) == 0 &&
+		    memcmp(s->name[i], db.p, db.len) == 0)
+			return; /* the same table opened twice (a self-join) */
+	memcpy(s->name[s->n], db.p, db.len);
+	s->name[s->n][db.len] = '.';
+	memcpy(s->name[s->n] + db.len + 1, table.p, table.len);
+	s->len[s->n++] = (uint8_t)(db.len + 1 + table.len);
+}
+
+/* Decodes the plugin's escapes (\' \\ \n \r \t) into out; a trailing lone backslash, left by
+ * the length cut, is kept. */
+static size_t unescape(const char *s, size_t n, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n) {
+			char c = s[++i];
+
+			out[o++] = c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	return o;
+}
+
+static bool eq(struct dg_str s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return s.len == n && memcmp(s.p, lit, n) == 0;
+}
+
+static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64_t qid, uint64_t rc,
+                  struct dg_evt *evt)
+{
+	struct dg_str stmt = f[8];
+	struct slot *s = find_slot(p, conn);
+	struct dg_sql sql;
+	size_t used;
+
+	if (stmt.len >= 2 && stmt.p[0] == '\'' && stmt.p[stmt.len - 1] == '\'') {
+		stmt.p++;
+		stmt.len -= 2;
+	} else if (stmt.len >= 1 && stmt.p[0] == '\'') {
+		stmt.p++, stmt.len--;
+	}
+	used = unescape(stmt.p, stmt.len, p->scratch);
+	stmt.p = p->scratch;
+	stmt.len = used;
+	dg_evt_set(evt, DG_F_DB_QUERY, stmt.p, stmt.len);
+	dg_evt_set(evt, DG_F_EVENT_OUTCOME, rc == 0 ? "success" : "failure", 7);
+	dg_sql_scan(DG_SQL_MARIADB, stmt.p, stmt.len, f[7].p, f[7].len, p->scratch + used,
+	            p->cap - used, &sql);
+	used += sql.scratch_used;
+	if (sql.verb.len > 0)
+		dg_evt_set(evt, DG_F_DB_OPERATION, sql.verb.p, sql.verb.len);
+	if (sql.action != NULL)
+		dg_evt_set(evt, DG_F_EVENT_ACTION, sql.action, strlen(sql.action));
+	p->nobjects = 0;
+	if (sql.setting.len > 0) {
+		p->objects[p->nobjects++] = sql.setting;
+	} else if (s != NULL && s->qid == qid && s->n > 0 &&
+	           !(sql.action != NULL && strcmp(sql.action, "grant") == 0 && sql.ntables > 0)) {
+		/* the server's own list of what the statement opened (for a GRANT, that is the
+		 * privilege tables: the statement names the table concerned) */
+		for (unsigned i = 0; i < s->n && used + s->len[i] <= p->cap; i++) {
+			memcpy(p->scratch + used, s->name[i], s->len[i]);
+			p->objects[p->nobjects].p = p->scratch + used;
+			p->objects[p->nobjects++].len = s->len[i];
+			used += s->len[i];
+		}
+	} else {
+		for (size_t i = 0; i < sql.ntables && i < SLOT_NAMES; i++)
+			p->objects[p->nobjects++] = sql.tables[i];
+	}
+	if (s != NULL)
+		s->used = false;
+	if (rc != 0) {
+		int n = snprintf(p->why, sizeof p->why, "error %llu", (unsigned long long)rc);
+
+		dg_evt_set(evt, DG_F_MESSAGE, p->why, (size_t)n);
+	}
+}
+
+static void set_object(struct dg_evt *evt, struct dg_str obj)
+{
+	const char *dot = memchr(obj.p, '.', obj.len);
+
+	dg_evt_set(evt, DG_F_OBJECT, obj.p, obj.len);
+	if (dot != NULL)
+		dg_evt_set(evt, DG_F_DB_COLLECTION, dot + 1, obj.len - (size_t)(dot + 1 - obj.p));
+}
+
+int dg_mariadb_parse(struct dg_mariadb *p, const char *rec, size_t len, struct dg_evt *evt,
+                     const char **why)
+{
+	struct dg_str f[10];
+	const char *s = rec, *end = rec + len, *last;
+	uint64_t conn, qid, rc = 0;
+	uint8_t ip[16];
+
+	for (int i = 0; i < 8; i++) {
+		const char *c = memchr(s, ',', (size_t)(end - s));
+
+		if (c == NULL) {
+			*why = "server_audit: fewer than ten fields";
+			return -1;
+		}
+		f[i].p = s;
+		f[i].len = (size_t)(c - s);
+		s = c + 1;
+	}
+	/* The object field may hold a statement full of commas: the return code is after the
+	 * last one. */
+	for (last = end; last > s && last[-1] != ','; last--)
+		;
+	if (last == s) {
+		*why = "server_audit: fewer than ten fields";
+		return -1;
+	}
+	f[8].p = s;
+	f[8].len = (size_t)(last - 1 - s);
+	f[9].p = last;
+	f[9].len = (size_t)(end - last);
+	evt->present = 0;
+	evt->nitems = 0;
+	p->nobjects = 0;
+	if (!timestamp(f[0].p, f[0].len, p->tz, &evt->ts_ms)) {
+		*why = "server_audit: the time is not YYYYMMDD hh:mm:ss";
+		return -1;
+	}
+	if (!num(f[4].p, f[4].len, &conn) || !num(f[5].p, f[5].len, &qid) ||
+	    (f[9].len > 0 && !num(f[9].p, f[9].len, &rc))) {
+		*why = "server_audit: connection id, query id or return code is not a number";
+		return -1;
+	}
+	dg_evt_set(evt, DG_F_TIMESTAMP, f[0].p, f[0].len);
+	dg_evt_set(evt, DG_F_DB_SYSTEM, "mariadb", 7);
+	dg_evt_set(evt, DG_F_SERVICE_NAME, "mariadb", 7);
+	dg_evt_set(evt, DG_F_HOST_NAME, f[1].p, f[1].len);
+	dg_evt_set(evt, DG_F_USER_NAME, f[2].p, f[2].len);
+	if (dg_ip_parse(f[3].p, f[3].len, ip))
+		dg_evt_set(evt, DG_F_SOURCE_IP, f[3].p, f[3].len);
+	dg_evt_set(evt, DG_F_DB_NAMESPACE, f[7].p, f[7].len);
+	if (eq(f[6], "CONNECT") || eq(f[6], "FAILED_CONNECT") || eq(f[6], "CHANGEUSER")) {
+		dg_evt_set(evt, DG_F_EVENT_ACTION, "login", 5);
+		dg_evt_set(evt, DG_F_EVENT_OUTCOME,
+		           rc == 0 && !eq(f[6], "FAILED_CONNECT") ? "success" : "failure", 7);
+	} else if (eq(f[6], "QUERY") || eq(f[6], "QUERY_DDL") || eq(f[6], "QUERY_DML") ||
+	           eq(f[6], "QUERY_DCL") || eq(f[6], "QUERY_DML_NO_SELECT")) {
+		query(p, f, conn, qid, rc, evt);
+	} else if (eq(f[6], "READ") || eq(f[6], "WRITE") || eq(f[6], "CREATE") ||
+	           eq(f[6], "DROP") || eq(f[6], "ALTER") || eq(f[6], "RENAME")) {
+		note_table(p, conn, qid, f[7], f[8]);
+		return 0;
+	} else if (eq(f[6], "DISCONNECT")) {
+		return 0;
+	} else {
+		snprintf(p->why, sizeof p->why, "server_audit: unknown operation '%.*s'",
+		         (int)(f[6].len < 32 ? f[6].len : 32), f[6].p);
+		*why = p->why;
+		return -1;
+	}
+	if (p->nobjects > 0)
+		set_object(evt, p->objects[0]);
+	p->base_items = evt->nitems;
+	return p->nobjects > 1 ? (int)p->nobjects : 1;
+}
+
+void dg_mariadb_event(struct dg_mariadb *p, int i, struct dg_evt *evt)
+{
+	if (i <= 0 || (unsigned)i >= p->nobjects)
+		return;
+	/* what enrichment added for the previous object goes */
+	evt->present &= ~(1ULL << DG_F_CLASSIFICATION | 1ULL << DG_F_CATEGORIES |
+	                  1ULL << DG_F_USER_ROLES | 1ULL << DG_F_DB_COLLECTION);
+	evt->nitems = p->base_items;
+	set_object(evt, p->objects[i]);
+}

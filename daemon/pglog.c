@@ -1,0 +1,757 @@
+#include "dgaudit/pglog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgaudit/json.h"
+#include "dgaudit/sql.h"
+#include "dgaudit/ts.h"
+#include "dgaudit/xmalloc.h"
+
+#define MAX_ITEMS    48
+#define MATCH_BUDGET 4096 /* candidate splits tried per line before giving up */
+#define CSV_FIELDS   26   /* PostgreSQL 15's csvlog columns */
+
+/* One piece of a compiled log_line_prefix: literal text, or an escape. */
+struct item {
+	char esc; /* 0 for a literal */
+	const char *lit;
+	size_t len;
+};
+
+/* The parts of a server message the mapping reads. */
+struct msg {
+	struct dg_str ts, user, db, host, sev, state, text, statement;
+	bool epoch; /* ts is %n: seconds since the epoch */
+};
+
+struct dg_pglog {
+	enum dg_pglog_layout layout;
+	int tz;
+	char *prefix;
+	struct item items[MAX_ITEMS];
+	size_t nitems;
+	struct dg_json *json;
+	char *scratch; /* decoded text of the current record */
+	size_t cap, used;
+	char why[160];
+};
+
+static const char *const severities[] = {"LOG",    "ERROR",  "FATAL",  "PANIC",  "WARNING",
+                                         "NOTICE", "INFO",   "DEBUG1", "DEBUG2", "DEBUG3",
+                                         "DEBUG4", "DEBUG5", NULL};
+static const char *const secondaries[] = {"DETAIL",    "HINT",     "CONTEXT", "QUERY",
+                                          "STATEMENT", "LOCATION", NULL};
+
+static int compile(struct dg_pglog *p, char **cause)
+{
+	const char *s = p->prefix;
+	bool have_time = false;
+
+	while (*s != '\0') {
+		struct item *it;
+
+		if (p->nitems == MAX_ITEMS) {
+			*cause = dg_xasprintf("log_line_prefix '%s' has too many parts", p->prefix);
+			return -1;
+		}
+		it = &p->items[p->nitems];
+		if (*s != '%' || s[1] == '%') {
+			const char *e = s;
+
+			if (*e == '%') /* "%%" is a literal '%': keep the second one */
+				e = ++s;
+			for (e++; *e != '\0' && *e != '%'; e++)
+				;
+			if (p->nitems > 0 && p->items[p->nitems - 1].esc == 0 &&
+			    p->items[p->nitems - 1].lit + p->items[p->nitems - 1].len == s) {
+				p->items[p->nitems - 1].len += (size_t)(e - s);
+			} else {
+				it->lit = s;
+				it->len = (size_t)(e - s);
+				p->nitems++;
+			}
+			s = e;
+			continue;
+		}
+		s++;
+		while (*s == '-' || (*s >= '0' && *s <= '9')) /* padding: %-10u */
+			s++;
+		if (*s == '\0' || strchr("audbhHrLpPtmnieclsvxqQ", *s) == NULL) {
+			*cause = dg_xasprintf("log_line_prefix '%s': unknown escape '%%%c'",
+			                      p->prefix, *s ? *s : ' ');
+			return -1;
+		}
+		have_time |= *s == 'm' || *s == 't' || *s == 'n';
+		it->esc = *s++;
+		p->nitems++;
+	}
+	if (!have_time) {
+		*cause = dg_xasprintf("log_line_prefix '%s' has no time (%%m, %%t or %%n): records "
+		                      "could not be dated",
+		                      p->prefix);
+		return -1;
+	}
+	return 0;
+}
+
+struct dg_pglog *dg_pglog_new(enum dg_pglog_layout layout, const char *prefix, int tz_minutes,
+                              size_t max_record, char **cause)
+{
+	struct dg_pglog *p = dg_xcalloc(1, sizeof *p);
+
+	p->layout = layout;
+	p->tz = tz_minutes;
+	p->prefix = dg_xstrdup(prefix ? prefix : DG_PGLOG_DEFAULT_PREFIX);
+	if (layout == DG_PGLOG_STDERR && compile(p, cause) != 0) {
+		dg_pglog_free(p);
+		return NULL;
+	}
+	if (layout == DG_PGLOG_JSON)
+		p->json = dg_json_new();
+	p->cap = 2 * max_record + 1024;
+	p->scratch = dg_xmalloc(p->cap);
+	return p;
+}
+
+void dg_pglog_free(struct dg_pglog *p)
+{
+	if (p == NULL)
+		return;
+	dg_json_free(p->json);
+	free(p->scratch);
+	free(p->prefix);
+	free(p);
+}
+
+/* A severity word followed by ":  " at s; its length with the separator, or 0. */
+static size_t marker(const char *s, const char *end, const char *const *words, struct dg_str *sev)
+{
+	for (size_t i = 0; words[i] != NULL; i++) {
+		size_t n = strlen(words[i]);
+
+		if ((size_t)(end - s) >= n + 3 && memcmp(s, words[i], n) == 0 &&
+		    memcmp(s + n, ":  ", 3) == 0) {
+			if (sev != NULL) {
+				sev->p = s;
+				sev->len = n;
+			}
+			return n + 3;
+		}
+	}
+	return 0;
+}
+
+static bool any_marker(const char *s, const char *end, struct dg_str *sev)
+{
+	return marker(s, end, severities, sev) || marker(s, end, secondaries, sev);
+}
+
+static void capture(struct msg *m, char esc, const char *s, size_t len)
+{
+	struct dg_str v = {s, len};
+
+	while (v.len > 0 && v.p[v.len - 1] == ' ') /* padded escapes */
+		v.len--;
+	while (v.len > 0 && v.p[0] == ' ')
+		v.p++, v.len--;
+	switch (esc) {
+	case 'm':
+	case 't':
+	case 'n':
+		m->ts = v;
+		m->epoch = esc == 'n';
+		break;
+	case 'u':
+		m->user = v;
+		break;
+	case 'd':
+		m->db = v;
+		break;
+	case 'h':
+	case 'r':
+		m->host = v;
+		break;
+	case 'e':
+		m->state = v;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The length of a time escape's value at s: "YYYY-MM-DD hh:mm:ss[.mmm] ZONE" or (%n)
+ * "seconds.mmm". 0 if s does not hold one. */
+static size_t time_len(char esc, const char *s, const char *end)
+{
+	const char *e = s;
+
+	if (esc == 'n') {
+		while (e < end && ((*e >= '0' && *e <= '9') || *e == '.'))
+			e++;
+		return (size_t)(e - s);
+	}
+	if (end - s < 19 || s[4] != '-' || s[10] != ' ' || s[13] != ':')
+		return 0;
+	e = s + 19;
+	if (e < end && *e == '.')
+		for (e++; e < end && *e >= '0' && *e <= '9'; e++)
+			;
+	if (e < end && *e == ' ') /* the zone: one word */
+		for (e++; e < end && *e != ' ' && *e != '\t'; e++)
+			;
+	return (size_t)(e - s);
+}
+
+static bool digits_only(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* Matches items[i..] at s; on success *rest is where the severity word starts. Escapes whose
+ * values may hold anything (an application name with spaces) try each place the text after
+ * them could start, within a budget, so a hostile line cannot make this slow. */
+static bool match(const struct dg_pglog *p, size_t i, const char *s, const char *end, struct msg *m,
+                  unsigned *budget, const char **rest)
+{
+	const struct item *it;
+
+	if (*budget == 0)
+		return false;
+	--*budget;
+	if (i == p->nitems) {
+		if (!any_marker(s, end, NULL))
+			return false;
+		*rest = s;
+		return true;
+	}
+	it = &p->items[i];
+	if (it->esc == 0)
+		return (size_t)(end - s) >= it->len && memcmp(s, it->lit, it->len) == 0 &&
+		       match(p, i + 1, s + it->len, end, m, budget, rest);
+	if (it->esc == 'q') /* the rest is written only by session processes */
+		return (any_marker(s, end, NULL) && (*rest = s, true)) ||
+		       match(p, i + 1, s, end, m, budget, rest);
+	if (it->esc == 'm' || it->esc == 't' || it->esc == 'n') {
+		size_t n = time_len(it->esc, s, end);
+
+		if (n == 0)
+			return false;
+		capture(m, it->esc, s, n);
+		return match(p, i + 1, s + n, end, m, budget, rest);
+	}
+	for (const char *e = s; e <= end; e++) {
+		const struct item *nx = i + 1 < p->nitems ? &p->items[i + 1] : NULL;
+
+		if (nx != NULL && nx->esc == 0 &&
+		    (end - e < (ptrdiff_t)nx->len || *e != nx->lit[0]))
+			continue;
+		if (strchr("pPlxQ", it->esc) != NULL && !digits_only(s, (size_t)(e - s)))
+			return false;
+		if (match(p, i + 1, e, end, m, budget, rest)) {
+			capture(m, it->esc, s, (size_t)(e - s));
+			return true;
+		}
+		if (*budget == 0)
+			return false;
+	}
+	return false;
+}
+
+/* Parses the prefix of a stderr line; returns where the severity word starts, or NULL. */
+static const char *prefix(const struct dg_pglog *p, const char *line, size_t len, struct msg *m)
+{
+	unsigned budget = MATCH_BUDGET;
+	const char *rest = NULL;
+
+	if (!match(p, 0, line, line + len, m, &budget, &rest))
+		return NULL;
+	return rest;
+}
+
+bool dg_pglog_continues(struct dg_pglog *p, const char *line, size_t len)
+{
+	struct msg m = {0};
+	const char *rest;
+
+	if (len > 0 && line[0] == '\t')
+		return true;
+	rest = prefix(p, line, len, &m);
+	return rest != NULL && marker(rest, line + len, secondaries, NULL) != 0;
+}
+
+bool dg_pglog_opens(struct dg_pglog *p, const char *line, size_t len)
+{
+	struct msg m = {0};
+	const char *rest = prefix(p, line, len, &m);
+
+	return rest != NULL && marker(rest, line + len, severities, NULL) != 0;
+}
+
+static char *reserve(struct dg_pglog *p, size_t n)
+{
+	char *s;
+
+	if (p->cap - p->used < n)
+		return NULL;
+	s = p->scratch + p->used;
+	p->used += n;
+	return s;
+}
+
+/* Text of a stderr message part running from s over TAB-indented continuation lines; returns
+ * the end of the part (the start of the next prefixed line, or end). */
+static const char *part(struct dg_pglog *p, const char *s, const char *end, struct dg_str *out)
+{
+	const char *nl = memchr(s, '\n', (size_t)(end - s));
+	char *d;
+
+	if (nl == NULL || nl + 1 >= end || nl[1] != '\t') {
+		out->p = s;
+		out->len = (size_t)((nl ? nl : end) - s);
+		return nl ? nl + 1 : end;
+	}
+	d = p->scratch + p->used;
+	out->p = d;
+	for (;;) {
+		size_t n = (size_t)((nl ? nl : end) - s);
+
+		if (p->cap - p->used < n + 1)
+			break;
+		memcpy(d, s, n);
+		d += n;
+		p->used += n;
+		if (nl == NULL || nl + 1 >= end || nl[1] != '\t')
+			break;
+		*d++ = '\n';
+		p->used++;
+		s = nl + 2; /* the inserted TAB is not part of the text */
+		nl = memchr(s, '\n', (size_t)(end - s));
+	}
+	out->len = (size_t)(d - out->p);
+	if (nl == NULL)
+		return end;
+	return nl + 1;
+}
+
+static int parse_stderr(struct dg_pglog *p, const char *rec, size_t len, struct msg *m,
+                        const char **why)
+{
+	const char *end = rec + len, *s, *rest, *nl;
+	size_t n;
+
+	nl = memchr(rec, '\n', len);
+	rest = prefix(p, rec, (size_t)((nl ? nl : end) - rec), m);
+	if (rest == NULL) {
+		snprintf(p->why, sizeof p->why,
+		         "line does not start with log_line_prefix '%s' and a severity", p->prefix);
+		*why = p->why;
+		return -1;
+	}
+	n = marker(rest, end, severities, &m->sev);
+	if (n == 0) {
+		*why = "a DETAIL, HINT or STATEMENT line without the message it belongs to";
+		return -1;
+	}
+	s = part(p, rest + n, end, &m->text);
+	while (s < end) {
+		struct msg sub = {0};
+		struct dg_str kind, text;
+		nl = memchr(s, '\n', (size_t)(end - s));
+		rest = prefix(p, s, (size_t)((nl ? nl : end) - s), &sub);
+		if (rest == NULL || (n = marker(rest, end, secondaries, &kind)) == 0) {
+			*why = "a line inside a message is neither indented nor a DETAIL, HINT or "
+			       "STATEMENT line";
+			return -1;
+		}
+		s = part(p, rest + n, end, &text);
+		if (kind.len == 9 && memcmp(kind.p, "STATEMENT", 9) == 0)
+			m->statement = text;
+	}
+	return 0;
+}
+
+/* Reads one double-quoted CSV field at *s ("" inside quotes stands for one quote); quoted
+ * contents with doubled quotes are decoded into scratch. False if the field is malformed. */
+static bool csv_field(struct dg_pglog *p, const char **s, const char *end, struct dg_str *out)
+{
+	const char *q = *s;
+
+	if (q < end && *q == '"') {
+		const char *start = ++q;
+		bool doubled = false;
+
+		for (; q < end; q++) {
+			if (*q != '"')
+				continue;
+			if (q + 1 < end && q[1] == '"') {
+				doubled = true;
+				q++;
+				continue;
+			}
+			break;
+		}
+		if (q >= end)
+			return false;
+		out->p = start;
+		out->len = (size_t)(q - start);
+		if (doubled) {
+			char *d = reserve(p, out->len);
+
+			if (d == NULL)
+				return false;
+			out->len = 0;
+			for (const char *c = start; c < q; c++) {
+				d[out->len++] = *c;
+				if (*c == '"')
+					c++;
+			}
+			out->p = d;
+		}
+		q++;
+	} else {
+		out->p = q;
+		while (q < end && *q != ',')
+			q++;
+		out->len = (size_t)(q - out->p);
+	}
+	if (q < end && *q != ',')
+		return false;
+	*s = q < end ? q + 1 : q;
+	return true;
+}
+
+static int parse_csv(struct dg_pglog *p, const char *rec, size_t len, struct msg *m,
+                     const char **why)
+{
+	const char *s = rec, *end = rec + len;
+	struct dg_str f[CSV_FIELDS] = {{0}};
+	size_t n = 0;
+
+	while (n < CSV_FIELDS) {
+		if (!csv_field(p, &s, end, &f[n])) {
+			snprintf(p->why, sizeof p->why, "csvlog: column %zu is badly quoted",
+			         n + 1);
+			*why = p->why;
+			return -1;
+		}
+		n++;
+		if (s >= end && (s == rec || s[-1] != ','))
+			break;
+	}
+	if (n < 23 || s < end) {
+		snprintf(p->why, sizeof p->why, "csvlog: %s columns (PostgreSQL writes 23 to 26)",
+		         s < end ? "too many" : "too few");
+		*why = p->why;
+		return -1;
+	}
+	m->ts = f[0];
+	m->user = f[1];
+	m->db = f[2];
+	m->host = f[4];
+	m->sev = f[11];
+	m->state = f[12];
+	m->text = f[13];
+	m->statement = f[19];
+	return 0;
+}
+
+static int parse_json(struct dg_pglog *p, const char *rec, size_t len, struct msg *m,
+                      const char **why)
+{
+	int n = dg_json_parse(p->json, rec, len, why);
+	const struct dg_json_tok *t = dg_json_tokens(p->json);
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {{"timestamp", offsetof(struct msg, ts)},
+	            {"user", offsetof(struct msg, user)},
+	            {"dbname", offsetof(struct msg, db)},
+	            {"remote_host", offsetof(struct msg, host)},
+	            {"error_severity", offsetof(struct msg, sev)},
+	            {"state_code", offsetof(struct msg, state)},
+	            {"message", offsetof(struct msg, text)},
+	            {"statement", offsetof(struct msg, statement)}};
+
+	if (n < 0)
+		return -1;
+	for (unsigned i = 1; i < (unsigned)n; i = t[i + 1].next) {
+		const char *k = rec + t[i].start;
+		size_t klen = t[i].end - t[i].start;
+
+		for (size_t j = 0; j < sizeof keys / sizeof keys[0]; j++) {
+			struct dg_str *v = (struct dg_str *)((char *)m + keys[j].off);
+			const char *s = rec + t[i + 1].start;
+			size_t vlen = t[i + 1].end - t[i + 1].start;
+
+			if (strlen(keys[j].key) != klen || memcmp(keys[j].key, k, klen) != 0 ||
+			    t[i + 1].type != DG_JSON_STRING)
+				continue;
+			if (memchr(s, '\\', vlen) != NULL) {
+				char *d = reserve(p, vlen);
+
+				if (d == NULL)
+					break;
+				vlen = dg_json_unescape(s, vlen, d);
+				s = d;
+			}
+			v->p = s;
+			v->len = vlen;
+			break;
+		}
+	}
+	if (m->ts.len == 0 || m->sev.len == 0) {
+		*why = "jsonlog: a record without timestamp or error_severity";
+		return -1;
+	}
+	return 0;
+}
+
+static bool eq(const struct dg_str *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return s->len == n && memcmp(s->p, lit, n) == 0;
+}
+
+static bool starts(const struct dg_str *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return s->len >= n && memcmp(s->p, lit, n) == 0;
+}
+
+/* Searches text for needle; returns the position after it, or NULL. */
+static const char *find(const struct dg_str *text, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; i + n <= text->len; i++)
+		if (memcmp(text->p + i, needle, n) == 0)
+			return text->p + i + n;
+	return NULL;
+}
+
+/* The user a connection message names: user=NAME or user "NAME". */
+static struct dg_str message_user(const struct dg_str *text)
+{
+	struct dg_str u = {NULL, 0};
+	const char *s, *end = text->p + text->len;
+
+	if ((s = find(text, "user \"")) != NULL) {
+		const char *q = memchr(s, '"', (size_t)(end - s));
+
+		if (q != NULL)
+			u.p = s, u.len = (size_t)(q - s);
+	} else if ((s = find(text, "user=")) != NULL) {
+		const char *e = s;
+
+		while (e < end && *e != ' ')
+			e++;
+		u.p = s, u.len = (size_t)(e - s);
+	}
+	return u;
+}
+
+static void set_common(struct dg_evt *evt, const struct msg *m)
+{
+	struct dg_str host = m->host;
+	const char *paren;
+
+	dg_evt_set(evt, DG_F_TIMESTAMP, m->ts.p, m->ts.len);
+	dg_evt_set(evt, DG_F_DB_SYSTEM, "postgresql", 10);
+	dg_evt_set(evt, DG_F_SERVICE_NAME, "postgresql", 10);
+	if (!eq(&m->user, "[unknown]"))
+		dg_evt_set(evt, DG_F_USER_NAME, m->user.p, m->user.len);
+	if (!eq(&m->db, "[unknown]"))
+		dg_evt_set(evt, DG_F_DB_NAMESPACE, m->db.p, m->db.len);
+	/* %r is "host(port)", csvlog's connection_from "host:port"; [local] is a socket */
+	if ((paren = memchr(host.p ? host.p : "", '(', host.len)) != NULL)
+		host.len = (size_t)(paren - host.p);
+	else if (host.len > 0 && memchr(host.p, '.', host.len) != NULL &&
+	         (paren = memchr(host.p, ':', host.len)) != NULL)
+		host.len = (size_t)(paren - host.p);
+	if (host.len > 0 && host.p[0] != '[')
+		dg_evt_set(evt, DG_F_SOURCE_IP, host.p, host.len);
+}
+
+static bool timestamp(const struct dg_pglog *p, const struct msg *m, struct dg_evt *evt)
+{
+	if (m->epoch) {
+		int64_t sec = 0, ms = 0;
+		size_t i = 0, frac = 0;
+
+		for (; i < m->ts.len && m->ts.p[i] != '.'; i++)
+			sec = sec * 10 + (m->ts.p[i] - '0');
+		for (i++; i < m->ts.len && frac < 3; i++, frac++)
+			ms = ms * 10 + (m->ts.p[i] - '0');
+		for (; frac < 3; frac++)
+			ms *= 10;
+		evt->ts_ms = sec * 1000 + ms;
+		return m->ts.len > 0 && sec < INT64_MAX / 1000;
+	}
+	return dg_ts_parse_zoned(m->ts.p, m->ts.len, p->tz, &evt->ts_ms);
+}
+
+/* Fills action, object and table from a statement, for records pgaudit did not itemise. */
+static void from_statement(struct dg_pglog *p, struct dg_evt *evt, const struct dg_str *stmt,
+                           struct dg_sql *sql)
+{
+	dg_sql_scan(DG_SQL_POSTGRESQL, stmt->p, stmt->len, "", 0, p->scratch + p->used,
+	            p->cap - p->used, sql);
+	p->used += sql->scratch_used;
+	if (sql->action != NULL)
+		dg_evt_set(evt, DG_F_EVENT_ACTION, sql->action, strlen(sql->action));
+	if (sql->verb.len > 0)
+		dg_evt_set(evt, DG_F_DB_OPERATION, sql->verb.p, sql->verb.len);
+	if (sql->setting.len > 0)
+		dg_evt_set(evt, DG_F_OBJECT, sql->setting.p, sql->setting.len);
+	else if (sql->ntables > 0)
+		dg_evt_set(evt, DG_F_OBJECT, sql->tables[0].p, sql->tables[0].len);
+}
+
+static void set_collection(struct dg_evt *evt)
+{
+	const struct dg_str *obj = dg_evt_str(evt, DG_F_OBJECT);
+	const char *dot;
+
+	if (obj == NULL)
+		return;
+	dot = memchr(obj->p, '.', obj->len);
+	if (dot != NULL)
+		dg_evt_set(evt, DG_F_DB_COLLECTION, dot + 1, obj->len - (size_t)(dot + 1 - obj->p));
+	else
+		dg_evt_set(evt, DG_F_DB_COLLECTION, obj->p, obj->len);
+}
+
+/* "AUDIT: SESSION,1,1,READ,SELECT,TABLE,public.t,statement,parameters[,rows]" */
+static int audit(struct dg_pglog *p, const struct dg_str *text, struct dg_evt *evt,
+                 const char **why)
+{
+	const char *s = text->p + 7, *end = text->p + text->len;
+	struct dg_str f[10] = {{0}};
+	struct dg_sql sql;
+	size_t n = 0;
+
+	while (n < 10 && s < end) {
+		if (!csv_field(p, &s, end, &f[n])) {
+			snprintf(p->why, sizeof p->why, "pgaudit: field %zu is badly quoted",
+			         n + 1);
+			*why = p->why;
+			return -1;
+		}
+		n++;
+	}
+	if (n < 9 || s < end || !(eq(&f[0], "SESSION") || eq(&f[0], "OBJECT"))) {
+		*why = "pgaudit: an AUDIT record without its nine or ten fields";
+		return -1;
+	}
+	dg_evt_set(evt, DG_F_EVENT_OUTCOME, "success", 7);
+	dg_evt_set(evt, DG_F_DB_OPERATION, f[4].p, f[4].len);
+	if (!eq(&f[7], "<previously logged>") && !eq(&f[7], "<not logged>"))
+		dg_evt_set(evt, DG_F_DB_QUERY, f[7].p, f[7].len);
+	if (eq(&f[4], "PREPARE") || eq(&f[4], "DEALLOCATE") || eq(&f[4], "EXPLAIN")) {
+		/* preparing touches no data; pgaudit logs the execution on its own */
+	} else if (dg_evt_has(evt, DG_F_DB_QUERY)) {
+		from_statement(p, evt, &f[7], &sql);
+		dg_evt_set(evt, DG_F_DB_OPERATION, f[4].p, f[4].len);
+	} else {
+		from_statement(p, evt, &f[4], &sql); /* the command alone: "SELECT", "GRANT" */
+	}
+	if (!dg_evt_has(evt, DG_F_EVENT_ACTION)) {
+		static const char *const by_class[][2] = {
+		    {"READ", "read"}, {"WRITE", "write"}, {"ROLE", "grant"}, {"DDL", "ddl"}};
+
+		for (size_t i = 0; i < 4; i++)
+			if (eq(&f[3], by_class[i][0]) && !eq(&f[4], "PREPARE"))
+				dg_evt_set(evt, DG_F_EVENT_ACTION, by_class[i][1],
+				           strlen(by_class[i][1]));
+	}
+	if (f[6].len > 0) {
+		evt->present &= ~(1ULL << DG_F_OBJECT);
+		dg_evt_set(evt, DG_F_OBJECT, f[6].p, f[6].len);
+	}
+	set_collection(evt);
+	if (n == 10) {
+		int64_t rows = 0;
+
+		if (f[9].len == 0 || f[9].len > 18 || !digits_only(f[9].p, f[9].len)) {
+			*why = "pgaudit: the row count is not a number";
+			return -1;
+		}
+		for (size_t i = 0; i < f[9].len; i++)
+			rows = rows * 10 + (f[9].p[i] - '0');
+		dg_evt_set_int(evt, DG_F_RECORDS, rows, f[9].p, f[9].len);
+	}
+	return 1;
+}
+
+static int to_event(struct dg_pglog *p, struct msg *m, struct dg_evt *evt, const char **why)
+{
+	struct dg_sql sql;
+
+	evt->present = 0;
+	evt->nitems = 0;
+	if (!timestamp(p, m, evt)) {
+		*why = "a record whose time cannot be read";
+		return -1;
+	}
+	set_common(evt, m);
+	if (eq(&m->sev, "LOG") && starts(&m->text, "AUDIT: "))
+		return audit(p, &m->text, evt, why);
+	if (eq(&m->sev, "LOG") && starts(&m->text, "connection authorized: ")) {
+		dg_evt_set(evt, DG_F_EVENT_ACTION, "login", 5);
+		dg_evt_set(evt, DG_F_EVENT_OUTCOME, "success", 7);
+	} else if (eq(&m->sev, "FATAL") &&
+	           (eq(&m->state, "28P01") || eq(&m->state, "28000") ||
+	            find(&m->text, "authentication failed for user") != NULL ||
+	            starts(&m->text, "no pg_hba.conf entry for") ||
+	            (starts(&m->text, "role \"") && find(&m->text, "\" does not exist")))) {
+		dg_evt_set(evt, DG_F_EVENT_ACTION, "login", 5);
+		dg_evt_set(evt, DG_F_EVENT_OUTCOME, "failure", 7);
+		dg_evt_set(evt, DG_F_MESSAGE, m->text.p, m->text.len);
+	} else if (eq(&m->sev, "ERROR") &&
+	           (eq(&m->state, "42501") || starts(&m->text, "permission denied"))) {
+		/* pgaudit writes nothing for a denied statement: this is the only trace */
+		dg_evt_set(evt, DG_F_EVENT_OUTCOME, "failure", 7);
+		dg_evt_set(evt, DG_F_MESSAGE, m->text.p, m->text.len);
+		if (m->statement.len > 0) {
+			dg_evt_set(evt, DG_F_DB_QUERY, m->statement.p, m->statement.len);
+			from_statement(p, evt, &m->statement, &sql);
+			set_collection(evt);
+		}
+	} else {
+		return 0;
+	}
+	if (!dg_evt_has(evt, DG_F_USER_NAME)) {
+		struct dg_str u = message_user(&m->text);
+
+		dg_evt_set(evt, DG_F_USER_NAME, u.p, u.len);
+	}
+	return 1;
+}
+
+int dg_pglog_parse(struct dg_pglog *p, const char *rec, size_t len, struct dg_evt *evt,
+                   const char **why)
+{
+	struct msg m = {0};
+	int rc;
+
+	p->used = 0;
+	switch (p->layout) {
+	case DG_PGLOG_STDERR:
+		rc = parse_stderr(p, rec, len, &m, why);
+		break;
+	case DG_PGLOG_CSV:
+		rc = parse_csv(p, rec, len, &m, why);
+		break;
+	default:
+		rc = parse_json(p, rec, len, &m, why);
+		break;
+	}
+	return rc < 0 ? -1 : to_event(p, &m, evt, why);
+}
