@@ -247,6 +247,10 @@ static bool match(const struct dg_pglog *p, size_t i, const char *s, const char 
 	for (const char *e = s; e <= end; e++) {
 		const struct item *nx = i + 1 < p->nitems ? &p->items[i + 1] : NULL;
 
+		/* Only the application name, command tag and backend type hold spaces; a user or
+		 * database that seemed to would mean the prefix is not the server's. */
+		if (e > s && e[-1] == ' ' && strchr("aib", it->esc) == NULL)
+			return false;
 		if (nx != NULL && nx->esc == 0 &&
 		    (end - e < (ptrdiff_t)nx->len || *e != nx->lit[0]))
 			continue;

@@ -29,6 +29,7 @@ struct input {
 	struct dg_pglog *pg;
 	struct dg_mariadb *my;
 	struct dg_buf held;
+	struct dg_buf first; /* bytes before the first line is whole, when its format is unknown */
 	bool holding, in_quotes;
 	struct dg_record hrec; /* where the held record starts; truncated if it outgrew the cap */
 };
@@ -81,6 +82,7 @@ void dg_pipeline_free(struct dg_pipeline *p)
 		dg_pglog_free(p->inputs[i].pg);
 		dg_mariadb_free(p->inputs[i].my);
 		dg_buf_release(&p->inputs[i].held);
+		dg_buf_release(&p->inputs[i].first);
 		dg_framer_free(p->inputs[i].fr);
 		dg_hash_free(p->inputs[i].done);
 		dg_hash_free(p->inputs[i].partial);
@@ -333,7 +335,7 @@ static int detect(struct dg_pipeline *p, struct input *in, const char *buf, size
 			*cause = dg_xasprintf("%s: unknown log format (the first record is none "
 			                      "of: %s); use --format "
 			                      "to name it",
-			                      in->st.name, DG_FORMAT_NAMES + 6);
+			                      in->st.name, DG_FORMAT_KNOWN);
 			return -1;
 		}
 	}
@@ -459,14 +461,13 @@ static void line(struct dg_pipeline *p, uint32_t input, const struct dg_record *
 	}
 }
 
-int dg_pipeline_feed(struct dg_pipeline *p, uint32_t input, const char *buf, size_t len,
-                     char **cause)
+/* Audits bytes of an input whose format is decided. */
+static int feed_bytes(struct dg_pipeline *p, uint32_t input, const char *buf, size_t len,
+                      char **cause)
 {
 	struct input *in = &p->inputs[input];
 	struct dg_record rec;
 
-	if (in->st.format == DG_FORMAT_AUTO && detect(p, in, buf, len, cause) != 0)
-		return -1;
 	if (in->st.format != DG_FORMAT_AUTO && open_parser(p, in, cause) != 0)
 		return -1;
 	dg_framer_push(in->fr, buf, len);
@@ -476,6 +477,39 @@ int dg_pipeline_feed(struct dg_pipeline *p, uint32_t input, const char *buf, siz
 	in->fed += len;
 	in->st.end_offset = resume_at(in, NULL);
 	return 0;
+}
+
+/* Decides the format from the bytes kept so far, then audits them. */
+static int feed_first(struct dg_pipeline *p, uint32_t input, char **cause)
+{
+	struct input *in = &p->inputs[input];
+	struct dg_buf b = in->first;
+	int rc;
+
+	in->first = (struct dg_buf){0};
+	rc = detect(p, in, b.data, b.len, cause);
+	if (rc == 0)
+		rc = feed_bytes(p, input, b.data, b.len, cause);
+	dg_buf_release(&b);
+	return rc;
+}
+
+int dg_pipeline_feed(struct dg_pipeline *p, uint32_t input, const char *buf, size_t len,
+                     char **cause)
+{
+	struct input *in = &p->inputs[input];
+
+	if (in->st.format == DG_FORMAT_AUTO && (in->first.len > 0 || !memchr(buf, '\n', len))) {
+		/* The format shows in the first whole line: keep bytes until it is there. */
+		dg_buf_add(&in->first, buf, len);
+		if (!memchr(in->first.data, '\n', in->first.len) &&
+		    in->first.len < p->cfg->max_line)
+			return 0;
+		return feed_first(p, input, cause);
+	}
+	if (in->st.format == DG_FORMAT_AUTO && detect(p, in, buf, len, cause) != 0)
+		return -1;
+	return feed_bytes(p, input, buf, len, cause);
 }
 
 void dg_pipeline_flush(struct dg_pipeline *p, uint32_t input)
@@ -506,6 +540,23 @@ void dg_pipeline_end_input(struct dg_pipeline *p, uint32_t input)
 
 	if (in->ended)
 		return;
+	if (in->first.len > 0) {
+		/* a single line without newline, its format still unknown */
+		struct dg_record r = {in->first.data, in->first.len, in->fed, 1,
+		                      in->first.len,  false,         true};
+		char *cause = NULL;
+
+		if (in->st.format == DG_FORMAT_AUTO && detect(p, in, r.data, r.len, &cause) != 0) {
+			in->st.records++;
+			p->totals.records++;
+			malformed(p, input, &r, cause);
+			free(cause);
+			dg_buf_reset(&in->first);
+		} else {
+			feed_first(p, input, &cause);
+			free(cause);
+		}
+	}
 	if (dg_framer_finish(in->fr, &rec))
 		line(p, input, &rec);
 	release(p, input);

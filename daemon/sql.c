@@ -203,8 +203,9 @@ static size_t read_name(struct scan *sc, struct tok first, struct tok parts[3])
 	return n;
 }
 
-/* A table name at first: recorded unless it is a function call. */
-static void table(struct scan *sc, struct tok first)
+/* A table name at first. After FROM and JOIN a name followed by '(' is a function; after
+ * INSERT INTO or COPY the parenthesis lists columns. */
+static void table_or_call(struct scan *sc, struct tok first, bool maybe_call)
 {
 	struct tok parts[3];
 	size_t n, mark = sc->used;
@@ -213,7 +214,7 @@ static void table(struct scan *sc, struct tok first)
 	if (!is_ident(first))
 		return;
 	n = read_name(sc, first, parts);
-	if (is_punct(peek(&sc->lx), '(') || out->ntables == DG_SQL_MAX_TABLES)
+	if ((maybe_call && is_punct(peek(&sc->lx), '(')) || out->ntables == DG_SQL_MAX_TABLES)
 		return;
 	if (n == 1 && sc->schema_len > 0) {
 		if (!put(sc, sc->schema, sc->schema_len) || !put(sc, ".", 1))
@@ -233,6 +234,11 @@ static void table(struct scan *sc, struct tok first)
 	return;
 full:
 	sc->used = mark;
+}
+
+static void table(struct scan *sc, struct tok first)
+{
+	table_or_call(sc, first, false);
 }
 
 static const char *const clause_words[] = {
@@ -257,7 +263,7 @@ static void from_list(struct scan *sc, int depth)
 
 		if (is(t, "only") || is(t, "lateral"))
 			t = next(&sc->lx);
-		table(sc, t);
+		table_or_call(sc, t, true);
 		t = peek(&sc->lx);
 		if (is(t, "as")) {
 			next(&sc->lx);
@@ -299,9 +305,9 @@ static bool audit_setting(const struct dg_str *s)
 
 /* The rest of a SELECT (or the query part of another statement): tables after FROM and JOIN at
  * any depth, '*' in the top-level select list, INTO OUTFILE. */
-static void query_body(struct scan *sc, int top, bool select_list)
+static void query_body(struct scan *sc, struct tok prev, int top, bool select_list)
 {
-	struct tok prev = {T_END, NULL, 0, 0}, t;
+	struct tok t;
 
 	while ((t = next(&sc->lx)).t != T_END) {
 		if (select_list && t.depth == top) {
@@ -456,10 +462,14 @@ static void scan(struct scan *sc)
 			return;
 	}
 	if (is(t, "with")) {
+		/* the common table expressions read tables too */
 		while (t.t != T_END &&
 		       !(t.depth == 0 && (is(t, "select") || is(t, "insert") || is(t, "update") ||
-		                          is(t, "delete") || is(t, "merge"))))
+		                          is(t, "delete") || is(t, "merge")))) {
+			if (is(t, "from") || is(t, "join"))
+				from_list(sc, t.depth);
 			t = next(&sc->lx);
+		}
 	}
 	if (t.t != T_WORD)
 		return;
@@ -469,7 +479,7 @@ static void scan(struct scan *sc)
 		out->action = "read";
 		if (is(t, "table"))
 			table(sc, next(&sc->lx));
-		query_body(sc, t.depth, is(t, "select"));
+		query_body(sc, t, t.depth, is(t, "select"));
 	} else if (is(t, "insert") || is(t, "replace") || is(t, "merge")) {
 		out->action = "write";
 		if (is(peek(&sc->lx), "ignore"))
@@ -477,18 +487,18 @@ static void scan(struct scan *sc)
 		if (is(peek(&sc->lx), "into"))
 			next(&sc->lx);
 		table(sc, next(&sc->lx));
-		query_body(sc, t.depth, false);
+		query_body(sc, t, t.depth, false);
 		out->action = "write";
 	} else if (is(t, "update")) {
 		out->action = "write";
 		if (is(peek(&sc->lx), "only"))
 			next(&sc->lx);
 		table(sc, next(&sc->lx));
-		query_body(sc, t.depth, false);
+		query_body(sc, t, t.depth, false);
 		out->action = "write";
 	} else if (is(t, "delete")) {
 		out->action = "delete";
-		query_body(sc, t.depth, false);
+		query_body(sc, t, t.depth, false);
 		out->action = "delete";
 	} else if (is(t, "truncate")) {
 		out->action = "delete";
@@ -504,7 +514,7 @@ static void scan(struct scan *sc)
 
 		out->action = "write";
 		if (is_punct(u, '(')) {
-			query_body(sc, u.depth + 1, true); /* COPY (query) TO ... */
+			query_body(sc, u, u.depth + 1, true); /* COPY (query) TO ... */
 			out->select_star = false;
 			out->action = "export";
 			return;

@@ -96,6 +96,7 @@ const struct dg_pipeline_totals *dg_pipeline_totals(const struct dg_pipeline *p)
 int dg_pipeline_format_parse(const char *name);
 const char *dg_pipeline_format_name(enum dg_format format);
 /* The names, for usage and error messages. */
-#define DG_FORMAT_NAMES "auto, json, postgresql, postgresql-csv, postgresql-json, mariadb"
+#define DG_FORMAT_KNOWN "json, postgresql, postgresql-csv, postgresql-json, mariadb"
+#define DG_FORMAT_NAMES "auto, " DG_FORMAT_KNOWN
 
 #endif

@@ -4,6 +4,9 @@
 # rule packs under the example site configuration, next to two baselines run in the same
 # invocation on the same file: jq selecting big exports, and wc -l. Prints records/s, MB/s,
 # peak RSS and ratios. A second, larger input shows peak RSS does not grow with input size.
+# Then the database formats: N PostgreSQL messages as stderr text, csvlog and jsonlog, and the
+# same operations as MariaDB server_audit records (tests/bench/gen_dblog.py), each audited with
+# the same packs, next to the JSON figure.
 #
 #   tests/bench/bench.sh [N] [BUILD_DIR]      (default 1000000 and ./build)
 #
@@ -47,7 +50,7 @@ run() {
 			best_kib=$kib
 		fi
 	done
-	n=$(wc -l <"$file")
+	n=${COUNT:-$(wc -l <"$file")}
 	b=$(stat -c %s "$file")
 	rate[$name]=$(awk -v n="$n" -v s="$best" 'BEGIN { printf "%.0f", n / s }')
 	awk -v name="$name" -v n="$n" -v b="$b" -v s="$best" -v k="$best_kib" 'BEGIN {
@@ -66,3 +69,18 @@ awk -v d="${rate[dgaudit run (bundled packs)]}" -v j="${rate[jq select(.dg.recor
 	-v w="${rate[wc -l]}" 'BEGIN {
 	printf "ratios: dgaudit/jq = %.1fx, dgaudit/wc -l = %.2fx\n", d / j, d / w }'
 echo "findings: $(jq .summary.findings "$T/r1/latest/report.json") in $(du -h "$T/r1/latest/report.json" | cut -f1) of report.json"
+
+# Database formats: records, not lines, are what a run audits.
+python3 "$SRC/tests/bench/gen_dblog.py" "$N" "$T" >"$T/db-counts"
+rm -f "$T/events4.jsonl"
+PREFIX='%m [%p] %q%u@%d %r %a '
+for f in pg.log pg.csv pg.json server_audit.log; do
+	COUNT=$(awk -v f="$f" '$1 == f { print $2 }' "$T/db-counts") \
+		run "dgaudit run, $f" "$T/$f" "$BIN" run -c "$SRC/conf/dgaudit.conf" \
+		--log-line-prefix "$PREFIX" -o "$T/r-$f" "$T/$f"
+done
+awk -v d="${rate[dgaudit run (bundled packs)]}" -v a="${rate[dgaudit run, pg.log]}" \
+	-v b="${rate[dgaudit run, pg.csv]}" -v c="${rate[dgaudit run, pg.json]}" \
+	-v m="${rate[dgaudit run, server_audit.log]}" 'BEGIN {
+	printf "ratios to JSON lines: stderr %.2f, csvlog %.2f, jsonlog %.2f, server_audit %.2f\n",
+		a / d, b / d, c / d, m / d }'

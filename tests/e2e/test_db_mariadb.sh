@@ -2,8 +2,9 @@
 # A real MariaDB with server_audit runs the scripted workload (tests/e2e/db/my_workload.sh).
 # `dgaudit run` on the audit log must parse every record (none malformed) and report exactly
 # the findings the workload provokes; the table records name the objects of their QUERY.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/db_lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+source "$HERE/db_lib.sh"
 trap 'stop_servers; cleanup' EXIT
 CONF=$DG_SOURCE_DIR/tests/e2e/db/db.conf
 

@@ -3,8 +3,9 @@
 # and writes its log as stderr text, csvlog and jsonlog at once. `dgaudit run` on each of the
 # three must parse every record (none malformed), agree on the record count, and report
 # exactly the findings the workload provokes, each with the right user and object.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/db_lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
+source "$HERE/db_lib.sh"
 trap 'stop_servers; cleanup' EXIT
 CONF=$DG_SOURCE_DIR/tests/e2e/db/db.conf
 

@@ -263,10 +263,117 @@ static void test_unknown_format_is_refused(void **state)
 	(void)state;
 	assert_int_equal(dg_pipeline_feed(p, in, "\n\nNov 27 host sshd[1]: hello\n", 28, &cause),
 	                 -1);
-	assert_string_equal(cause, "weird.log: unknown log format (the first record is not JSON); "
+	assert_string_equal(cause, "weird.log: unknown log format (the first record is none of: "
+	                           "json, postgresql, postgresql-csv, postgresql-json, mariadb); "
 	                           "use --format to name it");
 	free(cause);
 	dg_pipeline_free(p);
+}
+
+#define PGP "2026-11-27 15:19:39.548 UTC [15024] teller@bank 127.0.0.1(5) psql "
+
+/* A PostgreSQL stderr log: a message with continuation lines, an error with its STATEMENT
+ * line, a login, and a last message whose end shows only when the input ends. */
+static const char pg_log[] =
+    PGP "LOG:  AUDIT: SESSION,1,1,READ,SELECT,TABLE,core.customers,\"SELECT name\n"
+        "\t  FROM core.customers\n"
+        "\t WHERE id = 7;\",<none>,1\n" PGP "ERROR:  permission denied for table cards\n" PGP
+        "STATEMENT:  SELECT * FROM core.cards;\n" PGP
+        "LOG:  connection authorized: user=teller database=bank\n" PGP
+        "LOG:  AUDIT: SESSION,2,1,WRITE,DELETE,TABLE,core.cards,\"DELETE FROM core.cards\n"
+        "\t WHERE id = 1\",<none>,1\n";
+
+/* Feeds text in chunks of step bytes; returns the input's stats after its end. */
+static struct dg_input_stats feed_in_steps(const char *text, size_t len, size_t step,
+                                           struct seen *s, uint64_t *held_at)
+{
+	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, s};
+	struct dg_pipeline *p = dg_pipeline_new(cfg, key, sizeof key, &hooks);
+	uint32_t in = dg_pipeline_add_input(p, "pg.log", DG_FORMAT_AUTO, 0, 1);
+	struct dg_input_stats st;
+	char *cause = NULL;
+
+	memset(s, 0, sizeof *s);
+	dg_pipeline_input_options(p, in, "%m [%p] %q%u@%d %r %a ", 0);
+	for (size_t off = 0; off < len; off += step) {
+		size_t n = len - off < step ? len - off : step;
+
+		assert_int_equal(dg_pipeline_feed(p, in, text + off, n, &cause), 0);
+	}
+	*held_at = dg_pipeline_resume(p, in, NULL);
+	dg_pipeline_end_input(p, in);
+	st = *dg_pipeline_input(p, in);
+	st.name = NULL;
+	dg_pipeline_free(p);
+	return st;
+}
+
+static void test_multiline_records_any_chunking(void **state)
+{
+	struct dg_input_stats whole, bytes;
+	uint64_t held_whole, held_bytes;
+	struct seen s;
+	const char *last = strstr(pg_log, PGP "LOG:  AUDIT: SESSION,2");
+
+	(void)state;
+	whole = feed_in_steps(pg_log, sizeof pg_log - 1, sizeof pg_log, &s, &held_whole);
+	assert_int_equal(s.malformed, 0);
+	bytes = feed_in_steps(pg_log, sizeof pg_log - 1, 1, &s, &held_bytes);
+	assert_int_equal(s.malformed, 0);
+	assert_int_equal(whole.format, DG_FORMAT_PG_STDERR);
+	/* four messages, whatever the reads' boundaries */
+	assert_int_equal(whole.records, 4);
+	assert_int_equal(bytes.records, 4);
+	/* until the input ends, the last message is held: a restart resumes at its start */
+	assert_int_equal(held_whole, (uint64_t)(last - pg_log));
+	assert_int_equal(held_bytes, (uint64_t)(last - pg_log));
+	assert_int_equal(whole.end_offset, sizeof pg_log - 1);
+	assert_string_equal(whole.sha256, bytes.sha256);
+}
+
+/* A csvlog row with newlines inside quotes is one record, and a row longer than the cap is
+ * given up without swallowing the rows after it. */
+static void test_csvlog_rows(void **state)
+{
+	static const char csv[] =
+	    "2026-11-27 15:19:40.981 "
+	    "UTC,\"dba\",\"bank\",1,\"127.0.0.1:4\",s,4,\"SELECT\",2026-11-27 "
+	    "15:19:40 UTC,3/37,0,LOG,00000,\"AUDIT: "
+	    "SESSION,2,1,READ,SELECT,TABLE,core.t,\"\"SELECT "
+	    "a\n  FROM core.t\"\",<none>,0\",,,,,,,,,\"psql\",\"client backend\",,0\n"
+	    "2026-11-27 15:19:40.982 "
+	    "UTC,\"dba\",\"bank\",1,\"127.0.0.1:4\",s,5,\"SELECT\",2026-11-27 "
+	    "15:19:40 UTC,3/38,0,LOG,00000,\"connection received: host=x\",,,,,,,,,\"\",\"not "
+	    "initialized\",,0\n";
+	struct dg_input_stats st;
+	uint64_t held;
+	struct seen s;
+
+	(void)state;
+	st = feed_in_steps(csv, sizeof csv - 1, 7, &s, &held);
+	assert_int_equal(st.format, DG_FORMAT_PG_CSV);
+	assert_int_equal(st.records, 2);
+	assert_int_equal(s.malformed, 0);
+	assert_int_equal(held, sizeof csv - 1);
+}
+
+/* A MariaDB join: the table records name both objects. */
+static void test_mariadb_objects(void **state)
+{
+	static const char log[] =
+	    "20261127 15:20:25,db1,dba,localhost,23,66,READ,core,customers,\n"
+	    "20261127 15:20:25,db1,dba,localhost,23,66,READ,core,branches,\n"
+	    "20261127 15:20:25,db1,dba,localhost,23,66,QUERY,core,'SELECT * FROM customers c JOIN "
+	    "branches b USING (id)',0\n";
+	struct dg_input_stats st;
+	uint64_t held;
+	struct seen s;
+
+	(void)state;
+	st = feed_in_steps(log, sizeof log - 1, 64, &s, &held);
+	assert_int_equal(st.format, DG_FORMAT_MARIADB);
+	assert_int_equal(st.records, 3);
+	assert_int_equal(s.malformed, 0);
 }
 
 int main(void)
@@ -276,6 +383,9 @@ int main(void)
 	    cmocka_unit_test(test_evidence_and_masking),
 	    cmocka_unit_test(test_malformed_does_not_stop_the_audit),
 	    cmocka_unit_test(test_unknown_format_is_refused),
+	    cmocka_unit_test(test_multiline_records_any_chunking),
+	    cmocka_unit_test(test_csvlog_rows),
+	    cmocka_unit_test(test_mariadb_objects),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,37 @@
+/* The MariaDB server_audit parser on arbitrary bytes, one record per line of the input so that
+ * table records and the QUERY after them meet: never crashes, refusals say why, every event it
+ * yields (one per object) is well formed. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgaudit/mariadb.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct dg_mariadb *p;
+	const char *s = (const char *)data, *end = s + size;
+
+	if (p == NULL)
+		p = dg_mariadb_new(480, 1 << 16);
+	if (size > 1 << 16)
+		return 0;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s)), *why = NULL;
+		size_t len = (size_t)((nl ? nl : end) - s);
+		struct dg_evt evt;
+		int n = dg_mariadb_parse(p, s, len, &evt, &why);
+
+		if (n < 0 && why == NULL)
+			abort();
+		for (int i = 1; i < n; i++) {
+			dg_mariadb_event(p, i, &evt);
+			if (dg_evt_str(&evt, DG_F_OBJECT) == NULL)
+				abort();
+		}
+		s = nl ? nl + 1 : end;
+	}
+	return 0;
+}

@@ -1,0 +1,207 @@
+/* MariaDB server_audit records as MariaDB 10.11 writes them: logins, queries with escaped and
+ * cut statements, table records naming a query's objects, denials by return code, and the
+ * server's local time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <string.h>
+
+#include "dgaudit/mariadb.h"
+
+static struct dg_mariadb *p;
+static struct dg_evt evt;
+static char rec[4096];
+
+static int setup(void **state)
+{
+	(void)state;
+	p = dg_mariadb_new(480, 4096); /* the servers run on Beijing time */
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	dg_mariadb_free(p);
+	return 0;
+}
+
+static int parse(const char *line, const char **why)
+{
+	strcpy(rec, line);
+	*why = NULL;
+	return dg_mariadb_parse(p, rec, strlen(rec), &evt, why);
+}
+
+static void assert_field(int field, const char *want)
+{
+	const struct dg_str *s = dg_evt_str(&evt, field);
+
+	if (want == NULL) {
+		assert_null(s);
+		return;
+	}
+	assert_non_null(s);
+	assert_int_equal(s->len, strlen(want));
+	assert_memory_equal(s->p, want, s->len);
+}
+
+static void test_logins(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(
+	    parse("20261127 15:20:24,db1,teller,10.0.0.5,17,0,FAILED_CONNECT,,,1045", &why), 1);
+	assert_field(DG_F_EVENT_ACTION, "login");
+	assert_field(DG_F_EVENT_OUTCOME, "failure");
+	assert_field(DG_F_USER_NAME, "teller");
+	assert_field(DG_F_SOURCE_IP, "10.0.0.5");
+	assert_field(DG_F_HOST_NAME, "db1");
+	/* server local time +08:00 */
+	assert_int_equal(evt.ts_ms, 1795764024000LL);
+	assert_int_equal(parse("20261127 15:20:25,db1,teller,localhost,22,0,CONNECT,core,,0", &why),
+	                 1);
+	assert_field(DG_F_EVENT_OUTCOME, "success");
+	assert_field(DG_F_SOURCE_IP, NULL); /* a host name is not an address */
+	assert_int_equal(
+	    parse("20261127 15:20:25,db1,teller,localhost,22,0,DISCONNECT,core,,0", &why), 0);
+}
+
+/* Statements: single-quoted, \' \\ \n escaped, commas inside. */
+static void test_query(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(
+	    parse("20261127 15:20:25,db1,dba,localhost,23,66,QUERY,core,'SELECT c.name, b.city\\n  "
+	          "FROM customers c WHERE c.name = \\'O\\\\\\'Brien, \"Jr\"\\'',0",
+	          &why),
+	    1);
+	assert_field(
+	    DG_F_DB_QUERY,
+	    "SELECT c.name, b.city\n  FROM customers c WHERE c.name = 'O\\'Brien, \"Jr\"'");
+	assert_field(DG_F_EVENT_ACTION, "read");
+	assert_field(DG_F_OBJECT, "core.customers"); /* qualified with the current database */
+	assert_field(DG_F_DB_NAMESPACE, "core");
+	assert_field(DG_F_EVENT_OUTCOME, "success");
+}
+
+/* Table records come first, with the query id of their QUERY: one event per table. */
+static void test_tables_then_query(void **state)
+{
+	const char *why;
+	const struct dg_str *o;
+
+	(void)state;
+	assert_int_equal(
+	    parse("20261127 15:20:25,db1,dba,localhost,23,66,READ,core,customers,", &why), 0);
+	assert_int_equal(parse("20261127 15:20:25,db1,app,localhost,24,9,READ,core,other,", &why),
+	                 0);
+	assert_int_equal(
+	    parse("20261127 15:20:25,db1,dba,localhost,23,66,READ,core,branches,", &why), 0);
+	assert_int_equal(parse("20261127 15:20:25,db1,dba,localhost,23,66,QUERY,core,'SELECT name "
+	                       "FROM customers JOIN branches USING (b)',0",
+	                       &why),
+	                 2);
+	assert_field(DG_F_OBJECT, "core.customers");
+	dg_mariadb_event(p, 1, &evt);
+	o = dg_evt_str(&evt, DG_F_OBJECT);
+	assert_non_null(o);
+	assert_int_equal(o->len, 13);
+	assert_memory_equal(o->p, "core.branches", 13);
+	assert_field(DG_F_DB_COLLECTION, "branches");
+	assert_field(DG_F_USER_NAME, "dba");
+	/* the other connection's table is still waiting for its own query */
+	assert_int_equal(parse("20261127 15:20:25,db1,app,localhost,24,9,QUERY,core,'SELECT 1 FROM "
+	                       "other',0",
+	                       &why),
+	                 1);
+	assert_field(DG_F_OBJECT, "core.other");
+}
+
+/* A denied statement writes no table records; its return code says what happened. */
+static void test_denied(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(parse("20261127 15:20:24,db1,intern,localhost,16,61,QUERY,core,'SELECT "
+	                       "id_number FROM core.customers WHERE id = 1',1142",
+	                       &why),
+	                 1);
+	assert_field(DG_F_EVENT_OUTCOME, "failure");
+	assert_field(DG_F_OBJECT, "core.customers");
+	assert_field(DG_F_MESSAGE, "error 1142");
+}
+
+/* Turning the audit log off is logged; a statement cut at the plugin's limit still parses. */
+static void test_admin_and_cut(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(parse("20261127 15:20:25,db1,dba,localhost,23,69,QUERY,core,'SET GLOBAL "
+	                       "server_audit_logging = OFF',0",
+	                       &why),
+	                 1);
+	assert_field(DG_F_EVENT_ACTION, "admin");
+	assert_field(DG_F_OBJECT, "server_audit_logging");
+	assert_int_equal(
+	    parse("20261127 15:20:25,db1,dba,localhost,23,70,QUERY,core,'INSERT INTO t "
+	          "VALUES (\\'a, b\\', \\'cut here\\',0",
+	          &why),
+	    1);
+	assert_field(DG_F_EVENT_ACTION, "write");
+	assert_field(DG_F_OBJECT, "core.t");
+}
+
+static void test_malformed(void **state)
+{
+	static const char *const bad[] = {
+	    "20261127 15:20:25,db1,dba,localhost,23,69,QUERY",
+	    "2026112 15:20:25,db1,dba,localhost,23,69,QUERY,core,'x',0",
+	    "20261327 15:20:25,db1,dba,localhost,23,69,QUERY,core,'x',0",
+	    "20261127 15:20:25,db1,dba,localhost,x,69,QUERY,core,'x',0",
+	    "20261127 15:20:25,db1,dba,localhost,23,69,QUERY,core,'x',oops",
+	    "20261127 15:20:25,db1,dba,localhost,23,69,LAUNCH,core,'x',0",
+	    "",
+	};
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		print_message("%s\n", bad[i]);
+		assert_int_equal(parse(bad[i], &why), -1);
+		assert_non_null(why);
+	}
+}
+
+static void test_looks(void **state)
+{
+	const char *ok = "20261127 15:20:24,vm,root,localhost,3,0,CONNECT,,,0";
+	const char *pg = "2026-11-27 15:19:36.628 UTC,\"postgres\",\"postgres\",14913";
+
+	(void)state;
+	assert_true(dg_mariadb_looks(ok, strlen(ok)));
+	assert_false(dg_mariadb_looks(pg, strlen(pg)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_logins),
+	    cmocka_unit_test(test_query),
+	    cmocka_unit_test(test_tables_then_query),
+	    cmocka_unit_test(test_denied),
+	    cmocka_unit_test(test_admin_and_cut),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_looks),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

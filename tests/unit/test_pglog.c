@@ -1,0 +1,355 @@
+/* PostgreSQL logs with pgaudit: the prefix compiled from log_line_prefix (an application name
+ * with spaces, %q for processes without a session), continuation lines and STATEMENT lines,
+ * pgaudit's CSV payload with its quoting, csvlog and jsonlog, and the server messages that are
+ * logins and denials. Record texts are as PostgreSQL 15 with pgaudit 1.7 writes them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgaudit/pglog.h"
+
+#define PREFIX "%m [%p] %q%u@%d %r %a "
+#define P      "2026-11-27 15:19:39.548 UTC [15024] teller@bank 127.0.0.1(56966) psql "
+
+static struct dg_evt evt;
+
+static void assert_field(int field, const char *want)
+{
+	const struct dg_str *s = dg_evt_str(&evt, field);
+
+	if (want == NULL) {
+		assert_null(s);
+		return;
+	}
+	assert_non_null(s);
+	assert_int_equal(s->len, strlen(want));
+	assert_memory_equal(s->p, want, s->len);
+}
+
+static int parse(enum dg_pglog_layout layout, const char *prefix, const char *rec, const char **why)
+{
+	/* the parser lives until the next call: *why may point into it */
+	static struct dg_pglog *p;
+	char *cause = NULL;
+	static char copy[8192];
+
+	dg_pglog_free(p);
+	p = dg_pglog_new(layout, prefix, 0, 4096, &cause);
+	assert_non_null(p);
+	/* the event points into the record: keep it alive past the parser */
+	strcpy(copy, rec);
+	*why = NULL;
+	return dg_pglog_parse(p, copy, strlen(copy), &evt, why);
+}
+
+static void test_audit_record(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       P
+	                       "LOG:  AUDIT: SESSION,1,1,READ,SELECT,TABLE,core.customers,"
+	                       "\"SELECT name, phone FROM core.customers WHERE id = 7;\",<none>,1",
+	                       &why),
+	                 1);
+	assert_field(DG_F_USER_NAME, "teller");
+	assert_field(DG_F_DB_NAMESPACE, "bank");
+	assert_field(DG_F_SOURCE_IP, "127.0.0.1");
+	assert_field(DG_F_EVENT_ACTION, "read");
+	assert_field(DG_F_EVENT_OUTCOME, "success");
+	assert_field(DG_F_OBJECT, "core.customers");
+	assert_field(DG_F_DB_COLLECTION, "customers");
+	assert_field(DG_F_DB_OPERATION, "SELECT");
+	assert_field(DG_F_DB_SYSTEM, "postgresql");
+	assert_field(DG_F_DB_QUERY, "SELECT name, phone FROM core.customers WHERE id = 7;");
+	assert_int_equal(evt.v[DG_F_RECORDS].num, 1);
+	assert_int_equal(evt.ts_ms, 1795792779548LL);
+}
+
+/* The application name holds spaces, and so may the text after it. */
+static void test_prefix_with_spaces(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(
+	    parse(
+	        DG_PGLOG_STDERR, "%t [%p]: app=%a,user=%u,db=%d,client=%h ",
+	        "2026-11-27 15:19:39 CST [7]: app=Loan Review UI,user=ana,db=bank,client=10.1.2.3 "
+	        "LOG:  AUDIT: SESSION,2,1,WRITE,DELETE,TABLE,core.cards,DELETE FROM core.cards,"
+	        "<none>",
+	        &why),
+	    1);
+	assert_field(DG_F_USER_NAME, "ana");
+	assert_field(DG_F_SOURCE_IP, "10.1.2.3");
+	assert_field(DG_F_EVENT_ACTION, "delete");
+	assert_null(dg_evt_str(&evt, DG_F_RECORDS)); /* log_rows off: nine fields */
+	/* CST means several zones: the source's zone (UTC here) applies */
+	assert_int_equal(evt.ts_ms, 1795792779000LL);
+}
+
+/* Processes without a session write only the part before %q. */
+static void test_q_escape(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       "2026-11-27 15:19:27.452 UTC [14884] LOG:  database system is ready "
+	                       "to accept connections",
+	                       &why),
+	                 0);
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX, "2026-11-27 15:19:27 UTC [1] hello", &why),
+	                 -1);
+	assert_non_null(strstr(why, "log_line_prefix"));
+}
+
+/* A statement over several lines: each continuation starts with one inserted TAB, and
+ * pgaudit doubles the quotes of its CSV field. */
+static void test_continuation_lines(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(
+	    parse(DG_PGLOG_STDERR, PREFIX,
+	          P "LOG:  AUDIT: SESSION,2,1,READ,SELECT,TABLE,core.branches,\"SELECT "
+	            "c.name, b.city\n\t  FROM core.customers c JOIN core.branches b\n\t "
+	            "WHERE c.name = 'O''Brien, \"\"Jr\"\"'\n\t   AND c.id = 3;\",<none>,0",
+	          &why),
+	    1);
+	assert_field(DG_F_OBJECT, "core.branches"); /* one record per object */
+	assert_field(DG_F_DB_QUERY,
+	             "SELECT c.name, b.city\n  FROM core.customers c JOIN "
+	             "core.branches b\n WHERE c.name = 'O''Brien, \"Jr\"'\n   AND c.id "
+	             "= 3;");
+}
+
+static void test_continues(void **state)
+{
+	char *cause = NULL;
+	struct dg_pglog *p = dg_pglog_new(DG_PGLOG_STDERR, PREFIX, 0, 4096, &cause);
+	const char *detail = P "DETAIL:  Connection matched pg_hba.conf line 93";
+	const char *stmt = P "STATEMENT:  SELECT 1";
+	const char *next = P "LOG:  AUDIT: SESSION,1,1,READ,SELECT,,,SELECT 1,<none>";
+
+	(void)state;
+	assert_true(dg_pglog_continues(p, "\t  FROM t", 9));
+	assert_true(dg_pglog_continues(p, detail, strlen(detail)));
+	assert_true(dg_pglog_continues(p, stmt, strlen(stmt)));
+	assert_false(dg_pglog_continues(p, next, strlen(next)));
+	assert_true(dg_pglog_opens(p, next, strlen(next)));
+	assert_false(dg_pglog_opens(p, stmt, strlen(stmt)));
+	dg_pglog_free(p);
+}
+
+/* pgaudit writes nothing for a denied statement: the error and its STATEMENT line are the
+ * only trace, and make a failed read of the table. */
+static void test_permission_denied(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       P
+	                       "ERROR:  permission denied for table customers\n" P
+	                       "STATEMENT:  SELECT id_number\n\t FROM core.customers WHERE id = 1;",
+	                       &why),
+	                 1);
+	assert_field(DG_F_EVENT_ACTION, "read");
+	assert_field(DG_F_EVENT_OUTCOME, "failure");
+	assert_field(DG_F_OBJECT, "core.customers");
+	assert_field(DG_F_DB_QUERY, "SELECT id_number\n FROM core.customers WHERE id = 1;");
+	assert_field(DG_F_MESSAGE, "permission denied for table customers");
+}
+
+static void test_logins(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       P "LOG:  connection authorized: user=teller database=bank "
+	                         "application_name=psql",
+	                       &why),
+	                 1);
+	assert_field(DG_F_EVENT_ACTION, "login");
+	assert_field(DG_F_EVENT_OUTCOME, "success");
+	/* The prefix says [unknown] before authentication; the message names the user. */
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       "2026-11-27 15:19:39.972 UTC [15041] [unknown]@[unknown] "
+	                       "127.0.0.1(56996) [unknown] FATAL:  password authentication failed "
+	                       "for user \"teller\"\n2026-11-27 15:19:39.972 UTC [15041] "
+	                       "[unknown]@[unknown] 127.0.0.1(56996) [unknown] DETAIL:  Connection "
+	                       "matched pg_hba.conf line 93: \"host all all 127.0.0.1/32 "
+	                       "scram-sha-256\"",
+	                       &why),
+	                 1);
+	assert_field(DG_F_EVENT_OUTCOME, "failure");
+	assert_field(DG_F_USER_NAME, "teller");
+	assert_field(DG_F_DB_NAMESPACE, NULL);
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       P "LOG:  connection received: host=127.0.0.1 port=56932", &why),
+	                 0);
+}
+
+static void test_pgaudit_fields(void **state)
+{
+	const char *why;
+
+	(void)state;
+	/* COPY ... TO is an export, whatever class pgaudit gives it */
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       P "LOG:  AUDIT: SESSION,1,1,READ,SELECT,TABLE,core.customers,COPY "
+	                         "core.customers TO STDOUT;,<none>,2000",
+	                       &why),
+	                 1);
+	assert_field(DG_F_EVENT_ACTION, "export");
+	assert_int_equal(evt.v[DG_F_RECORDS].num, 2000);
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       P "LOG:  AUDIT: SESSION,1,1,READ,COPY,,,COPY core.customers TO "
+	                         "STDOUT;,<none>,0",
+	                       &why),
+	                 1);
+	assert_field(DG_F_EVENT_ACTION, "export");
+	assert_field(DG_F_OBJECT, "core.customers"); /* from the statement */
+	/* log_statement_once: the statement is not repeated */
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       P "LOG:  AUDIT: SESSION,5,2,WRITE,UPDATE,TABLE,core.cards,"
+	                         "<previously logged>,<previously logged>",
+	                       &why),
+	                 1);
+	assert_field(DG_F_DB_QUERY, NULL);
+	assert_field(DG_F_EVENT_ACTION, "write");
+	/* parameters: a CSV list inside a CSV field */
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       P
+	                       "LOG:  AUDIT: SESSION,4,1,READ,SELECT,TABLE,core.customers,\"SELECT "
+	                       "name FROM core.customers WHERE id = $1 AND b = $2;\",\"9,\"\"a, "
+	                       "b\"\"\",1",
+	                       &why),
+	                 1);
+	assert_int_equal(evt.v[DG_F_RECORDS].num, 1);
+	/* preparing touches nothing */
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       P "LOG:  AUDIT: SESSION,3,1,READ,PREPARE,,,\"PREPARE one(int) AS "
+	                         "SELECT 1;\",<none>,0",
+	                       &why),
+	                 1);
+	assert_field(DG_F_EVENT_ACTION, NULL);
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       P "LOG:  AUDIT: SESSION,5,1,DDL,ALTER SYSTEM,,,ALTER SYSTEM SET "
+	                         "pgaudit.log = 'none';,<none>,0",
+	                       &why),
+	                 1);
+	assert_field(DG_F_EVENT_ACTION, "admin");
+	assert_field(DG_F_OBJECT, "pgaudit.log");
+}
+
+static void test_malformed(void **state)
+{
+	static const char *const bad[] = {
+	    P "LOG:  AUDIT: SESSION,1,1,READ,SELECT,TABLE,t,\"unterminated,<none>",
+	    P "LOG:  AUDIT: SESSION,1,1,READ",
+	    P "LOG:  AUDIT: SESSION,1,1,READ,SELECT,TABLE,t,x,<none>,many",
+	    P "DETAIL:  a detail on its own",
+	    P "LOG:  ok\nnot indented and not prefixed",
+	    "2026-13-27 15:19:39.548 UTC [15024] teller@bank 127.0.0.1(1) psql LOG:  AUDIT: x",
+	};
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		print_message("%s\n", bad[i]);
+		assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX, bad[i], &why), -1);
+		assert_non_null(why);
+	}
+}
+
+static void test_csvlog(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(
+	    parse(DG_PGLOG_CSV, NULL,
+	          "2026-11-27 15:19:40.981 UTC,\"dba\",\"bank\",15080,\"127.0.0.1:47726\","
+	          "6b099f8c.3ae8,4,\"SELECT\",2026-11-27 15:19:40 UTC,3/37,0,LOG,00000,\"AUDIT: "
+	          "SESSION,2,1,READ,SELECT,TABLE,core.customers,\"\"SELECT c.name\n  FROM "
+	          "core.customers c\n WHERE c.name = 'O''Brien, \"\"\"\"Jr\"\"\"\"'\"\",<none>,0\","
+	          ",,,,,,,,\"psql\",\"client backend\",,0",
+	          &why),
+	    1);
+	assert_field(DG_F_USER_NAME, "dba");
+	assert_field(DG_F_SOURCE_IP, "127.0.0.1");
+	assert_field(DG_F_OBJECT, "core.customers");
+	assert_field(DG_F_DB_QUERY,
+	             "SELECT c.name\n  FROM core.customers c\n WHERE c.name = 'O''Brien, \"Jr\"'");
+	/* a denial carries its statement in the query column */
+	assert_int_equal(
+	    parse(DG_PGLOG_CSV, NULL,
+	          "2026-11-27 15:19:39.836 UTC,\"intern\",\"bank\",15035,\"127.0.0.1:56984\","
+	          "6b099f8b.3abb,5,\"SELECT\",2026-11-27 15:19:39 UTC,3/28,0,ERROR,42501,"
+	          "\"permission denied for table customers\",,,,,,\"SELECT id_number FROM "
+	          "core.customers WHERE id = 1;\",,,\"psql\",\"client backend\",,0",
+	          &why),
+	    1);
+	assert_field(DG_F_EVENT_OUTCOME, "failure");
+	assert_field(DG_F_OBJECT, "core.customers");
+	assert_int_equal(parse(DG_PGLOG_CSV, NULL, "2026-11-27 15:19:39.836 UTC,a,b", &why), -1);
+	assert_int_equal(parse(DG_PGLOG_CSV, NULL, "2026-11-27 15:19:39.836 UTC,\"a", &why), -1);
+}
+
+static void test_jsonlog(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(
+	    parse(DG_PGLOG_JSON, NULL,
+	          "{\"timestamp\":\"2026-11-27 15:19:39.688 UTC\",\"user\":\"analyst\",\"dbname\":"
+	          "\"bank\",\"pid\":15030,\"remote_host\":\"127.0.0.1\",\"remote_port\":56972,"
+	          "\"error_severity\":\"LOG\",\"message\":\"AUDIT: "
+	          "SESSION,1,1,READ,COPY,,,\\\"COPY core.customers TO STDOUT;\\\",<none>,0\","
+	          "\"application_name\":\"psql\",\"backend_type\":\"client backend\"}",
+	          &why),
+	    1);
+	assert_field(DG_F_USER_NAME, "analyst");
+	assert_field(DG_F_EVENT_ACTION, "export");
+	assert_field(DG_F_OBJECT, "core.customers");
+	assert_int_equal(parse(DG_PGLOG_JSON, NULL, "{\"message\":\"x\"}", &why), -1);
+	assert_int_equal(parse(DG_PGLOG_JSON, NULL, "{\"timestamp\":", &why), -1);
+}
+
+static void test_bad_prefixes(void **state)
+{
+	static const char *const bad[] = {"%u@%d ", "%m %Z ", "%m %"};
+	char *cause = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_null(dg_pglog_new(DG_PGLOG_STDERR, bad[i], 0, 4096, &cause));
+		assert_non_null(strstr(cause, "log_line_prefix"));
+		free(cause);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_audit_record), cmocka_unit_test(test_prefix_with_spaces),
+	    cmocka_unit_test(test_q_escape),     cmocka_unit_test(test_continuation_lines),
+	    cmocka_unit_test(test_continues),    cmocka_unit_test(test_permission_denied),
+	    cmocka_unit_test(test_logins),       cmocka_unit_test(test_pgaudit_fields),
+	    cmocka_unit_test(test_malformed),    cmocka_unit_test(test_csvlog),
+	    cmocka_unit_test(test_jsonlog),      cmocka_unit_test(test_bad_prefixes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
