@@ -30,6 +30,7 @@ static const char *const model_names[DG_F_NMODEL] = {
     [DG_F_RECIPIENT] = "dg.recipient",
     [DG_F_RECIPIENT_COUNTRY] = "dg.recipient_country",
     [DG_F_MESSAGE] = "message",
+    [DG_F_DB_COLUMNS] = "db.columns",
 };
 
 /* Open addressing over path names; entries are full paths (slot >= 0) or prefixes (-1). */

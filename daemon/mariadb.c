@@ -188,6 +188,8 @@ static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64
 		dg_evt_set(evt, DG_F_DB_OPERATION, sql.verb.p, sql.verb.len);
 	if (sql.action != NULL)
 		dg_evt_set(evt, DG_F_EVENT_ACTION, sql.action, strlen(sql.action));
+	for (size_t i = 0; i < sql.ncolumns; i++)
+		dg_evt_push(evt, DG_F_DB_COLUMNS, sql.columns[i].p, sql.columns[i].len);
 	p->nobjects = 0;
 	if (sql.setting.len > 0) {
 		p->objects[p->nobjects++] = sql.setting;

@@ -612,6 +612,8 @@ static void from_statement(struct dg_pglog *p, struct dg_evt *evt, const struct 
 		dg_evt_set(evt, DG_F_EVENT_ACTION, sql->action, strlen(sql->action));
 	if (sql->verb.len > 0)
 		dg_evt_set(evt, DG_F_DB_OPERATION, sql->verb.p, sql->verb.len);
+	for (size_t i = 0; i < sql->ncolumns; i++)
+		dg_evt_push(evt, DG_F_DB_COLUMNS, sql->columns[i].p, sql->columns[i].len);
 	if (sql->setting.len > 0)
 		dg_evt_set(evt, DG_F_OBJECT, sql->setting.p, sql->setting.len);
 	else if (sql->ntables > 0)

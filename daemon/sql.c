@@ -303,6 +303,85 @@ static bool audit_setting(const struct dg_str *s)
 	       (s->len >= 12 && memcmp(s->p, "server_audit", 12) == 0);
 }
 
+static const char *const non_columns[] = {"distinct",
+                                          "all",
+                                          "as",
+                                          "case",
+                                          "when",
+                                          "then",
+                                          "else",
+                                          "end",
+                                          "and",
+                                          "or",
+                                          "not",
+                                          "null",
+                                          "true",
+                                          "false",
+                                          "is",
+                                          "in",
+                                          "like",
+                                          "ilike",
+                                          "between",
+                                          "over",
+                                          "partition",
+                                          "by",
+                                          "filter",
+                                          "where",
+                                          "interval",
+                                          "cast",
+                                          "extract",
+                                          "current_date",
+                                          "current_timestamp",
+                                          "now",
+                                          NULL};
+
+static bool keyword(struct tok t)
+{
+	for (size_t i = 0; t.t == T_WORD && non_columns[i] != NULL; i++)
+		if (is(t, non_columns[i]))
+			return true;
+	return is(t, "select");
+}
+
+/* An identifier in a select list: a column unless it calls a function, qualifies a name, is
+ * an alias or a keyword. */
+static void column(struct scan *sc, struct tok prev, struct tok t)
+{
+	struct dg_sql *out = sc->out;
+	struct tok nx = peek(&sc->lx);
+	size_t mark = sc->used;
+
+	if (!is_ident(t) || is_punct(nx, '(') || is_punct(nx, '.') || is(prev, "as") ||
+	    out->ncolumns == DG_SQL_MAX_COLUMNS)
+		return;
+	if (keyword(t))
+		return;
+	/* "SELECT a b" and "CASE ... END b": b names what comes before */
+	if (((is_ident(prev) && !keyword(prev)) || is(prev, "end")) && prev.depth == t.depth)
+		return;
+	if (!put_ident(sc, t))
+		return;
+	for (size_t i = 0; i < out->ncolumns; i++)
+		if (out->columns[i].len == sc->used - mark &&
+		    memcmp(out->columns[i].p, sc->scratch + mark, sc->used - mark) == 0) {
+			sc->used = mark;
+			return;
+		}
+	out->columns[out->ncolumns].p = sc->scratch + mark;
+	out->columns[out->ncolumns++].len = sc->used - mark;
+}
+
+static void star(struct scan *sc)
+{
+	struct dg_sql *out = sc->out;
+
+	out->select_star = true;
+	if (out->ncolumns < DG_SQL_MAX_COLUMNS) {
+		out->columns[out->ncolumns].p = "*";
+		out->columns[out->ncolumns++].len = 1;
+	}
+}
+
 /* The rest of a SELECT (or the query part of another statement): tables after FROM and JOIN at
  * any depth, '*' in the top-level select list, INTO OUTFILE. */
 static void query_body(struct scan *sc, struct tok prev, int top, bool select_list)
@@ -316,8 +395,10 @@ static void query_body(struct scan *sc, struct tok prev, int top, bool select_li
 			else if (is_punct(t, '*') &&
 			         (is(prev, "select") || is(prev, "distinct") || is(prev, "all") ||
 			          is_punct(prev, ',') || is_punct(prev, '.')))
-				sc->out->select_star = true;
+				star(sc);
 		}
+		if (select_list && t.depth >= top)
+			column(sc, prev, t);
 		if (is(t, "from") || is(t, "join")) {
 			from_list(sc, t.depth);
 		} else if (is(t, "into") && t.depth == top) {

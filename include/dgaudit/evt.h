@@ -34,6 +34,7 @@ enum dg_field {
 	DG_F_RECIPIENT,
 	DG_F_RECIPIENT_COUNTRY,
 	DG_F_MESSAGE,
+	DG_F_DB_COLUMNS, /* columns a statement names ("*" for all), for column-level catalogue */
 	DG_F_NMODEL
 };
 

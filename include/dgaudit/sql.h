@@ -11,7 +11,8 @@
 
 #include "dgaudit/evt.h"
 
-#define DG_SQL_MAX_TABLES 8
+#define DG_SQL_MAX_TABLES  8
+#define DG_SQL_MAX_COLUMNS 16
 
 enum dg_sql_dialect { DG_SQL_POSTGRESQL, DG_SQL_MARIADB };
 
@@ -24,6 +25,10 @@ struct dg_sql {
 	struct dg_str setting; /* the setting or plugin an admin statement changes, lowercased */
 	size_t ntables;        /* tables named, lowercased and qualified with the default schema */
 	struct dg_str tables[DG_SQL_MAX_TABLES];
+	/* columns the select list names, also inside functions (count(id_number)), lowercased;
+	 * "*" for SELECT * */
+	size_t ncolumns;
+	struct dg_str columns[DG_SQL_MAX_COLUMNS];
 	size_t scratch_used; /* bytes of scratch the names take */
 };
 

@@ -120,6 +120,37 @@ static void test_cases(void **state)
 	}
 }
 
+/* The columns a select list names, for column-level classification. */
+static void test_columns(void **state)
+{
+	static const struct {
+		const char *text, *columns;
+	} col_cases[] = {
+	    {"SELECT name, phone FROM core.customers", "name phone"},
+	    {"SELECT c.Name, upper(c.id_number) AS idn, count(*) FROM core.customers c",
+	     "name id_number"},
+	    {"SELECT * FROM core.customers", "*"},
+	    {"SELECT DISTINCT t.*, b.city FROM t JOIN b ON true", "* city"},
+	    {"SELECT CASE WHEN a IS NULL THEN b ELSE c END x FROM t", "a b c"},
+	    {"SELECT name nm FROM t WHERE id_number = '1'", "name"},
+	    {"DELETE FROM t WHERE a = 1", ""},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof col_cases / sizeof col_cases[0]; i++) {
+		char scratch[256], cols[256] = "";
+		struct dg_sql sql;
+
+		dg_sql_scan(DG_SQL_POSTGRESQL, col_cases[i].text, strlen(col_cases[i].text), "", 0,
+		            scratch, sizeof scratch, &sql);
+		for (size_t c = 0; c < sql.ncolumns; c++)
+			snprintf(cols + strlen(cols), sizeof cols - strlen(cols), "%s%.*s",
+			         c ? " " : "", (int)sql.columns[c].len, sql.columns[c].p);
+		print_message("%s\n", col_cases[i].text);
+		assert_string_equal(cols, col_cases[i].columns);
+	}
+}
+
 /* Names that do not fit the scratch space are left out, never cut. */
 static void test_scratch_limit(void **state)
 {
@@ -138,6 +169,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cases),
+	    cmocka_unit_test(test_columns),
 	    cmocka_unit_test(test_scratch_limit),
 	};
 

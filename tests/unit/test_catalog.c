@@ -1,0 +1,109 @@
+/* The asset catalogue: table entries, column entries that outrank them when a statement names
+ * the column (or selects *), patterns, and database roles. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgaudit/catalog.h"
+#include "dgaudit/xmalloc.h"
+
+static struct dg_catalog *cat;
+
+static void add(const char *object, const char *cls, const char *category, bool user)
+{
+	struct dg_catalog_entry e = {0};
+
+	e.object = dg_xstrdup(object);
+	e.classification = cls ? dg_xstrdup(cls) : NULL;
+	e.categories = dg_xcalloc(2, sizeof *e.categories);
+	e.categories[0] = dg_xstrdup(category);
+	e.ncategories = 1;
+	if (user)
+		dg_catalog_add_user(cat, &e);
+	else
+		dg_catalog_add(cat, &e);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	cat = dg_catalog_new();
+	add("core.customers.id_number", "C3", "id_card", false);
+	add("core.customers.phone", "C3", "phone", false);
+	add("core.customers", "C2", "name", false);
+	add("marketing.*", "C1", "preference", false);
+	add("etl_*", NULL, "batch", true);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	dg_catalog_free(cat);
+	return 0;
+}
+
+/* Enriches an event on object naming columns; returns "class:cat,cat". */
+static const char *enrich(const char *object, const char *const *columns, const char *user)
+{
+	static char out[128];
+	struct dg_evt evt = {0};
+	const struct dg_val *v;
+
+	dg_evt_set(&evt, DG_F_OBJECT, object, strlen(object));
+	dg_evt_set(&evt, DG_F_USER_NAME, user, strlen(user));
+	for (size_t i = 0; columns != NULL && columns[i] != NULL; i++)
+		dg_evt_push(&evt, DG_F_DB_COLUMNS, columns[i], strlen(columns[i]));
+	dg_catalog_enrich(cat, &evt);
+	v = &evt.v[DG_F_CLASSIFICATION];
+	snprintf(out, sizeof out,
+	         "%.*s:", dg_evt_has(&evt, DG_F_CLASSIFICATION) ? (int)v->text.len : 0,
+	         v->text.p ? v->text.p : "");
+	v = &evt.v[DG_F_CATEGORIES];
+	for (unsigned i = 0; dg_evt_has(&evt, DG_F_CATEGORIES) && i < v->nitems; i++)
+		snprintf(out + strlen(out), sizeof out - strlen(out), "%s%.*s", i ? "," : "",
+		         (int)evt.items[v->first + i].len, evt.items[v->first + i].p);
+	v = &evt.v[DG_F_USER_ROLES];
+	if (dg_evt_has(&evt, DG_F_USER_ROLES))
+		snprintf(out + strlen(out), sizeof out - strlen(out), " roles=%.*s",
+		         (int)evt.items[v->first].len, evt.items[v->first].p);
+	return out;
+}
+
+static void test_columns_outrank_tables(void **state)
+{
+	static const char *const name[] = {"name", NULL};
+	static const char *const id[] = {"name", "id_number", NULL};
+	static const char *const star[] = {"*", NULL};
+
+	(void)state;
+	assert_string_equal(enrich("core.customers", NULL, "a"), "C2:name");
+	assert_string_equal(enrich("core.customers", name, "a"), "C2:name");
+	assert_string_equal(enrich("core.customers", id, "a"), "C3:name,id_card");
+	assert_string_equal(enrich("core.customers", star, "a"), "C3:name,id_card,phone");
+	assert_string_equal(enrich("marketing.leads", star, "a"), "C1:preference");
+	assert_string_equal(enrich("core.branches", star, "a"), ":");
+}
+
+static void test_roles(void **state)
+{
+	(void)state;
+	assert_string_equal(enrich("core.branches", NULL, "etl_nightly"), ": roles=batch");
+	assert_string_equal(enrich("core.branches", NULL, "teller"), ":");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_columns_outrank_tables),
+	    cmocka_unit_test(test_roles),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
