@@ -589,14 +589,18 @@ static bool timestamp(const struct dg_pglog *p, const struct msg *m, struct dg_e
 		int64_t sec = 0, ms = 0;
 		size_t i = 0, frac = 0;
 
+		if (m->ts.len == 0 || m->ts.len > 16 || m->ts.p[0] == '.')
+			return false;
 		for (; i < m->ts.len && m->ts.p[i] != '.'; i++)
 			sec = sec * 10 + (m->ts.p[i] - '0');
-		for (i++; i < m->ts.len && frac < 3; i++, frac++)
+		if (i > 12) /* beyond the year 33658: not a time */
+			return false;
+		for (i++; i < m->ts.len && frac < 3 && m->ts.p[i] != '.'; i++, frac++)
 			ms = ms * 10 + (m->ts.p[i] - '0');
 		for (; frac < 3; frac++)
 			ms *= 10;
 		evt->ts_ms = sec * 1000 + ms;
-		return m->ts.len > 0 && sec < INT64_MAX / 1000;
+		return true;
 	}
 	return dg_ts_parse_zoned(m->ts.p, m->ts.len, p->tz, &evt->ts_ms);
 }
@@ -677,10 +681,8 @@ static int audit(struct dg_pglog *p, const struct dg_str *text, struct dg_evt *e
 				dg_evt_set(evt, DG_F_EVENT_ACTION, by_class[i][1],
 				           strlen(by_class[i][1]));
 	}
-	if (f[6].len > 0) {
-		evt->present &= ~(1ULL << DG_F_OBJECT);
+	if (f[6].len > 0) /* pgaudit's own name of the object wins over the statement's */
 		dg_evt_set(evt, DG_F_OBJECT, f[6].p, f[6].len);
-	}
 	set_collection(evt);
 	if (n == 10) {
 		int64_t rows = 0;

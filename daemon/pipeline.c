@@ -399,14 +399,12 @@ static bool quotes_open(const char *s, size_t len, bool open)
 	return open;
 }
 
-static void hold(struct dg_pipeline *p, struct input *in, const struct dg_record *rec)
+static void hold(struct input *in, const struct dg_record *rec)
 {
 	in->holding = true;
 	in->hrec = *rec;
-	in->hrec.real_len = rec->real_len;
 	dg_buf_reset(&in->held);
 	dg_buf_add(&in->held, rec->data, rec->len);
-	(void)p;
 }
 
 /* Adds a continuation line to the held record, up to the cap. */
@@ -437,7 +435,7 @@ static void line(struct dg_pipeline *p, uint32_t input, const struct dg_record *
 		if (!rec->truncated && blank(rec))
 			audit(p, input, rec);
 		else
-			hold(p, in, rec); /* its end shows only when the next message starts */
+			hold(in, rec); /* its end shows only when the next message starts */
 		return;
 	case DG_FORMAT_PG_CSV:
 		if (in->holding) {
@@ -451,7 +449,7 @@ static void line(struct dg_pipeline *p, uint32_t input, const struct dg_record *
 		}
 		in->in_quotes = quotes_open(rec->data, rec->len, false);
 		if (in->in_quotes && !rec->truncated)
-			hold(p, in, rec);
+			hold(in, rec);
 		else
 			audit(p, input, rec);
 		return;
