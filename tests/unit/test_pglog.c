@@ -94,6 +94,22 @@ static void test_prefix_with_spaces(void **state)
 	assert_int_equal(evt.ts_ms, 1795792779000LL);
 }
 
+/* %n: seconds since the epoch, with milliseconds; absurd values are refused. */
+static void test_epoch_time(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(parse(DG_PGLOG_STDERR, "%n [%p] %q%u@%d ",
+	                       "1795792779.548 [7] ana@bank LOG:  connection authorized: user=ana",
+	                       &why),
+	                 1);
+	assert_int_equal(evt.ts_ms, 1795792779548LL);
+	assert_int_equal(parse(DG_PGLOG_STDERR, "%n [%p] ",
+	                       "99999999999999.5 [7] LOG:  connection authorized: user=ana", &why),
+	                 -1);
+}
+
 /* Processes without a session write only the part before %q. */
 static void test_q_escape(void **state)
 {
@@ -343,12 +359,19 @@ static void test_bad_prefixes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_audit_record), cmocka_unit_test(test_prefix_with_spaces),
-	    cmocka_unit_test(test_q_escape),     cmocka_unit_test(test_continuation_lines),
-	    cmocka_unit_test(test_continues),    cmocka_unit_test(test_permission_denied),
-	    cmocka_unit_test(test_logins),       cmocka_unit_test(test_pgaudit_fields),
-	    cmocka_unit_test(test_malformed),    cmocka_unit_test(test_csvlog),
-	    cmocka_unit_test(test_jsonlog),      cmocka_unit_test(test_bad_prefixes),
+	    cmocka_unit_test(test_audit_record),
+	    cmocka_unit_test(test_prefix_with_spaces),
+	    cmocka_unit_test(test_q_escape),
+	    cmocka_unit_test(test_epoch_time),
+	    cmocka_unit_test(test_continuation_lines),
+	    cmocka_unit_test(test_continues),
+	    cmocka_unit_test(test_permission_denied),
+	    cmocka_unit_test(test_logins),
+	    cmocka_unit_test(test_pgaudit_fields),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_csvlog),
+	    cmocka_unit_test(test_jsonlog),
+	    cmocka_unit_test(test_bad_prefixes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
