@@ -37,7 +37,7 @@ static int check_prefix(const char *name, const config_setting_t *s, const char 
 
 	if (prefix == NULL)
 		return 0;
-	pg = dg_pglog_new(DG_PGLOG_STDERR, prefix, 0, 256, &why);
+	pg = dg_pglog_new(DG_PGLOG_STDERR, prefix, NULL, 256, &why);
 	if (pg != NULL) {
 		dg_pglog_free(pg);
 		return 0;
@@ -45,6 +45,19 @@ static int check_prefix(const char *name, const config_setting_t *s, const char 
 	dg_cfgutil_fail(cause, name, s, "%s", why);
 	free(why);
 	return -1;
+}
+
+static struct dg_tz *load_tz(const char *name, const config_setting_t *s, const char *spec,
+                             char **cause)
+{
+	char *why = NULL;
+	struct dg_tz *tz = dg_tz_load(spec, &why);
+
+	if (tz == NULL) {
+		dg_cfgutil_fail(cause, name, s, "%s", why);
+		free(why);
+	}
+	return tz;
 }
 
 static int read_databases(struct dg_config *cfg, const char *name, const config_setting_t *s,
@@ -67,9 +80,15 @@ static int read_databases(struct dg_config *cfg, const char *name, const config_
 		free(cfg->pg_prefix);
 		cfg->pg_prefix = dg_xstrdup(prefix);
 	}
-	if (tz != NULL && !dg_ts_offset_parse(tz, strlen(tz), &cfg->tz_minutes))
-		return dg_cfgutil_fail(cause, name, config_setting_get_member(s, "timezone"),
-		                       "timezone '%s' is not UTC or an offset like +08:00", tz);
+	if (tz != NULL) {
+		struct dg_tz *z =
+		    load_tz(name, config_setting_get_member(s, "timezone"), tz, cause);
+
+		if (z == NULL)
+			return -1;
+		dg_tz_free(cfg->tz);
+		cfg->tz = z;
+	}
 	return 0;
 }
 
@@ -140,11 +159,10 @@ static int read_sources(struct dg_config *cfg, const char *name, const config_se
 			                       DG_FORMAT_NAMES);
 		if (check_prefix(name, e, prefix, cause) != 0)
 			return -1;
-		cfg->sources[i].tz_minutes = cfg->tz_minutes;
-		if (tz != NULL && !dg_ts_offset_parse(tz, strlen(tz), &cfg->sources[i].tz_minutes))
-			return dg_cfgutil_fail(cause, name, e,
-			                       "timezone '%s' is not UTC or an offset like +08:00",
-			                       tz);
+		if (tz != NULL &&
+		    (cfg->sources[i].tz = load_tz(name, config_setting_get_member(e, "timezone"),
+		                                  tz, cause)) == NULL)
+			return -1;
 		cfg->sources[i].prefix = prefix ? dg_xstrdup(prefix) : NULL;
 		cfg->sources[i].path = resolve(name, path);
 		cfg->sources[i].format = dg_xstrdup(format ? format : "auto");
@@ -447,6 +465,7 @@ struct dg_config *dg_config_load(const char *path, char **cause)
 	cfg->metrics_listen = dg_xstrdup("127.0.0.1:9464");
 	cfg->catalog = dg_catalog_new();
 	cfg->pg_prefix = dg_xstrdup(DG_PGLOG_DEFAULT_PREFIX);
+	cfg->tz = dg_tz_fixed(0);
 	cfg->schema = dg_schema_new();
 	if (path != NULL) {
 		cfg->path = dg_xstrdup(path);
@@ -486,6 +505,7 @@ void dg_config_free(struct dg_config *cfg)
 		free(cfg->sources[i].path);
 		free(cfg->sources[i].format);
 		free(cfg->sources[i].prefix);
+		dg_tz_free(cfg->sources[i].tz);
 	}
 	free(cfg->sources);
 	free(cfg->path);
@@ -497,6 +517,7 @@ void dg_config_free(struct dg_config *cfg)
 	free(cfg->findings_path);
 	dg_catalog_free(cfg->catalog);
 	free(cfg->pg_prefix);
+	dg_tz_free(cfg->tz);
 	dg_cfgutil_site_clear(&cfg->site);
 	dg_cfgutil_strings_free(cfg->rule_dirs);
 	dg_cfgutil_strings_free(cfg->disabled_rules);

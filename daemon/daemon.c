@@ -130,13 +130,14 @@ static const char *format_of(const struct dg_config *cfg, const char *path)
 	return sc ? sc->format : "auto";
 }
 
-/* The source's log_line_prefix and time zone for an input. */
-static void input_options(struct daemon *d, uint32_t input, const char *source)
+/* The source's log_line_prefix and time zone for an input, from cfg: the configuration the
+ * pipeline runs with (during a reload, the new one). */
+static void input_options(struct daemon *d, const struct dg_config *cfg, uint32_t input,
+                          const char *source)
 {
-	const struct dg_source_cfg *sc = source_of(d->cfg, source);
+	const struct dg_source_cfg *sc = source_of(cfg, source);
 
-	dg_pipeline_input_options(d->pipe, input, sc ? sc->prefix : NULL,
-	                          sc ? sc->tz_minutes : d->cfg->tz_minutes);
+	dg_pipeline_input_options(d->pipe, input, sc ? sc->prefix : NULL, sc ? sc->tz : NULL);
 }
 
 static uint32_t add_input(struct daemon *d, const char *source, const char *path,
@@ -153,7 +154,7 @@ static uint32_t add_input(struct daemon *d, const char *source, const char *path
 	d->ins[input] = (struct din){
 	    dg_xstrdup(path), dg_xstrdup(source), dg_xstrdup(format), *id, true, false, false, 0};
 	d->nins = input + 1;
-	input_options(d, input, source);
+	input_options(d, d->cfg, input, source);
 	return input;
 }
 
@@ -852,7 +853,7 @@ static void reload(struct daemon *d)
 		const struct dg_input_stats *st = dg_pipeline_input(old, i);
 
 		dg_pipeline_add_input(d->pipe, st->name, st->format, off, line);
-		input_options(d, i, d->ins[i].source);
+		input_options(d, cfg, i, d->ins[i].source);
 		if (!d->ins[i].active)
 			dg_pipeline_end_input(d->pipe, i);
 	}

@@ -23,7 +23,7 @@ struct slot {
 };
 
 struct dg_mariadb {
-	int tz;
+	const struct dg_tz *tz;
 	char *scratch;
 	size_t cap;
 	struct slot slots[SLOTS];
@@ -34,11 +34,11 @@ struct dg_mariadb {
 	char why[128];
 };
 
-struct dg_mariadb *dg_mariadb_new(int tz_minutes, size_t max_record)
+struct dg_mariadb *dg_mariadb_new(const struct dg_tz *tz, size_t max_record)
 {
 	struct dg_mariadb *p = dg_xcalloc(1, sizeof *p);
 
-	p->tz = tz_minutes;
+	p->tz = tz;
 	p->cap = max_record + SLOT_NAMES * NAME_MAX_ + 1024;
 	p->scratch = dg_xmalloc(p->cap);
 	return p;
@@ -68,7 +68,7 @@ static bool num(const char *s, size_t n, uint64_t *out)
 }
 
 /* "YYYYMMDD hh:mm:ss", the server's local time. */
-static bool timestamp(const char *s, size_t n, int tz, int64_t *ms)
+static bool timestamp(const char *s, size_t n, const struct dg_tz *tz, int64_t *ms)
 {
 	uint64_t y, mo, d, h, mi, sec;
 
@@ -80,8 +80,9 @@ static bool timestamp(const char *s, size_t n, int tz, int64_t *ms)
 		return false;
 	*ms = (dg_ts_days_from_civil((int64_t)y, (unsigned)mo, (unsigned)d) * 86400 +
 	       (int64_t)(h * 3600 + mi * 60 + sec)) *
-	          1000 -
-	      (int64_t)tz * 60000;
+	      1000;
+	if (tz != NULL)
+		*ms = dg_tz_to_utc(tz, *ms);
 	return true;
 }
 
@@ -92,7 +93,7 @@ bool dg_mariadb_looks(const char *line, size_t len)
 
 	for (size_t i = 0; i < len && commas < 9; i++)
 		commas += line[i] == ',';
-	return len > 18 && line[17] == ',' && timestamp(line, 17, 0, &ms) && commas == 9;
+	return len > 18 && line[17] == ',' && timestamp(line, 17, NULL, &ms) && commas == 9;
 }
 
 static struct slot *find_slot(struct dg_mariadb *p, uint64_t conn)

@@ -28,7 +28,7 @@ struct msg {
 
 struct dg_pglog {
 	enum dg_pglog_layout layout;
-	int tz;
+	const struct dg_tz *tz;
 	char *prefix;
 	struct item items[MAX_ITEMS];
 	size_t nitems;
@@ -96,13 +96,13 @@ static int compile(struct dg_pglog *p, char **cause)
 	return 0;
 }
 
-struct dg_pglog *dg_pglog_new(enum dg_pglog_layout layout, const char *prefix, int tz_minutes,
-                              size_t max_record, char **cause)
+struct dg_pglog *dg_pglog_new(enum dg_pglog_layout layout, const char *prefix,
+                              const struct dg_tz *tz, size_t max_record, char **cause)
 {
 	struct dg_pglog *p = dg_xcalloc(1, sizeof *p);
 
 	p->layout = layout;
-	p->tz = tz_minutes;
+	p->tz = tz;
 	p->prefix = dg_xstrdup(prefix ? prefix : DG_PGLOG_DEFAULT_PREFIX);
 	if (layout == DG_PGLOG_STDERR && compile(p, cause) != 0) {
 		dg_pglog_free(p);
@@ -602,7 +602,16 @@ static bool timestamp(const struct dg_pglog *p, const struct msg *m, struct dg_e
 		evt->ts_ms = sec * 1000 + ms;
 		return true;
 	}
-	return dg_ts_parse_zoned(m->ts.p, m->ts.len, p->tz, &evt->ts_ms);
+	{
+		int64_t local;
+		bool zoned;
+		int minutes;
+
+		if (!dg_ts_parse_local(m->ts.p, m->ts.len, &local, &zoned, &minutes))
+			return false;
+		evt->ts_ms = zoned ? local - (int64_t)minutes * 60000 : dg_tz_to_utc(p->tz, local);
+		return true;
+	}
 }
 
 /* Fills action, object and table from a statement, for records pgaudit did not itemise. */

@@ -25,7 +25,7 @@ struct input {
 	 * record of several lines being assembled: a PostgreSQL message with its continuation
 	 * and STATEMENT lines, or a csvlog row with newlines inside quotes. */
 	char *prefix;
-	int tz;
+	const struct dg_tz *tz;
 	struct dg_pglog *pg;
 	struct dg_mariadb *my;
 	struct dg_buf held;
@@ -129,18 +129,18 @@ uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_
 	in->fed = offset;
 	in->done = dg_hash_new();
 	in->partial = dg_hash_new();
-	in->tz = p->cfg->tz_minutes;
+	in->tz = p->cfg->tz;
 	return p->ninputs++;
 }
 
 void dg_pipeline_input_options(struct dg_pipeline *p, uint32_t input, const char *prefix,
-                               int tz_minutes)
+                               const struct dg_tz *tz)
 {
 	struct input *in = &p->inputs[input];
 
 	free(in->prefix);
 	in->prefix = prefix ? dg_xstrdup(prefix) : NULL;
-	in->tz = tz_minutes;
+	in->tz = tz ? tz : p->cfg->tz;
 }
 
 static void on_match(const struct dg_match *m, void *arg)
@@ -247,8 +247,10 @@ static bool csvlog_row(const char *s, size_t len)
 {
 	int64_t ms;
 	size_t i = 19;
+	bool zoned;
+	int minutes;
 
-	if (len < 21 || !dg_ts_parse_zoned(s, 19, 0, &ms))
+	if (len < 21 || !dg_ts_parse_local(s, 19, &ms, &zoned, &minutes))
 		return false;
 	if (s[i] == '.')
 		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
@@ -290,6 +292,8 @@ static int detect(struct dg_pipeline *p, struct input *in, const char *buf, size
 	size_t i = 0, n;
 	const char *nl;
 	int64_t ms;
+	bool zoned;
+	int minutes;
 
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		i = 3; /* a UTF-8 byte order mark */
@@ -324,7 +328,7 @@ static int detect(struct dg_pipeline *p, struct input *in, const char *buf, size
 		dg_pglog_free(pg);
 		if (opens) {
 			in->st.format = DG_FORMAT_PG_STDERR;
-		} else if (n >= 19 && dg_ts_parse_zoned(buf, 19, 0, &ms)) {
+		} else if (n >= 19 && dg_ts_parse_local(buf, 19, &ms, &zoned, &minutes)) {
 			*cause = dg_xasprintf(
 			    "%s: looks like a PostgreSQL log, but its first line does not match "
 			    "log_line_prefix '%s'; set the server's prefix in the config "

@@ -34,8 +34,7 @@ struct run {
 	struct dg_buf line;
 	const char *format; /* NULL: the matching source's, else auto */
 	const char *prefix; /* --log-line-prefix */
-	int tz;
-	bool have_tz;
+	struct dg_tz *tz;   /* --timezone */
 	enum dg_severity fail_on;
 	bool unreadable;
 	bool out_failed;
@@ -111,9 +110,9 @@ static void audit_input(struct run *r, const char *path, char *buf)
 		                          r->prefix ? r->prefix
 		                          : sc      ? sc->prefix
 		                                    : NULL,
-		                          r->have_tz ? r->tz
-		                          : sc       ? sc->tz_minutes
-		                                     : r->cfg->tz_minutes);
+		                          r->tz ? r->tz
+		                          : sc  ? sc->tz
+		                                : NULL);
 	}
 	while ((n = dg_source_read(src, buf, READ_CHUNK, &cause)) > 0)
 		if (dg_pipeline_feed(r->pipe, in, buf, (size_t)n, &cause) != 0)
@@ -278,7 +277,7 @@ int dg_run_main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct run r = {.format = NULL, .fail_on = DG_SEV_HIGH, .out = stdout};
-	const char *conf = NULL, *outdir = NULL, *findings = NULL;
+	const char *conf = NULL, *outdir = NULL, *findings = NULL, *tzspec = NULL;
 	uint8_t pkey[DG_PSEUDONYM_KEY_LEN];
 	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, &r};
 	struct dg_signer *signer = NULL;
@@ -310,7 +309,8 @@ int dg_run_main(int argc, char **argv)
 			break;
 		case 'P': {
 			char *why = NULL;
-			struct dg_pglog *pg = dg_pglog_new(DG_PGLOG_STDERR, optarg, 0, 256, &why);
+			struct dg_pglog *pg =
+			    dg_pglog_new(DG_PGLOG_STDERR, optarg, NULL, 256, &why);
 
 			if (pg == NULL) {
 				fprintf(stderr, "dgaudit run: --log-line-prefix: %s\n", why);
@@ -322,13 +322,7 @@ int dg_run_main(int argc, char **argv)
 			break;
 		}
 		case 'z':
-			if (!dg_ts_offset_parse(optarg, strlen(optarg), &r.tz)) {
-				fprintf(stderr,
-				        "dgaudit run: --timezone takes UTC or an offset like "
-				        "+08:00\n");
-				return DG_EXIT_USAGE;
-			}
-			r.have_tz = true;
+			tzspec = optarg;
 			break;
 		case 'F':
 			if (!dg_rules_severity_parse(optarg, &r.fail_on)) {
@@ -356,6 +350,10 @@ int dg_run_main(int argc, char **argv)
 	}
 	if (optind == argc && r.cfg->nsources == 0) {
 		usage(stderr);
+		goto out;
+	}
+	if (tzspec != NULL && (r.tz = dg_tz_load(tzspec, &cause)) == NULL) {
+		fprintf(stderr, "dgaudit run: --timezone: %s\n", cause);
 		goto out;
 	}
 	if (findings != NULL && (r.out = fopen(findings, "we")) == NULL) {
@@ -438,5 +436,6 @@ out:
 	dg_pipeline_free(r.pipe);
 	dg_report_free(r.report);
 	dg_config_free(r.cfg);
+	dg_tz_free(r.tz);
 	return rc;
 }

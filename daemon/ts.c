@@ -132,23 +132,18 @@ bool dg_ts_offset_parse(const char *s, size_t len, int *minutes)
 	return numeric_offset(s, len, minutes);
 }
 
-bool dg_ts_parse_zoned(const char *s, size_t len, int default_minutes, int64_t *ms)
+bool dg_ts_parse_local(const char *s, size_t len, int64_t *local_ms, bool *zoned, int *minutes)
 {
-	int64_t local;
-	size_t i = parse_civil(s, len, &local);
-	int off = default_minutes;
+	size_t i = parse_civil(s, len, local_ms);
 
 	if (i == 0)
 		return false;
+	*zoned = false;
 	if (i < len) {
 		if (s[i] == ' ')
 			i++;
-		/* A zone abbreviation other than UTC is ambiguous (CST): the source's own zone
-		 * applies. */
-		if (!dg_ts_offset_parse(s + i, len - i, &off))
-			off = default_minutes;
+		*zoned = dg_ts_offset_parse(s + i, len - i, minutes);
 	}
-	*ms = local - (int64_t)off * 60000;
 	return true;
 }
 

@@ -12,12 +12,13 @@
 #include "dgaudit/evt.h"
 #include "dgaudit/hash.h"
 #include "dgaudit/rules.h"
+#include "dgaudit/tz.h"
 
 struct dg_source_cfg {
-	char *path;     /* a file or a glob */
-	char *format;   /* "auto", "json", "postgresql", ... (DG_FORMAT_NAMES) */
-	char *prefix;   /* the server's log_line_prefix, or NULL for the config's */
-	int tz_minutes; /* zone of times written without one (MariaDB) */
+	char *path;       /* a file or a glob */
+	char *format;     /* "auto", "json", "postgresql", ... (DG_FORMAT_NAMES) */
+	char *prefix;     /* the server's log_line_prefix, or NULL for the config's */
+	struct dg_tz *tz; /* zone of times written without one (MariaDB), or NULL: the config's */
 };
 
 struct dg_config {
@@ -39,8 +40,8 @@ struct dg_config {
 	size_t max_held;         /* rotated files kept open while they are drained */
 	int64_t rotated_idle_ms; /* a drained rotated file is let go after this */
 	struct dg_catalog *catalog;
-	char *pg_prefix; /* databases.log_line_prefix: PostgreSQL stderr logs */
-	int tz_minutes;  /* databases.timezone */
+	char *pg_prefix;  /* databases.log_line_prefix: PostgreSQL stderr logs */
+	struct dg_tz *tz; /* databases.timezone (UTC by default) */
 	struct dg_site site;
 	char **rule_dirs; /* NULL: the built-in packs */
 	char **disabled_rules;

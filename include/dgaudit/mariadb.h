@@ -12,10 +12,12 @@
 #include <stddef.h>
 
 #include "dgaudit/evt.h"
+#include "dgaudit/tz.h"
 
 struct dg_mariadb;
 
-struct dg_mariadb *dg_mariadb_new(int tz_minutes, size_t max_record);
+/* A parser whose times are local time in tz, which must outlive it. */
+struct dg_mariadb *dg_mariadb_new(const struct dg_tz *tz, size_t max_record);
 void dg_mariadb_free(struct dg_mariadb *p);
 /* Parses one record. Returns the number of events it yields (0 for table records, which only
  * name objects, and for disconnects), the first in evt; -1 with *why if it is malformed. */

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "dgaudit/evt.h"
+#include "dgaudit/tz.h"
 
 enum dg_pglog_layout { DG_PGLOG_STDERR, DG_PGLOG_CSV, DG_PGLOG_JSON };
 
@@ -21,10 +22,11 @@ enum dg_pglog_layout { DG_PGLOG_STDERR, DG_PGLOG_CSV, DG_PGLOG_JSON };
 struct dg_pglog;
 
 /* A parser for records of at most max_record bytes. prefix (stderr only) is the server's
- * log_line_prefix; tz_minutes is the offset applied to times whose zone is ambiguous. NULL with
+ * log_line_prefix; tz (which must outlive the parser) is the zone of times whose zone is
+ * absent or ambiguous. NULL with
  * *cause if the prefix cannot be parsed (e.g. it holds no time escape). */
-struct dg_pglog *dg_pglog_new(enum dg_pglog_layout layout, const char *prefix, int tz_minutes,
-                              size_t max_record, char **cause);
+struct dg_pglog *dg_pglog_new(enum dg_pglog_layout layout, const char *prefix,
+                              const struct dg_tz *tz, size_t max_record, char **cause);
 void dg_pglog_free(struct dg_pglog *p);
 /* stderr: whether line belongs to the record before it (a TAB-indented continuation, or a
  * DETAIL, HINT, CONTEXT, QUERY, LOCATION or STATEMENT line of the same message). */

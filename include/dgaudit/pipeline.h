@@ -61,10 +61,10 @@ void dg_pipeline_free(struct dg_pipeline *p);
 /* Starts an input named name (used in evidence) at a stream position; returns its number. */
 uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_format format,
                                uint64_t offset, uint64_t line);
-/* Options of database log formats for an input: the server's log_line_prefix (NULL: the
- * config's) and the time zone of times written without one, in minutes east of UTC. */
+/* Options of database log formats for an input: the server's log_line_prefix and the time
+ * zone of times written without one (NULL: the config's; tz must outlive the pipeline). */
 void dg_pipeline_input_options(struct dg_pipeline *p, uint32_t input, const char *prefix,
-                               int tz_minutes);
+                               const struct dg_tz *tz);
 /* Audits the next bytes of input; returns -1 with *cause if the input's format is unknown. */
 int dg_pipeline_feed(struct dg_pipeline *p, uint32_t input, const char *buf, size_t len,
                      char **cause);

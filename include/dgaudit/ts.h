@@ -14,10 +14,11 @@
 bool dg_ts_parse(const char *s, size_t len, int64_t *ms);
 /* A zone offset: "UTC", "GMT", "Z", "+hh", "+hhmm" or "+hh:mm" (and '-'), in minutes east. */
 bool dg_ts_offset_parse(const char *s, size_t len, int *minutes);
-/* Parses "YYYY-MM-DD hh:mm:ss[.fraction][ ZONE]" as database servers write it: ZONE is one
- * dg_ts_offset_parse accepts, else (absent, or an abbreviation such as CST that means several
- * zones) default_minutes applies. */
-bool dg_ts_parse_zoned(const char *s, size_t len, int default_minutes, int64_t *ms);
+/* Parses "YYYY-MM-DD hh:mm:ss[.fraction][ ZONE]" as database servers write it: *local_ms is
+ * the wall-clock time as if it were UTC; *zoned tells whether ZONE is one dg_ts_offset_parse
+ * accepts, whose offset is then in *minutes. Absent, or an abbreviation such as CST that means
+ * several zones, it is not: the source's time zone must apply. */
+bool dg_ts_parse_local(const char *s, size_t len, int64_t *local_ms, bool *zoned, int *minutes);
 /* Writes ms as "YYYY-MM-DDThh:mm:ss[.mmm]Z" into buf (DG_TS_BUFSZ bytes); returns buf. */
 char *dg_ts_format(int64_t ms, char *buf);
 /* Parses a duration: an integer of seconds, or digits followed by ms, s, m, h or d. */

@@ -54,3 +54,21 @@ jq -e -s 'map(select(.rule == "DB-GRANT-CLASSIFIED")) | .[1].fields["db.query.te
 	"GRANT SELECT ON core.customers TO intern@\u0027%\u0027"' findings.jsonl >/dev/null ||
 	fail "the grant was not decoded"
 ok "statements with quotes and newlines are decoded"
+
+# server_audit writes local time: --timezone (or the source's timezone) places it in UTC.
+first=$(head -1 "$MYLOG" | cut -d, -f1)
+want=$(TZ=Asia/Shanghai date -u -d "$(TZ=Asia/Shanghai date -d "${first:0:8} ${first:9}" +@%s)" \
+	+%Y-%m-%dT%H:%M:%SZ)
+expect_rc 1 "$DGAUDIT" run -c "$CONF" -o reports-sh --timezone Asia/Shanghai "$MYLOG" \
+	>findings-sh.jsonl 2>/dev/null
+expect_eq "$(jq -r '.period.start' reports-sh/latest/report.json)" "$want" \
+	"report period start read in Asia/Shanghai"
+cat >bad-tz.conf <<'CONF'
+databases = {
+  timezone = "Mars/Olympus";
+};
+CONF
+expect_rc 2 "$DGAUDIT" check -c bad-tz.conf 2>check.err
+grep -q "^bad-tz.conf:2: time zone 'Mars/Olympus' is unknown" check.err ||
+	fail "bad time zone message: $(cat check.err)"
+ok "local times read in the configured IANA zone; an unknown zone is refused at its line"

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *s = (const char *)data, *end = s + size;
 
 	if (p == NULL)
-		p = dg_mariadb_new(480, 1 << 16);
+		p = dg_mariadb_new(dg_tz_fixed(480), 1 << 16);
 	if (size > 1 << 16)
 		return 0;
 	while (s < end) {

@@ -20,10 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (p[0] == NULL) {
 		char *cause = NULL;
 
-		p[0] =
-		    dg_pglog_new(DG_PGLOG_STDERR, "%m [%p] %q%u@%d %r %a ", 480, 1 << 16, &cause);
-		p[1] = dg_pglog_new(DG_PGLOG_CSV, NULL, 0, 1 << 16, &cause);
-		p[2] = dg_pglog_new(DG_PGLOG_JSON, NULL, 0, 1 << 16, &cause);
+		p[0] = dg_pglog_new(DG_PGLOG_STDERR, "%m [%p] %q%u@%d %r %a ", dg_tz_fixed(480),
+		                    1 << 16, &cause);
+		p[1] = dg_pglog_new(DG_PGLOG_CSV, NULL, NULL, 1 << 16, &cause);
+		p[2] = dg_pglog_new(DG_PGLOG_JSON, NULL, NULL, 1 << 16, &cause);
 		if (p[0] == NULL || p[1] == NULL || p[2] == NULL)
 			abort();
 	}

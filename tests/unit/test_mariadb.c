@@ -12,13 +12,15 @@
 #include "dgaudit/mariadb.h"
 
 static struct dg_mariadb *p;
+static struct dg_tz *tz;
 static struct dg_evt evt;
 static char rec[4096];
 
 static int setup(void **state)
 {
 	(void)state;
-	p = dg_mariadb_new(480, 4096); /* the servers run on Beijing time */
+	tz = dg_tz_fixed(480);
+	p = dg_mariadb_new(tz, 4096); /* the servers run on Beijing time */
 	return 0;
 }
 
@@ -26,6 +28,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	dg_mariadb_free(p);
+	dg_tz_free(tz);
 	return 0;
 }
 

@@ -39,7 +39,7 @@ static int parse(enum dg_pglog_layout layout, const char *prefix, const char *re
 	static char copy[8192];
 
 	dg_pglog_free(p);
-	p = dg_pglog_new(layout, prefix, 0, 4096, &cause);
+	p = dg_pglog_new(layout, prefix, NULL, 4096, &cause);
 	assert_non_null(p);
 	/* the event points into the record: keep it alive past the parser */
 	strcpy(copy, rec);
@@ -150,7 +150,7 @@ static void test_continuation_lines(void **state)
 static void test_continues(void **state)
 {
 	char *cause = NULL;
-	struct dg_pglog *p = dg_pglog_new(DG_PGLOG_STDERR, PREFIX, 0, 4096, &cause);
+	struct dg_pglog *p = dg_pglog_new(DG_PGLOG_STDERR, PREFIX, NULL, 4096, &cause);
 	const char *detail = P "DETAIL:  Connection matched pg_hba.conf line 93";
 	const char *stmt = P "STATEMENT:  SELECT 1";
 	const char *next = P "LOG:  AUDIT: SESSION,1,1,READ,SELECT,,,SELECT 1,<none>";
@@ -350,7 +350,7 @@ static void test_bad_prefixes(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		assert_null(dg_pglog_new(DG_PGLOG_STDERR, bad[i], 0, 4096, &cause));
+		assert_null(dg_pglog_new(DG_PGLOG_STDERR, bad[i], NULL, 4096, &cause));
 		assert_non_null(strstr(cause, "log_line_prefix"));
 		free(cause);
 	}
