@@ -12,6 +12,8 @@
 #define MAX_ITEMS    48
 #define MATCH_BUDGET 4096 /* candidate splits tried per line before giving up */
 #define CSV_FIELDS   26   /* PostgreSQL 15's csvlog columns */
+#define STMT_SLOTS   256  /* statements remembered for pgaudit.log_statement_once */
+#define STMT_KEY     64
 
 /* One piece of a compiled log_line_prefix: literal text, or an escape. */
 struct item {
@@ -22,11 +24,20 @@ struct item {
 
 /* The parts of a server message the mapping reads. */
 struct msg {
-	struct dg_str ts, user, db, host, sev, state, text, statement;
+	struct dg_str ts, user, db, host, sev, state, text, statement, pid;
 	bool epoch; /* ts is %n: seconds since the epoch */
 };
 
+/* The text of one statement of one backend, for the records that say <previously logged>. */
+struct stmt {
+	char key[STMT_KEY]; /* "pid/statement/substatement" */
+	char *text;
+	size_t len, cap;
+};
+
 struct dg_pglog {
+	struct stmt stmts[STMT_SLOTS];
+	size_t max_record;
 	enum dg_pglog_layout layout;
 	const struct dg_tz *tz;
 	char *prefix;
@@ -110,6 +121,7 @@ struct dg_pglog *dg_pglog_new(enum dg_pglog_layout layout, const char *prefix,
 	}
 	if (layout == DG_PGLOG_JSON)
 		p->json = dg_json_new();
+	p->max_record = max_record;
 	p->cap = 2 * max_record + 1024;
 	p->scratch = dg_xmalloc(p->cap);
 	return p;
@@ -120,6 +132,8 @@ void dg_pglog_free(struct dg_pglog *p)
 	if (p == NULL)
 		return;
 	dg_json_free(p->json);
+	for (size_t i = 0; i < STMT_SLOTS; i++)
+		free(p->stmts[i].text);
 	free(p->scratch);
 	free(p->prefix);
 	free(p);
@@ -175,6 +189,9 @@ static void capture(struct msg *m, char esc, const char *s, size_t len)
 		break;
 	case 'e':
 		m->state = v;
+		break;
+	case 'p':
+		m->pid = v;
 		break;
 	default:
 		break;
@@ -454,6 +471,7 @@ static int parse_csv(struct dg_pglog *p, const char *rec, size_t len, struct msg
 		return -1;
 	}
 	m->ts = f[0];
+	m->pid = f[3];
 	m->user = f[1];
 	m->db = f[2];
 	m->host = f[4];
@@ -492,6 +510,12 @@ static int parse_json(struct dg_pglog *p, const char *rec, size_t len, struct ms
 			const char *s = rec + t[i + 1].start;
 			size_t vlen = t[i + 1].end - t[i + 1].start;
 
+			if (klen == 3 && memcmp(k, "pid", 3) == 0 &&
+			    t[i + 1].type == DG_JSON_NUMBER) {
+				m->pid.p = s;
+				m->pid.len = vlen;
+				break;
+			}
 			if (strlen(keys[j].key) != klen || memcmp(keys[j].key, k, klen) != 0 ||
 			    t[i + 1].type != DG_JSON_STRING)
 				continue;
@@ -647,10 +671,53 @@ static void set_collection(struct dg_evt *evt)
 		dg_evt_set(evt, DG_F_DB_COLLECTION, obj->p, obj->len);
 }
 
-/* "AUDIT: SESSION,1,1,READ,SELECT,TABLE,public.t,statement,parameters[,rows]" */
-static int audit(struct dg_pglog *p, const struct dg_str *text, struct dg_evt *evt,
-                 const char **why)
+/* The slot of a statement of a backend; *key gets its key. */
+static struct stmt *stmt_slot(struct dg_pglog *p, const struct dg_str *pid, const struct dg_str *id,
+                              const struct dg_str *sub, char key[STMT_KEY])
 {
+	uint64_t h = 14695981039346656037ULL;
+	int n = snprintf(key, STMT_KEY, "%.*s/%.*s/%.*s", (int)(pid->len < 20 ? pid->len : 20),
+	                 pid->p ? pid->p : "", (int)(id->len < 20 ? id->len : 20), id->p,
+	                 (int)(sub->len < 20 ? sub->len : 20), sub->p);
+
+	for (int i = 0; i < n && i < STMT_KEY; i++)
+		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+	return &p->stmts[h % STMT_SLOTS];
+}
+
+/* With pgaudit.log_statement_once, only a statement's first record carries its text: remember
+ * it per backend, and give it to the records that say <previously logged>. Lost across a
+ * restart, when such records keep their action and object but no text. */
+static void statement_once(struct dg_pglog *p, const struct msg *m, struct dg_str f[])
+{
+	char key[STMT_KEY];
+	struct stmt *st;
+
+	if (m->pid.len == 0)
+		return;
+	st = stmt_slot(p, &m->pid, &f[1], &f[2], key);
+	if (eq(&f[7], "<previously logged>")) {
+		if (strcmp(st->key, key) == 0) {
+			f[7].p = st->text;
+			f[7].len = st->len;
+		}
+		return;
+	}
+	if (eq(&f[7], "<not logged>") || f[7].len > p->max_record)
+		return;
+	if (st->cap < f[7].len) {
+		st->cap = f[7].len < 256 ? 256 : f[7].len;
+		st->text = dg_xreallocarray(st->text, st->cap, 1);
+	}
+	memcpy(st->text, f[7].p, f[7].len);
+	st->len = f[7].len;
+	memcpy(st->key, key, sizeof key);
+}
+
+/* "AUDIT: SESSION,1,1,READ,SELECT,TABLE,public.t,statement,parameters[,rows]" */
+static int audit(struct dg_pglog *p, const struct msg *m, struct dg_evt *evt, const char **why)
+{
+	const struct dg_str *text = &m->text;
 	const char *s = text->p + 7, *end = text->p + text->len;
 	struct dg_str f[10] = {{0}};
 	struct dg_sql sql;
@@ -671,6 +738,7 @@ static int audit(struct dg_pglog *p, const struct dg_str *text, struct dg_evt *e
 	}
 	dg_evt_set(evt, DG_F_EVENT_OUTCOME, "success", 7);
 	dg_evt_set(evt, DG_F_DB_OPERATION, f[4].p, f[4].len);
+	statement_once(p, m, f);
 	if (!eq(&f[7], "<previously logged>") && !eq(&f[7], "<not logged>"))
 		dg_evt_set(evt, DG_F_DB_QUERY, f[7].p, f[7].len);
 	if (eq(&f[4], "PREPARE") || eq(&f[4], "DEALLOCATE") || eq(&f[4], "EXPLAIN")) {
@@ -719,7 +787,7 @@ static int to_event(struct dg_pglog *p, struct msg *m, struct dg_evt *evt, const
 	}
 	set_common(evt, m);
 	if (eq(&m->sev, "LOG") && starts(&m->text, "AUDIT: "))
-		return audit(p, &m->text, evt, why);
+		return audit(p, m, evt, why);
 	if (eq(&m->sev, "LOG") && starts(&m->text, "connection authorized: ")) {
 		dg_evt_set(evt, DG_F_EVENT_ACTION, "login", 5);
 		dg_evt_set(evt, DG_F_EVENT_OUTCOME, "success", 7);

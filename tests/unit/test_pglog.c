@@ -268,6 +268,40 @@ static void test_pgaudit_fields(void **state)
 	assert_field(DG_F_OBJECT, "pgaudit.log");
 }
 
+/* pgaudit.log_statement_once: later records of a statement say <previously logged>; they get
+ * the text of the same backend's statement, not another backend's. */
+static void test_statement_once(void **state)
+{
+	char *cause = NULL;
+	struct dg_pglog *p = dg_pglog_new(DG_PGLOG_STDERR, PREFIX, NULL, 4096, &cause);
+	static const char *const recs[] = {
+	    P "LOG:  AUDIT: SESSION,7,1,READ,SELECT,TABLE,core.cards,\"SELECT * FROM core.cards "
+	      "c JOIN core.customers u USING (id)\",<none>,3",
+	    "2026-11-27 15:19:39.548 UTC [999] ana@bank 127.0.0.1(5) psql LOG:  AUDIT: "
+	    "SESSION,7,1,READ,SELECT,TABLE,core.t,SELECT 1 FROM core.t,<none>,1",
+	    P "LOG:  AUDIT: SESSION,7,1,READ,SELECT,TABLE,core.customers,<previously "
+	      "logged>,<previously logged>,3",
+	    P "LOG:  AUDIT: SESSION,8,1,READ,SELECT,TABLE,core.customers,<previously "
+	      "logged>,<previously logged>,3",
+	};
+	const char *why;
+	const struct dg_str *q;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(dg_pglog_parse(p, recs[i], strlen(recs[i]), &evt, &why), 1);
+	q = dg_evt_str(&evt, DG_F_DB_QUERY);
+	assert_non_null(q);
+	assert_int_equal(q->len,
+	                 strlen("SELECT * FROM core.cards c JOIN core.customers u USING (id)"));
+	assert_field(DG_F_OBJECT, "core.customers");
+	/* an unknown statement keeps its action and object, without text */
+	assert_int_equal(dg_pglog_parse(p, recs[3], strlen(recs[3]), &evt, &why), 1);
+	assert_field(DG_F_DB_QUERY, NULL);
+	assert_field(DG_F_EVENT_ACTION, "read");
+	dg_pglog_free(p);
+}
+
 static void test_malformed(void **state)
 {
 	static const char *const bad[] = {
@@ -368,6 +402,7 @@ int main(void)
 	    cmocka_unit_test(test_permission_denied),
 	    cmocka_unit_test(test_logins),
 	    cmocka_unit_test(test_pgaudit_fields),
+	    cmocka_unit_test(test_statement_once),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_csvlog),
 	    cmocka_unit_test(test_jsonlog),

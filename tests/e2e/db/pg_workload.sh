@@ -61,6 +61,7 @@ SELECT c.name, b.city
   FROM core.customers c JOIN core.branches b ON b.id = 1
  WHERE c.name = 'O''Brien, "Jr"'
    AND c.id = 3;
+SELECT * FROM core.branches b JOIN core.customers c ON c.branch = 'b' || b.id;
 UPDATE core.customers SET phone = '13900000000' WHERE id = 3;
 DELETE FROM core.branches WHERE id = 2;
 ALTER SYSTEM SET pgaudit.log = 'none';
