@@ -11,6 +11,7 @@ usage: daemon_bench.py BUILD_DIR [N]
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -106,14 +107,17 @@ def throughput():
     run_s = time.monotonic() - t0
     # The daemon with the same site configuration, following a directory.
     os.makedirs(os.path.join(d, "logs"))
+    # The same site configuration as the run (catalogue, roles, lists, settings), with the
+    # daemon's own sources, state and metrics instead of the example's.
     with open(os.path.join(SRC, "conf/dgaudit.conf")) as f:
-        site = f.read().split("sources = (")[0]
+        site = f.read()
+    site = re.sub(r"(?ms)^sources = \(.*?^\);\n", "", site)
+    site = re.sub(r"(?ms)^report = \{.*?^\};\n", "", site)
     with open(os.path.join(d, "dgaudit.conf"), "w") as f:
-        f.write(site.replace("# Logs the daemon follows", "# (bench)"))
+        f.write(site)
         f.write('\nsources = ( { path = "logs/*.jsonl"; format = "json"; } );\n'
                 'state_directory = "state";\nreport = { interval = "1h"; };\n'
                 'daemon = { metrics = "127.0.0.1:19466"; };\n')
-    # the site configuration's catalogue is relative to conf/: point it there
     p = start(d)
     import urllib.request
     shutil.copy(events, os.path.join(d, "logs/tmp.part"))

@@ -33,7 +33,8 @@ start_postgres() {
 	PGLOGDIR=$PGDATA/log
 	mkdir -p "$PGDATA"
 	[ "$(id -u)" -eq 0 ] && chown postgres "$PGDATA"
-	run_as postgres "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres >"$WORK/initdb.log"
+	run_as postgres "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres >"$WORK/initdb.log" ||
+		fail "initdb failed"
 	cat >>"$PGDATA/postgresql.conf" <<-CONF
 		listen_addresses = '127.0.0.1'
 		port = $PGPORT
@@ -82,14 +83,20 @@ start_mariadb() {
 	share_workdir
 	local dir=$WORK/my user=mysql
 	[ "$(id -u)" -eq 0 ] || user=$(id -un)
-	mkdir -p "$dir/data" "$dir/log"
+	mkdir -p "$dir/data" "$dir/log" "$dir/tmp"
 	[ "$(id -u)" -eq 0 ] && chown -R mysql "$dir"
 	MYPORT=$(free_port)
 	MYSOCK=$dir/sock
 	MYLOG=$dir/log/server_audit.log
-	run_as "$user" mariadb-install-db --no-defaults --datadir="$dir/data" --user="$user" \
-		--auth-root-authentication-method=normal >"$WORK/install-db.log" 2>&1
+	# A private TMPDIR: bootstraps running at once otherwise clash on temporary tables.
+	run_as "$user" env TMPDIR="$dir/tmp" mariadb-install-db --no-defaults \
+		--datadir="$dir/data" --user="$user" --auth-root-authentication-method=normal \
+		>"$WORK/install-db.log" 2>&1 || {
+		grep -i -m5 error "$WORK/install-db.log" >&2
+		fail "mariadb-install-db failed"
+	}
 	run_as "$user" mariadbd --no-defaults --datadir="$dir/data" --user="$user" \
+		--tmpdir="$dir/tmp" \
 		--port="$MYPORT" --bind-address=127.0.0.1 --socket="$MYSOCK" --pid-file="$dir/pid" \
 		--log-error="$dir/error.log" --plugin-load-add=server_audit \
 		--server_audit_logging=ON --server_audit_events=CONNECT,QUERY,TABLE \
