@@ -279,9 +279,12 @@ struct dg_tail *dg_tail_new(char *const *globs, size_t nglobs, size_t max_held, 
 	for (size_t i = 0; i < nglobs; i++) {
 		struct pattern *p = &t->pats[t->npats++];
 		char *copy = dg_xstrdup(globs[i]);
+		/* once: dirname() may cut its argument in place, and twice would give the
+		 * grandparent */
+		const char *dir = dirname(copy);
 
 		p->glob = dg_xstrdup(globs[i]);
-		p->dir = has_wildcard(dirname(copy)) ? NULL : dg_xstrdup(dirname(copy));
+		p->dir = has_wildcard(dir) ? NULL : dg_xstrdup(dir);
 		p->wd = -1;
 		free(copy);
 	}
@@ -785,9 +788,15 @@ static bool restore_from(void *arg, const char *sib)
 
 	if (stat(sib, &st) != 0 || !S_ISREG(st.st_mode))
 		return false;
-	if ((uint64_t)st.st_dev == rs->r->id.dev && (uint64_t)st.st_ino == rs->r->id.ino) {
+	/* The same inode, the same start, and at least as long as what was read: an inode freed
+	 * by a rotation can be reused at once by its compressed copy. */
+	if ((uint64_t)st.st_dev == rs->r->id.dev && (uint64_t)st.st_ino == rs->r->id.ino &&
+	    (uint64_t)st.st_size >= rs->r->offset) {
+		uint8_t magic[2];
+
 		fd = open(sib, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || !fd_matches(fd, &rs->r->id, t->buf)) {
+		if (fd < 0 || !fd_matches(fd, &rs->r->id, t->buf) ||
+		    (pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)) {
 			if (fd >= 0)
 				close(fd);
 			return false;
