@@ -158,8 +158,10 @@ def idle():
 
 
 try:
-    latency()
-    throughput()
-    idle()
+    # DG_BENCH_ONLY=throughput (or latency, idle) runs one part
+    only = os.environ.get("DG_BENCH_ONLY")
+    for part in (latency, throughput, idle):
+        if only in (None, "", part.__name__):
+            part()
 finally:
     shutil.rmtree(WORK)
