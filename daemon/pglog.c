@@ -557,11 +557,9 @@ static bool starts(const struct dg_str *s, const char *lit)
 static const char *find(const struct dg_str *text, const char *needle)
 {
 	size_t n = strlen(needle);
+	const char *at = text->len ? memmem(text->p, text->len, needle, n) : NULL;
 
-	for (size_t i = 0; i + n <= text->len; i++)
-		if (memcmp(text->p + i, needle, n) == 0)
-			return text->p + i + n;
-	return NULL;
+	return at ? at + n : NULL;
 }
 
 /* The user a connection message names: user=NAME or user "NAME". */

@@ -232,16 +232,6 @@ static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record 
 	}
 }
 
-static bool contains(const char *s, size_t len, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (size_t i = 0; i + n <= len; i++)
-		if (memcmp(s + i, needle, n) == 0)
-			return true;
-	return false;
-}
-
 /* "YYYY-MM-DD hh:mm:ss[.fff] ZONE," opens a csvlog row; the zone is one word. */
 static bool csvlog_row(const char *s, size_t len)
 {
@@ -306,8 +296,9 @@ static int detect(struct dg_pipeline *p, struct input *in, const char *buf, size
 	nl = memchr(buf, '\n', len);
 	n = nl ? (size_t)(nl - buf) : len;
 	if (buf[0] == '{') {
-		in->st.format =
-		    contains(buf, n, "\"error_severity\":") ? DG_FORMAT_PG_JSON : DG_FORMAT_JSON;
+		in->st.format = memmem(buf, n, "\"error_severity\":", 17) != NULL
+		                    ? DG_FORMAT_PG_JSON
+		                    : DG_FORMAT_JSON;
 	} else if (dg_mariadb_looks(buf, n)) {
 		in->st.format = DG_FORMAT_MARIADB;
 	} else if (csvlog_row(buf, n)) {

@@ -119,6 +119,15 @@ stop_mariadb() {
 	return 0
 }
 
+# expect_findings FILE LABEL: the findings in FILE, as sorted "rule user object" lines, are
+# exactly $expected.
+expect_findings() {
+	local got
+	got=$(jq -r '"\(.rule) \(.fields["user.name"] // "-") \(.fields["dg.object"] // "-")"' \
+		"$1" | sort)
+	[ "$got" = "$expected" ] || fail "$2 findings differ:$(diff <(echo "$expected") <(echo "$got"))"
+}
+
 stop_servers() {
 	stop_postgres || true
 	stop_mariadb || true

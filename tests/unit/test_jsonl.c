@@ -11,6 +11,8 @@
 
 #include "dgaudit/jsonl.h"
 
+#include "evt_assert.h"
+
 struct fixture {
 	struct dg_schema *schema;
 	struct dg_jsonl *p;
@@ -48,11 +50,8 @@ static int parse(struct fixture *f, const char *line, const char **why)
 
 static void assert_field(struct fixture *f, int field, const char *want)
 {
-	const struct dg_str *s = dg_evt_str(&f->evt, field);
-
-	assert_non_null(s);
-	assert_int_equal(s->len, strlen(want));
-	assert_memory_equal(s->p, want, s->len);
+	assert_non_null(want);
+	assert_evt_field(&f->evt, field, want);
 }
 
 static void test_nested_and_dotted_agree(void **state)

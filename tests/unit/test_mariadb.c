@@ -11,6 +11,8 @@
 
 #include "dgaudit/mariadb.h"
 
+#include "evt_assert.h"
+
 static struct dg_mariadb *p;
 static struct dg_tz *tz;
 static struct dg_evt evt;
@@ -41,15 +43,7 @@ static int parse(const char *line, const char **why)
 
 static void assert_field(int field, const char *want)
 {
-	const struct dg_str *s = dg_evt_str(&evt, field);
-
-	if (want == NULL) {
-		assert_null(s);
-		return;
-	}
-	assert_non_null(s);
-	assert_int_equal(s->len, strlen(want));
-	assert_memory_equal(s->p, want, s->len);
+	assert_evt_field(&evt, field, want);
 }
 
 static void test_logins(void **state)

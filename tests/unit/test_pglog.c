@@ -13,6 +13,8 @@
 
 #include "dgaudit/pglog.h"
 
+#include "evt_assert.h"
+
 #define PREFIX "%m [%p] %q%u@%d %r %a "
 #define P      "2026-11-27 15:19:39.548 UTC [15024] teller@bank 127.0.0.1(56966) psql "
 
@@ -20,15 +22,7 @@ static struct dg_evt evt;
 
 static void assert_field(int field, const char *want)
 {
-	const struct dg_str *s = dg_evt_str(&evt, field);
-
-	if (want == NULL) {
-		assert_null(s);
-		return;
-	}
-	assert_non_null(s);
-	assert_int_equal(s->len, strlen(want));
-	assert_memory_equal(s->p, want, s->len);
+	assert_evt_field(&evt, field, want);
 }
 
 static int parse(enum dg_pglog_layout layout, const char *prefix, const char *rec, const char **why)
