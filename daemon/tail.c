@@ -170,6 +170,14 @@ static struct file *live_at(struct dg_tail *t, const char *path)
 	return NULL;
 }
 
+static struct file *held_at(struct dg_tail *t, const char *path)
+{
+	for (struct file *f = t->files; f != NULL; f = f->next)
+		if (f->held && strcmp(f->path, path) == 0)
+			return f;
+	return NULL;
+}
+
 static struct file *by_input(struct dg_tail *t, uint32_t input)
 {
 	for (struct file *f = t->files; f != NULL; f = f->next)
@@ -718,7 +726,11 @@ void dg_tail_scan(struct dg_tail *t)
 				continue;
 			if (f != NULL)
 				hold(t, f, "rotated: a new file took its name");
+			else
+				f = held_at(t, path); /* renamed away at an earlier look */
 			discover(t, path, &st);
+			/* A new file where one was: generations may have come and gone between
+			 * the looks (created, written and rotated away before we saw them). */
 			if (f != NULL) {
 				t->sibling_of = path;
 				each_sibling(path, catch_missed, t);

@@ -35,5 +35,23 @@ appear() {
 appear 10 2
 appear 20 4
 ok "new files under both globs audited within a second ($ms ms), the poll being 30 s"
+
+# A generation created, written and rotated away while dgaudit was not looking (stopped by
+# SIGSTOP here; busy, in life), after its predecessor had been seen renamed away: found among
+# the siblings when the next file takes the name, and read.
+"$WRITER" logs/app/live.jsonl 1000 1 --start 100 >/dev/null
+wait_findings 5
+mv logs/app/live.jsonl logs/app/live.jsonl.1
+sleep 0.3 # the daemon sees the name go
+kill -STOP "$DAEMON"
+"$WRITER" logs/app/live.jsonl 1000 1 --start 101 >/dev/null
+mv logs/app/live.jsonl logs/app/live.jsonl.2
+"$WRITER" logs/app/live.jsonl 1000 1 --start 102 >/dev/null
+kill -CONT "$DAEMON"
+wait_findings 7
+sleep 0.3
+expect_eq "$(wc -l <findings.jsonl)" 7 "findings after the unseen generation"
+grep -q '"message":"n0*101"' findings.jsonl || fail "the generation rotated away unseen was not read"
+ok "a generation created and rotated away between two looks is found and read once"
 kill -TERM "$DAEMON"
 wait "$DAEMON" || fail "daemon exited $? on SIGTERM"
