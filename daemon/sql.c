@@ -386,6 +386,7 @@ static void star(struct scan *sc)
  * any depth, '*' in the top-level select list, INTO OUTFILE. */
 static void query_body(struct scan *sc, struct tok prev, int top, bool select_list)
 {
+	const bool select = select_list; /* only a SELECT writes INTO OUTFILE */
 	struct tok t;
 
 	while ((t = next(&sc->lx)).t != T_END) {
@@ -404,7 +405,7 @@ static void query_body(struct scan *sc, struct tok prev, int top, bool select_li
 		} else if (is(t, "into") && t.depth == top) {
 			struct tok u = peek(&sc->lx);
 
-			if (is(u, "outfile") || is(u, "dumpfile"))
+			if (select && (is(u, "outfile") || is(u, "dumpfile")))
 				sc->out->action = "export";
 		} else if (is(t, "select") && t.depth > top) {
 			prev = t;
@@ -569,18 +570,15 @@ static void scan(struct scan *sc)
 			next(&sc->lx);
 		table(sc, next(&sc->lx));
 		query_body(sc, t, t.depth, false);
-		out->action = "write";
 	} else if (is(t, "update")) {
 		out->action = "write";
 		if (is(peek(&sc->lx), "only"))
 			next(&sc->lx);
 		table(sc, next(&sc->lx));
 		query_body(sc, t, t.depth, false);
-		out->action = "write";
 	} else if (is(t, "delete")) {
 		out->action = "delete";
 		query_body(sc, t, t.depth, false);
-		out->action = "delete";
 	} else if (is(t, "truncate")) {
 		out->action = "delete";
 		if (is(peek(&sc->lx), "table"))
