@@ -7,45 +7,99 @@
 #include <unistd.h>
 
 #include "dgaudit/bundle.h"
+#include "dgaudit/clock.h"
 #include "dgaudit/config.h"
 #include "dgaudit/fileio.h"
 #include "dgaudit/run.h"
 #include "dgaudit/sign.h"
+#include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
+
+/* What is in force: packs and their rules, what the site disabled, exceptions and their
+ * state, so the paper trail of a configuration is one command away. */
+static void print_enabled(const struct dg_config *cfg)
+{
+	const struct dg_ruleset *rs = cfg->rules;
+	char *const *disabled;
+	size_t ndisabled;
+	char ts[DG_TS_BUFSZ];
+
+	for (size_t p = 0; p < cfg->npacks; p++) {
+		const char *file = strrchr(cfg->packs[p].name, cfg->packs[p].builtin ? ':' : '/');
+		size_t n = 0;
+
+		file = file ? file + 1 : cfg->packs[p].name;
+		for (size_t i = 0; i < dg_rules_count(rs); i++)
+			n += strcmp(dg_rules_get(rs, i)->pack, file) == 0;
+		printf("pack %s (%s): %zu rules\n", file,
+		       cfg->packs[p].builtin ? "bundled" : cfg->packs[p].name, n);
+		for (size_t i = 0; i < dg_rules_count(rs); i++) {
+			const struct dg_rule *r = dg_rules_get(rs, i);
+
+			if (strcmp(r->pack, file) != 0)
+				continue;
+			printf("  %-8s %-28s %-9s %zu test(s)%s\n",
+			       dg_rules_severity_name(r->severity), r->id,
+			       dg_rules_kind_name(r->kind), r->nfixtures,
+			       r->nexceptions ? ", exceptions apply" : "");
+		}
+	}
+	disabled = dg_rules_disabled(rs, &ndisabled);
+	for (size_t i = 0; i < ndisabled; i++)
+		printf("disabled %s\n", disabled[i]);
+	for (size_t i = 0; i < dg_rules_exception_count(rs); i++) {
+		const struct dg_exception *x = dg_rules_exception(rs, i);
+
+		printf("exception %s (%s): ticket %s, approved by %s, %s %s\n", x->id, x->where,
+		       x->ticket, x->approved_by, x->expired ? "EXPIRED on" : "expires",
+		       dg_ts_format(x->expires_ms, ts));
+	}
+}
 
 int dg_cli_check(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"quiet", no_argument, NULL, 'q'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
+	static const char use[] = "usage: dgaudit check [-c CONF] [--quiet]\n";
 	const char *conf = NULL;
 	struct dg_config *cfg;
 	char *cause = NULL;
+	bool quiet = false;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:qh", opts, NULL)) != -1) {
 		if (c == 'c') {
 			conf = optarg;
 			continue;
 		}
-		fprintf(c == 'h' ? stdout : stderr, "usage: dgaudit check [-c CONF]\n");
+		if (c == 'q') {
+			quiet = true;
+			continue;
+		}
+		fputs(use, c == 'h' ? stdout : stderr);
 		return c == 'h' ? DG_EXIT_OK : DG_EXIT_USAGE;
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: dgaudit check [-c CONF]\n");
+		fputs(use, stderr);
 		return DG_EXIT_USAGE;
 	}
-	cfg = dg_config_load(conf, &cause);
+	cfg = dg_config_load(conf, dg_clock_wall_ms(), &cause);
 	if (cfg == NULL) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 		return DG_EXIT_USAGE;
 	}
 	printf("configuration OK\n");
-	printf("%s: %zu rules from %zu packs (rules sha256:%s), %zu assets, %zu sources\n",
+	printf("%s: %zu rules from %zu packs (rules sha256:%s), %zu exceptions, %zu assets, %zu "
+	       "sources\n",
 	       conf ? conf : "built-in defaults", dg_rules_count(cfg->rules), cfg->npacks,
-	       dg_rules_digest(cfg->rules), dg_catalog_count(cfg->catalog), cfg->nsources);
+	       dg_rules_digest(cfg->rules), dg_rules_exception_count(cfg->rules),
+	       dg_catalog_count(cfg->catalog), cfg->nsources);
+	if (!quiet)
+		print_enabled(cfg);
 	dg_config_free(cfg);
 	return DG_EXIT_OK;
 }

@@ -30,7 +30,7 @@ static char *resolve(const char *base_file, const char *p)
 
 /* A log_line_prefix is refused here, with its place, rather than when a log is read. */
 static int check_prefix(const char *name, const config_setting_t *s, const char *prefix,
-                        char **cause)
+                        struct dg_diag *d)
 {
 	struct dg_pglog *pg;
 	char *why = NULL;
@@ -42,144 +42,156 @@ static int check_prefix(const char *name, const config_setting_t *s, const char 
 		dg_pglog_free(pg);
 		return 0;
 	}
-	dg_cfgutil_fail(cause, name, s, "%s", why);
+	dg_diag_fail(d, name, s, "%s", why);
 	free(why);
 	return -1;
 }
 
 static struct dg_tz *load_tz(const char *name, const config_setting_t *s, const char *spec,
-                             char **cause)
+                             struct dg_diag *d)
 {
 	char *why = NULL;
 	struct dg_tz *tz = dg_tz_load(spec, &why);
 
 	if (tz == NULL) {
-		dg_cfgutil_fail(cause, name, s, "%s", why);
+		dg_diag_fail(d, name, s, "%s", why);
 		free(why);
 	}
 	return tz;
 }
 
 static int read_databases(struct dg_config *cfg, const char *name, const config_setting_t *s,
-                          char **cause)
+                          struct dg_diag *d)
 {
 	static const char *const known[] = {"log_line_prefix", "timezone", NULL};
 	const char *prefix, *tz;
 	int err = 0;
 
 	if (!config_setting_is_group(s))
-		return dg_cfgutil_fail(cause, name, s, "databases is a group");
-	if (dg_cfgutil_known(name, s, known, cause) != 0)
-		return -1;
-	prefix = dg_cfgutil_string(name, s, "log_line_prefix", &err, cause);
-	tz = dg_cfgutil_string(name, s, "timezone", &err, cause);
-	if (err ||
-	    check_prefix(name, config_setting_get_member(s, "log_line_prefix"), prefix, cause) != 0)
-		return -1;
-	if (prefix != NULL) {
+		return dg_diag_fail(d, name, s, "databases is a group");
+	err |= dg_cfgutil_known(name, s, known, d);
+	prefix = dg_cfgutil_string(name, s, "log_line_prefix", &err, d);
+	tz = dg_cfgutil_string(name, s, "timezone", &err, d);
+	if (check_prefix(name, config_setting_get_member(s, "log_line_prefix"), prefix, d) != 0)
+		err = -1;
+	else if (prefix != NULL) {
 		free(cfg->pg_prefix);
 		cfg->pg_prefix = dg_xstrdup(prefix);
 	}
 	if (tz != NULL) {
-		struct dg_tz *z =
-		    load_tz(name, config_setting_get_member(s, "timezone"), tz, cause);
+		struct dg_tz *z = load_tz(name, config_setting_get_member(s, "timezone"), tz, d);
 
 		if (z == NULL)
 			return -1;
 		dg_tz_free(cfg->tz);
 		cfg->tz = z;
 	}
-	return 0;
+	return err;
 }
 
 /* Database roles: which roles a database user holds, for user.roles. */
 static int read_roles(struct dg_config *cfg, const char *name, const config_setting_t *s,
-                      char **cause)
+                      struct dg_diag *d)
 {
 	static const char *const known[] = {"user", "roles", NULL};
+	int rc = 0;
 
 	if (!config_setting_is_list(s))
-		return dg_cfgutil_fail(
-		    cause, name, s, "roles is a list: ( { user = \"dba\"; roles = [\"dba\"]; } )");
+		return dg_diag_fail(d, name, s,
+		                    "roles is a list: ( { user = \"dba\"; roles = [\"dba\"]; } )");
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i), *r;
 		struct dg_catalog_entry entry = {0};
 		const char *user;
 		int err = 0;
 
-		if (!config_setting_is_group(e))
-			return dg_cfgutil_fail(cause, name, e, "each role entry is a group");
-		if (dg_cfgutil_known(name, e, known, cause) != 0)
-			return -1;
-		user = dg_cfgutil_string(name, e, "user", &err, cause);
-		if (err)
-			return -1;
+		if (!config_setting_is_group(e)) {
+			rc = dg_diag_fail(d, name, e, "each role entry is a group");
+			continue;
+		}
+		err |= dg_cfgutil_known(name, e, known, d);
+		user = dg_cfgutil_string(name, e, "user", &err, d);
 		r = config_setting_get_member(e, "roles");
-		if (user == NULL || r == NULL)
-			return dg_cfgutil_fail(cause, name, e, "role entry needs user and roles");
-		if (dg_cfgutil_strings(name, r, &entry.categories, &entry.ncategories, cause) != 0)
-			return -1;
+		if (err || user == NULL || r == NULL) {
+			rc = err ? -1 : dg_diag_fail(d, name, e, "role entry needs user and roles");
+			continue;
+		}
+		if (dg_cfgutil_strings(name, r, &entry.categories, &entry.ncategories, d) != 0) {
+			rc = -1;
+			continue;
+		}
 		entry.object = dg_xstrdup(user);
 		dg_catalog_add_user(cfg->catalog, &entry);
 	}
-	return 0;
+	return rc;
 }
 
 static int read_sources(struct dg_config *cfg, const char *name, const config_setting_t *s,
-                        char **cause)
+                        struct dg_diag *d)
 {
 	static const char *const known[] = {"path", "format", "log_line_prefix", "timezone", NULL};
-	int n;
+	int n, rc = 0;
 
 	if (!config_setting_is_list(s))
-		return dg_cfgutil_fail(
-		    cause, name, s,
-		    "sources is a list: ( { path = \"...\"; format = \"json\"; } )");
+		return dg_diag_fail(
+		    d, name, s, "sources is a list: ( { path = \"...\"; format = \"json\"; } )");
 	n = config_setting_length(s);
 	cfg->sources = dg_xcalloc((size_t)n + 1, sizeof *cfg->sources);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		const char *path, *format, *prefix, *tz;
+		struct dg_source_cfg *sc = &cfg->sources[cfg->nsources];
 		int err = 0;
 
-		if (!config_setting_is_group(e) || dg_cfgutil_known(name, e, known, cause) != 0)
-			return config_setting_is_group(e)
-			           ? -1
-			           : dg_cfgutil_fail(cause, name, e, "each source is a group");
-		path = dg_cfgutil_string(name, e, "path", &err, cause);
-		format = dg_cfgutil_string(name, e, "format", &err, cause);
-		prefix = dg_cfgutil_string(name, e, "log_line_prefix", &err, cause);
-		tz = dg_cfgutil_string(name, e, "timezone", &err, cause);
-		if (err)
-			return -1;
-		if (path == NULL)
-			return dg_cfgutil_fail(cause, name, e, "source needs a path");
-		if (format != NULL && dg_pipeline_format_parse(format) < 0)
-			return dg_cfgutil_fail(cause, name, e, "unknown format '%s' (%s)", format,
-			                       DG_FORMAT_NAMES);
-		if (check_prefix(name, e, prefix, cause) != 0)
-			return -1;
-		if (tz != NULL &&
-		    (cfg->sources[i].tz = load_tz(name, config_setting_get_member(e, "timezone"),
-		                                  tz, cause)) == NULL)
-			return -1;
-		cfg->sources[i].prefix = prefix ? dg_xstrdup(prefix) : NULL;
-		cfg->sources[i].path = resolve(name, path);
-		cfg->sources[i].format = dg_xstrdup(format ? format : "auto");
+		if (!config_setting_is_group(e)) {
+			rc = dg_diag_fail(d, name, e, "each source is a group");
+			continue;
+		}
+		err |= dg_cfgutil_known(name, e, known, d);
+		path = dg_cfgutil_string(name, e, "path", &err, d);
+		format = dg_cfgutil_string(name, e, "format", &err, d);
+		prefix = dg_cfgutil_string(name, e, "log_line_prefix", &err, d);
+		tz = dg_cfgutil_string(name, e, "timezone", &err, d);
+		if (path == NULL && !err)
+			err = dg_diag_fail(d, name, e, "source needs a path");
+		if (format != NULL && dg_pipeline_format_parse(format) < 0) {
+			const char *names[DG_FORMAT_COUNT + 1];
+
+			for (int k = 0; k < DG_FORMAT_COUNT; k++)
+				names[k] = dg_pipeline_format_name((enum dg_format)k);
+			err = dg_diag_fail(d, name, config_setting_get_member(e, "format"),
+			                   "unknown format '%s'%s (%s)", format,
+			                   dg_cfgutil_did_you_mean(format, names, DG_FORMAT_COUNT),
+			                   DG_FORMAT_NAMES);
+		}
+		err |= check_prefix(name, e, prefix, d);
+		if (tz != NULL && (sc->tz = load_tz(name, config_setting_get_member(e, "timezone"),
+		                                    tz, d)) == NULL)
+			err = -1;
+		if (err) {
+			dg_tz_free(sc->tz);
+			sc->tz = NULL;
+			rc = -1;
+			continue;
+		}
+		sc->prefix = prefix ? dg_xstrdup(prefix) : NULL;
+		sc->path = resolve(name, path);
+		sc->format = dg_xstrdup(format ? format : "auto");
 		cfg->nsources++;
 	}
-	return 0;
+	return rc;
 }
 
 static int read_assets(struct dg_config *cfg, const char *name, const config_setting_t *s,
-                       char **cause)
+                       struct dg_diag *d)
 {
 	static const char *const known[] = {"object", "classification", "categories", NULL};
+	int rc = 0;
 
 	if (!config_setting_is_list(s))
-		return dg_cfgutil_fail(cause, name, s,
-		                       "assets is a list: ( { object = \"core.customers\"; "
-		                       "classification = \"C3\"; categories = [...]; } )");
+		return dg_diag_fail(d, name, s,
+		                    "assets is a list: ( { object = \"core.customers\"; "
+		                    "classification = \"C3\"; categories = [...]; } )");
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		const config_setting_t *cats;
@@ -187,74 +199,76 @@ static int read_assets(struct dg_config *cfg, const char *name, const config_set
 		const char *obj, *cls;
 		int err = 0;
 
-		if (!config_setting_is_group(e))
-			return dg_cfgutil_fail(cause, name, e, "each asset is a group");
-		if (dg_cfgutil_known(name, e, known, cause) != 0)
-			return -1;
-		obj = dg_cfgutil_string(name, e, "object", &err, cause);
-		cls = dg_cfgutil_string(name, e, "classification", &err, cause);
-		if (err)
-			return -1;
-		if (obj == NULL || cls == NULL)
-			return dg_cfgutil_fail(cause, name, e,
-			                       "asset needs object and classification");
+		if (!config_setting_is_group(e)) {
+			rc = dg_diag_fail(d, name, e, "each asset is a group");
+			continue;
+		}
+		err |= dg_cfgutil_known(name, e, known, d);
+		obj = dg_cfgutil_string(name, e, "object", &err, d);
+		cls = dg_cfgutil_string(name, e, "classification", &err, d);
+		if (!err && (obj == NULL || cls == NULL))
+			err = dg_diag_fail(d, name, e, "asset needs object and classification");
 		cats = config_setting_get_member(e, "categories");
-		if (cats != NULL && dg_cfgutil_strings(name, cats, &entry.categories,
-		                                       &entry.ncategories, cause) != 0)
-			return -1;
+		if (!err && cats != NULL &&
+		    dg_cfgutil_strings(name, cats, &entry.categories, &entry.ncategories, d) != 0)
+			err = -1;
+		if (err) {
+			rc = -1;
+			continue;
+		}
 		entry.object = dg_xstrdup(obj);
 		entry.classification = dg_xstrdup(cls);
 		dg_catalog_add(cfg->catalog, &entry);
 	}
-	return 0;
+	return rc;
 }
 
+/* A map's target is a field of the event model, a declared field, or a new string field. */
 static int read_map(struct dg_config *cfg, const char *name, const config_setting_t *s,
-                    char **cause)
+                    struct dg_diag *d)
 {
+	static const char *const known[] = {"from", "to", NULL};
+	int rc = 0;
+
 	if (!config_setting_is_list(s))
-		return dg_cfgutil_fail(
-		    cause, name, s, "map is a list: ( { from = \"actor\"; to = \"user.name\"; } )");
+		return dg_diag_fail(d, name, s,
+		                    "map is a list: ( { from = \"actor\"; to = \"user.name\"; } )");
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		enum dg_field_type type = DG_TYPE_STRING;
 		const char *from, *to;
 		char *why = NULL;
 		int err = 0, f;
 
-		from = dg_cfgutil_string(name, e, "from", &err, cause);
-		to = dg_cfgutil_string(name, e, "to", &err, cause);
-		if (err)
-			return -1;
-		if (from == NULL || to == NULL)
-			return dg_cfgutil_fail(cause, name, e, "map entry needs from and to");
-		f = dg_schema_add(cfg->schema, to, &why);
+		if (!config_setting_is_group(e)) {
+			rc = dg_diag_fail(d, name, e, "each map entry is a group { from; to; }");
+			continue;
+		}
+		err |= dg_cfgutil_known(name, e, known, d);
+		from = dg_cfgutil_string(name, e, "from", &err, d);
+		to = dg_cfgutil_string(name, e, "to", &err, d);
+		if (!err && (from == NULL || to == NULL))
+			err = dg_diag_fail(d, name, e, "map entry needs from and to");
+		if (err) {
+			rc = -1;
+			continue;
+		}
+		for (size_t k = 0; k < cfg->site.nfields; k++)
+			if (strcmp(cfg->site.fields[k].name, to) == 0)
+				type = cfg->site.fields[k].type;
+		f = dg_schema_lookup(cfg->schema, to, strlen(to));
+		if (f < 0)
+			f = dg_schema_add(cfg->schema, to, type, &why);
 		if (f < 0 || dg_schema_alias(cfg->schema, from, f, &why) != 0) {
-			dg_cfgutil_fail(cause, name, e, "%s", why);
+			rc = dg_diag_fail(d, name, e, "%s", why);
 			free(why);
-			return -1;
 		}
 	}
-	return 0;
-}
-
-static int get_duration(const char *name, const config_setting_t *g, const char *key, int64_t *out,
-                        char **cause)
-{
-	const config_setting_t *s = config_setting_get_member(g, key);
-
-	if (s == NULL)
-		return 0;
-	if (config_setting_type(s) == CONFIG_TYPE_INT) {
-		*out = (int64_t)config_setting_get_int(s) * 1000;
-	} else if (config_setting_type(s) != CONFIG_TYPE_STRING ||
-	           !dg_ts_duration(config_setting_get_string(s), out)) {
-		return dg_cfgutil_fail(cause, name, s, "%s needs a duration such as \"10m\"", key);
-	}
-	return 0;
+	return rc;
 }
 
 static int get_size(const char *name, const config_setting_t *g, const char *key, size_t min,
-                    size_t max, size_t *out, char **cause)
+                    size_t max, size_t *out, struct dg_diag *d)
 {
 	const config_setting_t *s = config_setting_get_member(g, key);
 	long long v;
@@ -263,100 +277,146 @@ static int get_size(const char *name, const config_setting_t *g, const char *key
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_INT &&
 	    config_setting_type(s) != CONFIG_TYPE_INT64)
-		return dg_cfgutil_fail(cause, name, s, "%s needs an integer", key);
+		return dg_diag_fail(d, name, s, "%s needs an integer", key);
 	v = config_setting_get_int64(s);
 	if (v < (long long)min || v > (long long)max)
-		return dg_cfgutil_fail(cause, name, s, "%s must be between %zu and %zu", key, min,
-		                       max);
+		return dg_diag_fail(d, name, s, "%s must be between %zu and %zu", key, min, max);
 	*out = (size_t)v;
 	return 0;
 }
 
 static int get_path(const char *name, const config_setting_t *g, const char *key, char **out,
-                    char **cause)
+                    struct dg_diag *d)
 {
 	int err = 0;
-	const char *v = dg_cfgutil_string(name, g, key, &err, cause);
+	const char *v = dg_cfgutil_string(name, g, key, &err, d);
 
 	if (err)
 		return -1;
-	if (v != NULL)
+	if (v != NULL) {
+		free(*out);
 		*out = resolve(name, v);
+	}
 	return 0;
 }
 
-static int read_groups(struct dg_config *cfg, const char *name, config_t *c, char **cause)
+#define SEC  1000LL
+#define MIN  (60 * SEC)
+#define HOUR (60 * MIN)
+#define DAY  (24 * HOUR)
+
+/* A group member that must be a group, checked for unknown keys; NULL if absent or wrong. */
+static const config_setting_t *group(const char *name, const config_setting_t *root,
+                                     const char *key, const char *const *known, struct dg_diag *d)
 {
-	static const char *const top[] = {
-	    "sources", "state_directory", "report", "limits",    "rules", "assets", "map",
-	    "lists",   "settings",        "daemon", "databases", "roles", NULL};
+	const config_setting_t *s = config_setting_get_member(root, key);
+
+	if (s == NULL)
+		return NULL;
+	if (!config_setting_is_group(s)) {
+		dg_diag_fail(d, name, s, "%s is a group: %s = { ... };", key, key);
+		return NULL;
+	}
+	dg_cfgutil_known(name, s, known, d);
+	return s;
+}
+
+struct reader {
+	struct dg_config *cfg;
+};
+
+/* A file named by the configuration or a pack: a bundled file for bundled packs, else relative
+ * to the naming file. Its digest goes into the report's producer. */
+static char *read_aux(void *arg, const char *from, const char *path, size_t *len, char **cause)
+{
+	struct dg_config *cfg = arg;
+	char *full, *text;
+	uint8_t d[DG_HASH_LEN];
+
+	if (strncmp(from, "builtin:", 8) == 0) {
+		for (size_t i = 0; dg_builtin_packs[i].name != NULL; i++)
+			if (strcmp(dg_builtin_packs[i].name, path) == 0) {
+				*len = dg_builtin_packs[i].len;
+				return dg_xstrdup(dg_builtin_packs[i].text);
+			}
+		*cause = dg_xasprintf("no bundled file %s", path);
+		return NULL;
+	}
+	full = resolve(from, path);
+	text = dg_fileio_read(full, MAX_CONFIG_BYTES, len, cause);
+	if (text != NULL) {
+		struct dg_config_file *f;
+
+		cfg->files = dg_xreallocarray(cfg->files, cfg->nfiles + 1, sizeof *cfg->files);
+		f = &cfg->files[cfg->nfiles++];
+		f->path = dg_xstrdup(full);
+		dg_hash_sha256(text, *len, d);
+		dg_hash_hex(d, DG_HASH_LEN, f->sha256);
+	}
+	free(full);
+	return text;
+}
+
+static void read_groups(struct dg_config *cfg, const char *name, config_t *c, struct dg_diag *d)
+{
+	static const char *const top[] = {"sources",  "state_directory", "report", "limits",
+	                                  "rules",    "assets",          "map",    "lists",
+	                                  "settings", "schedules",       "fields", "exceptions",
+	                                  "daemon",   "databases",       "roles",  NULL};
 	static const char *const report_keys[] = {"directory", "key",           "pseudonym_key",
 	                                          "interval",  "max_malformed", NULL};
 	static const char *const limit_keys[] = {"max_line", "lateness", NULL};
-	static const char *const rule_keys[] = {"directories", "disable", NULL};
+	static const char *const rule_keys[] = {"directories", "packs", "disable_rules", NULL};
 	static const char *const daemon_keys[] = {"metrics",  "poll",         "findings",
 	                                          "max_held", "rotated_idle", NULL};
-	config_setting_t *root = config_root_setting(c), *s;
+	config_setting_t *root = config_root_setting(c);
+	const config_setting_t *s;
+	struct dg_site_groups g = {config_setting_get_member(root, "lists"),
+	                           config_setting_get_member(root, "settings"),
+	                           config_setting_get_member(root, "schedules"),
+	                           config_setting_get_member(root, "fields")};
 
-	if (dg_cfgutil_known(name, root, top, cause) != 0)
-		return -1;
+	dg_cfgutil_known(name, root, top, d);
+	dg_cfgutil_site_read(&cfg->site, name, &g, false, read_aux, cfg, d);
 	/* before sources, whose settings default to these */
-	if ((s = config_setting_get_member(root, "databases")) &&
-	    read_databases(cfg, name, s, cause))
-		return -1;
-	if ((s = config_setting_get_member(root, "sources")) && read_sources(cfg, name, s, cause))
-		return -1;
-	if ((s = config_setting_get_member(root, "roles")) && read_roles(cfg, name, s, cause))
-		return -1;
-	if (get_path(name, root, "state_directory", &cfg->state_dir, cause) != 0)
-		return -1;
-	if ((s = config_setting_get_member(root, "report")) != NULL) {
-		if (!config_setting_is_group(s) ||
-		    dg_cfgutil_known(name, s, report_keys, cause) != 0 ||
-		    get_path(name, s, "directory", &cfg->report_dir, cause) != 0 ||
-		    get_path(name, s, "key", &cfg->key_path, cause) != 0 ||
-		    get_path(name, s, "pseudonym_key", &cfg->pseudonym_key_path, cause) != 0 ||
-		    get_duration(name, s, "interval", &cfg->report_interval_ms, cause) != 0 ||
-		    get_size(name, s, "max_malformed", 0, 1000000, &cfg->max_malformed_listed,
-		             cause) != 0)
-			return *cause ? -1 : dg_cfgutil_fail(cause, name, s, "report is a group");
+	if ((s = config_setting_get_member(root, "databases")) != NULL)
+		read_databases(cfg, name, s, d);
+	if ((s = config_setting_get_member(root, "sources")) != NULL)
+		read_sources(cfg, name, s, d);
+	if ((s = config_setting_get_member(root, "roles")) != NULL)
+		read_roles(cfg, name, s, d);
+	get_path(name, root, "state_directory", &cfg->state_dir, d);
+	if ((s = group(name, root, "report", report_keys, d)) != NULL) {
+		get_path(name, s, "directory", &cfg->report_dir, d);
+		get_path(name, s, "key", &cfg->key_path, d);
+		get_path(name, s, "pseudonym_key", &cfg->pseudonym_key_path, d);
+		dg_cfgutil_duration(name, s, "interval", SEC, 31 * DAY, &cfg->report_interval_ms,
+		                    d);
+		get_size(name, s, "max_malformed", 0, 1000000, &cfg->max_malformed_listed, d);
 	}
-	if ((s = config_setting_get_member(root, "limits")) != NULL) {
-		if (!config_setting_is_group(s) ||
-		    dg_cfgutil_known(name, s, limit_keys, cause) != 0 ||
-		    get_size(name, s, "max_line", 256, 256 * 1024 * 1024, &cfg->max_line, cause) ||
-		    get_duration(name, s, "lateness", &cfg->lateness_ms, cause) != 0)
-			return *cause ? -1 : dg_cfgutil_fail(cause, name, s, "limits is a group");
+	if ((s = group(name, root, "limits", limit_keys, d)) != NULL) {
+		get_size(name, s, "max_line", 256, 256 * 1024 * 1024, &cfg->max_line, d);
+		dg_cfgutil_duration(name, s, "lateness", 0, 7 * DAY, &cfg->lateness_ms, d);
 	}
-	if ((s = config_setting_get_member(root, "daemon")) != NULL) {
+	if ((s = group(name, root, "daemon", daemon_keys, d)) != NULL) {
 		int err = 0;
-		const char *m;
+		const char *m = dg_cfgutil_string(name, s, "metrics", &err, d);
 
-		if (!config_setting_is_group(s) ||
-		    dg_cfgutil_known(name, s, daemon_keys, cause) != 0 ||
-		    get_duration(name, s, "poll", &cfg->poll_ms, cause) != 0)
-			return *cause ? -1 : dg_cfgutil_fail(cause, name, s, "daemon is a group");
-		m = dg_cfgutil_string(name, s, "metrics", &err, cause);
-		if (err)
-			return -1;
-		if (config_setting_get_member(s, "metrics") != NULL) {
+		dg_cfgutil_duration(name, s, "poll", 10, HOUR, &cfg->poll_ms, d);
+		if (!err && config_setting_get_member(s, "metrics") != NULL) {
 			free(cfg->metrics_listen);
 			cfg->metrics_listen = m && *m ? dg_xstrdup(m) : NULL;
 		}
-		if (get_path(name, s, "findings", &cfg->findings_path, cause) != 0 ||
-		    get_size(name, s, "max_held", 1, 4096, &cfg->max_held, cause) != 0 ||
-		    get_duration(name, s, "rotated_idle", &cfg->rotated_idle_ms, cause) != 0)
-			return -1;
+		get_path(name, s, "findings", &cfg->findings_path, d);
+		get_size(name, s, "max_held", 1, 4096, &cfg->max_held, d);
+		dg_cfgutil_duration(name, s, "rotated_idle", 0, DAY, &cfg->rotated_idle_ms, d);
 	}
-	if ((s = config_setting_get_member(root, "rules")) != NULL) {
-		const config_setting_t *d;
+	if ((s = group(name, root, "rules", rule_keys, d)) != NULL) {
+		const config_setting_t *m;
 		size_t n;
 
-		if (!config_setting_is_group(s) || dg_cfgutil_known(name, s, rule_keys, cause) != 0)
-			return *cause ? -1 : dg_cfgutil_fail(cause, name, s, "rules is a group");
-		if ((d = config_setting_get_member(s, "directories")) != NULL) {
-			if (dg_cfgutil_strings(name, d, &cfg->rule_dirs, &n, cause) != 0)
-				return -1;
+		if ((m = config_setting_get_member(s, "directories")) != NULL &&
+		    dg_cfgutil_strings(name, m, &cfg->rule_dirs, &n, d) == 0) {
 			for (size_t i = 0; i < n; i++) {
 				char *abs = resolve(name, cfg->rule_dirs[i]);
 
@@ -364,97 +424,210 @@ static int read_groups(struct dg_config *cfg, const char *name, config_t *c, cha
 				cfg->rule_dirs[i] = abs;
 			}
 		}
-		if ((d = config_setting_get_member(s, "disable")) != NULL &&
-		    dg_cfgutil_strings(name, d, &cfg->disabled_rules, &n, cause) != 0)
-			return -1;
+		if ((m = config_setting_get_member(s, "packs")) != NULL)
+			dg_cfgutil_strings(name, m, &cfg->pack_filter, &n, d);
+		if ((m = config_setting_get_member(s, "disable_rules")) != NULL)
+			dg_cfgutil_strings(name, m, &cfg->disabled_rules, &n, d);
 	}
-	if ((s = config_setting_get_member(root, "assets")) && read_assets(cfg, name, s, cause))
-		return -1;
-	if ((s = config_setting_get_member(root, "map")) && read_map(cfg, name, s, cause))
-		return -1;
-	return dg_cfgutil_site_read(&cfg->site, name, config_setting_get_member(root, "lists"),
-	                            config_setting_get_member(root, "settings"), false, cause);
+	if ((s = config_setting_get_member(root, "assets")) != NULL)
+		read_assets(cfg, name, s, d);
+	if ((s = config_setting_get_member(root, "map")) != NULL)
+		read_map(cfg, name, s, d);
+}
+
+char *dg_config_pack_name(const char *file)
+{
+	const char *p = file, *dot;
+
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p == file || *p != '-')
+		p = file; /* no "NN-" */
+	else
+		p++;
+	dot = strrchr(p, '.');
+	return dg_xstrndup(p, dot ? (size_t)(dot - p) : strlen(p));
 }
 
 static int pack_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const struct dg_config_pack *x = a, *y = b;
+	const char *bx = strrchr(x->name, x->builtin ? ':' : '/'),
+	           *by = strrchr(y->name, y->builtin ? ':' : '/');
+
+	return strcmp(bx ? bx + 1 : x->name, by ? by + 1 : y->name);
 }
 
-/* Collects the *.conf files of the rule directories, in name order within each. */
-static int load_packs(struct dg_config *cfg, struct dg_rules_text **packs, char **cause)
+static const char *pack_file(const struct dg_config_pack *p)
 {
-	size_t n = 0;
+	const char *b = strrchr(p->name, p->builtin ? ':' : '/');
 
-	if (cfg->rule_dirs == NULL) {
-		for (; dg_builtin_packs[n].name != NULL; n++)
-			;
-		*packs = dg_xcalloc(n + 1, sizeof **packs);
-		cfg->pack_names = dg_xcalloc(n + 1, sizeof *cfg->pack_names);
-		for (size_t i = 0; i < n; i++) {
-			cfg->pack_names[i] = dg_xasprintf("builtin:%s", dg_builtin_packs[i].name);
-			(*packs)[i].name = cfg->pack_names[i];
-			(*packs)[i].text = dg_builtin_packs[i].text;
-		}
-		cfg->npacks = n;
-		return 0;
+	return b ? b + 1 : p->name;
+}
+
+static void add_pack(struct dg_config *cfg, char *name, char *text, bool builtin)
+{
+	cfg->packs = dg_xreallocarray(cfg->packs, cfg->npacks + 1, sizeof *cfg->packs);
+	cfg->packs[cfg->npacks++] = (struct dg_config_pack){name, text, builtin};
+}
+
+static bool is_pack_file(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len > 5 && name[0] != '.' && strcmp(name + len - 5, ".conf") == 0;
+}
+
+/* The bundled packs (all, or those rules.packs names), then the site's directories: a site
+ * file with a bundled pack's file name replaces it. In file name order. */
+static void load_packs(struct dg_config *cfg, const config_setting_t *where, struct dg_diag *d)
+{
+	const char *site = cfg->path ? cfg->path : "built-in defaults";
+	size_t nbuiltin = 0;
+	const char **names;
+
+	for (size_t i = 0; dg_builtin_packs[i].name != NULL; i++)
+		nbuiltin += is_pack_file(dg_builtin_packs[i].name);
+	names = dg_xcalloc(nbuiltin + 1, sizeof *names);
+	nbuiltin = 0;
+	for (size_t i = 0; dg_builtin_packs[i].name != NULL; i++) {
+		char *short_name;
+		bool on = cfg->pack_filter == NULL;
+
+		if (!is_pack_file(dg_builtin_packs[i].name))
+			continue;
+		short_name = dg_config_pack_name(dg_builtin_packs[i].name);
+		names[nbuiltin++] = dg_builtin_packs[i].name;
+		for (size_t k = 0; cfg->pack_filter != NULL && cfg->pack_filter[k] != NULL; k++)
+			on |= strcmp(cfg->pack_filter[k], short_name) == 0;
+		free(short_name);
+		if (on)
+			add_pack(cfg, dg_xasprintf("builtin:%s", dg_builtin_packs[i].name),
+			         dg_xstrdup(dg_builtin_packs[i].text), true);
 	}
-	*packs = NULL;
-	for (size_t d = 0; cfg->rule_dirs[d] != NULL; d++) {
-		DIR *dir = opendir(cfg->rule_dirs[d]);
-		struct dirent *de;
-		char **names = NULL;
-		size_t nn = 0;
+	for (size_t k = 0; cfg->pack_filter != NULL && cfg->pack_filter[k] != NULL; k++) {
+		bool known = false;
+		const char **shorts = dg_xcalloc(nbuiltin + 1, sizeof *shorts);
 
-		if (dir == NULL) {
-			*cause = dg_xasprintf("%s: rule directory %s: %s", cfg->path,
-			                      cfg->rule_dirs[d], strerror(errno));
-			return -1;
+		for (size_t i = 0; i < nbuiltin; i++) {
+			shorts[i] = dg_config_pack_name(names[i]);
+			known |= strcmp(shorts[i], cfg->pack_filter[k]) == 0;
 		}
-		while ((de = readdir(dir)) != NULL) {
-			size_t len = strlen(de->d_name);
+		if (!known)
+			dg_diag_fail(
+			    d, site, where, "rules.packs: no bundled pack '%s'%s",
+			    cfg->pack_filter[k],
+			    dg_cfgutil_did_you_mean(cfg->pack_filter[k], shorts, nbuiltin));
+		for (size_t i = 0; i < nbuiltin; i++)
+			free((char *)shorts[i]);
+		free(shorts);
+	}
+	free(names);
+	for (size_t dir = 0; cfg->rule_dirs != NULL && cfg->rule_dirs[dir] != NULL; dir++) {
+		DIR *dp = opendir(cfg->rule_dirs[dir]);
+		struct dirent *de;
 
-			if (len > 5 && de->d_name[0] != '.' &&
-			    strcmp(de->d_name + len - 5, ".conf") == 0) {
-				names = dg_xreallocarray(names, nn + 1, sizeof *names);
-				names[nn++] = dg_xasprintf("%s/%s", cfg->rule_dirs[d], de->d_name);
+		if (dp == NULL) {
+			dg_diag_fail(d, site, where, "rule directory %s: %s", cfg->rule_dirs[dir],
+			             strerror(errno));
+			continue;
+		}
+		while ((de = readdir(dp)) != NULL) {
+			char *path, *cause = NULL, *text;
+			size_t len;
+
+			if (!is_pack_file(de->d_name))
+				continue;
+			path = dg_xasprintf("%s/%s", cfg->rule_dirs[dir], de->d_name);
+			text = dg_fileio_read(path, MAX_CONFIG_BYTES, &len, &cause);
+			if (text == NULL) {
+				dg_diag_add(d, "%s", cause);
+				free(cause);
+				free(path);
+				continue;
+			}
+			for (size_t i = 0; i < cfg->npacks; i++) {
+				if (cfg->packs[i].builtin &&
+				    strcmp(pack_file(&cfg->packs[i]), de->d_name) == 0) {
+					free(cfg->packs[i].name);
+					free(cfg->packs[i].text);
+					cfg->packs[i] = cfg->packs[--cfg->npacks];
+					break;
+				}
+			}
+			add_pack(cfg, path, text, false);
+			{
+				uint8_t dig[DG_HASH_LEN];
+				struct dg_config_file *f;
+
+				cfg->files = dg_xreallocarray(cfg->files, cfg->nfiles + 1,
+				                              sizeof *cfg->files);
+				f = &cfg->files[cfg->nfiles++];
+				f->path = dg_xstrdup(path);
+				dg_hash_sha256(text, len, dig);
+				dg_hash_hex(dig, DG_HASH_LEN, f->sha256);
 			}
 		}
-		closedir(dir);
-		qsort(names, nn, sizeof *names, pack_cmp);
-		cfg->pack_names =
-		    dg_xreallocarray(cfg->pack_names, n + nn + 1, sizeof *cfg->pack_names);
-		memcpy(cfg->pack_names + n, names, nn * sizeof *names);
-		free(names);
-		n += nn;
-		cfg->pack_names[n] = NULL;
-		cfg->npacks = n;
+		closedir(dp);
 	}
-	*packs = dg_xcalloc(n + 1, sizeof **packs);
-	for (size_t i = 0; i < n; i++) {
-		size_t len;
-
-		(*packs)[i].name = cfg->pack_names[i];
-		(*packs)[i].text =
-		    dg_fileio_read(cfg->pack_names[i], MAX_CONFIG_BYTES, &len, cause);
-		if ((*packs)[i].text == NULL)
-			return -1;
-	}
-	return 0;
+	qsort(cfg->packs, cfg->npacks, sizeof *cfg->packs, pack_cmp);
 }
 
-struct dg_config *dg_config_load(const char *path, char **cause)
+/* exceptions = ( ... ) inline, or exceptions = "file" holding exceptions = ( ... ). */
+static int read_exceptions(struct dg_config *cfg, const char *name, const config_setting_t *s,
+                           config_t *file_cfg, struct dg_rules_exceptions *out, char **file_name,
+                           struct dg_diag *d)
+{
+	static const char *const known[] = {"exceptions", NULL};
+	const config_setting_t *l;
+	char *text, *cause = NULL;
+	size_t len;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		out->name = name;
+		out->list = s;
+		return 1;
+	}
+	text = read_aux(cfg, name, config_setting_get_string(s), &len, &cause);
+	if (text == NULL) {
+		dg_diag_fail(d, name, s, "exceptions: %s", cause);
+		free(cause);
+		return 0;
+	}
+	*file_name = resolve(name, config_setting_get_string(s));
+	if (dg_cfgutil_read(file_cfg, *file_name, text, d) != 0) {
+		free(text);
+		return 0;
+	}
+	free(text);
+	dg_cfgutil_known(*file_name, config_root_setting(file_cfg), known, d);
+	l = config_setting_get_member(config_root_setting(file_cfg), "exceptions");
+	if (l == NULL) {
+		dg_diag_add(d, "%s:1: an exceptions file holds exceptions = ( { ... } );",
+		            *file_name);
+		return 0;
+	}
+	out->name = *file_name;
+	out->list = l;
+	return 1;
+}
+
+struct dg_config *dg_config_load(const char *path, int64_t now_ms, char **cause)
 {
 	struct dg_config *cfg = dg_xcalloc(1, sizeof *cfg);
 	struct dg_rules_text *packs = NULL;
-	config_t c;
-	char *text = NULL;
-	size_t len = 0;
-	uint8_t d[DG_HASH_LEN];
-	bool ok = false;
+	struct dg_rules_exceptions exc = {0};
+	struct dg_rules_input in = {0};
+	struct dg_diag d = {0};
+	config_t c, xc;
+	char *text = NULL, *exc_name = NULL;
+	size_t len = 0, nexc = 0;
+	uint8_t dig[DG_HASH_LEN];
+	bool parsed = false;
 
 	*cause = NULL;
 	config_init(&c);
+	config_init(&xc);
 	cfg->max_line = DEFAULT_MAX_LINE;
 	cfg->lateness_ms = 10 * 60 * 1000;
 	cfg->report_interval_ms = 3600 * 1000;
@@ -472,25 +645,56 @@ struct dg_config *dg_config_load(const char *path, char **cause)
 		text = dg_fileio_read(path, MAX_CONFIG_BYTES, &len, cause);
 		if (text == NULL)
 			goto out;
-		if (dg_cfgutil_read(&c, path, text, cause) != 0 ||
-		    read_groups(cfg, path, &c, cause) != 0)
+		if (dg_cfgutil_read(&c, path, text, &d) != 0)
 			goto out;
+		parsed = true;
+		read_groups(cfg, path, &c, &d);
 	}
-	dg_hash_sha256(text ? text : "", len, d);
-	dg_hash_hex(d, DG_HASH_LEN, cfg->digest);
-	if (load_packs(cfg, &packs, cause) != 0)
-		goto out;
-	cfg->rules =
-	    dg_rules_load(packs, cfg->npacks, &cfg->site, cfg->disabled_rules, cfg->schema, cause);
-	ok = cfg->rules != NULL;
+	dg_hash_sha256(text ? text : "", len, dig);
+	dg_hash_hex(dig, DG_HASH_LEN, cfg->digest);
+	load_packs(cfg, parsed ? config_setting_get_member(config_root_setting(&c), "rules") : NULL,
+	           &d);
+	packs = dg_xcalloc(cfg->npacks + 1, sizeof *packs);
+	for (size_t i = 0; i < cfg->npacks; i++) {
+		packs[i].name = cfg->packs[i].name;
+		packs[i].text = cfg->packs[i].text;
+	}
+	if (parsed) {
+		const config_setting_t *x =
+		    config_setting_get_member(config_root_setting(&c), "exceptions");
+		const config_setting_t *r =
+		    config_setting_get_member(config_root_setting(&c), "rules");
+
+		if (x != NULL)
+			nexc = (size_t)read_exceptions(cfg, path, x, &xc, &exc, &exc_name, &d);
+		in.disabled_at = r ? config_setting_get_member(r, "disable_rules") : NULL;
+	}
+	in.packs = packs;
+	in.npacks = cfg->npacks;
+	in.site = &cfg->site;
+	in.site_name = path ? path : "built-in defaults";
+	in.disabled = cfg->disabled_rules;
+	in.exceptions = &exc;
+	in.nexceptions = nexc;
+	in.now_ms = now_ms;
+	in.read = read_aux;
+	in.read_arg = cfg;
+	cfg->rules = dg_rules_load(&in, cfg->schema, &d);
 out:
-	if (packs != NULL && cfg->rule_dirs != NULL)
-		for (size_t i = 0; i < cfg->npacks; i++)
-			free((char *)packs[i].text);
 	free(packs);
 	free(text);
+	free(exc_name);
 	config_destroy(&c);
-	if (!ok) {
+	config_destroy(&xc);
+	if (d.n > 0) {
+		*cause = dg_diag_text(&d);
+		dg_rules_free(cfg->rules);
+		cfg->rules = NULL;
+	}
+	dg_diag_clear(&d);
+	if (cfg->rules == NULL) {
+		if (*cause == NULL)
+			*cause = dg_xstrdup("configuration could not be loaded");
 		dg_config_free(cfg);
 		return NULL;
 	}
@@ -520,8 +724,16 @@ void dg_config_free(struct dg_config *cfg)
 	dg_tz_free(cfg->tz);
 	dg_cfgutil_site_clear(&cfg->site);
 	dg_cfgutil_strings_free(cfg->rule_dirs);
+	dg_cfgutil_strings_free(cfg->pack_filter);
 	dg_cfgutil_strings_free(cfg->disabled_rules);
-	dg_cfgutil_strings_free(cfg->pack_names);
+	for (size_t i = 0; i < cfg->npacks; i++) {
+		free(cfg->packs[i].name);
+		free(cfg->packs[i].text);
+	}
+	free(cfg->packs);
+	for (size_t i = 0; i < cfg->nfiles; i++)
+		free(cfg->files[i].path);
+	free(cfg->files);
 	dg_rules_free(cfg->rules);
 	dg_schema_free(cfg->schema);
 	free(cfg);

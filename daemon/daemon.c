@@ -95,7 +95,13 @@ static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *jso
 	struct daemon *d = arg;
 	const struct dg_ref *ref = m->ref;
 
-	dg_report_finding(d->report, json);
+	/* An alert is for the live log; a burst carried past a period's end for its report. */
+	if (m->kind != DG_MATCH_OPEN)
+		dg_report_finding(d->report, json);
+	if (m->kind == DG_MATCH_CARRIED) {
+		dg_cjson_free(json);
+		return;
+	}
 	dg_cjson_write(json, &d->pending_findings);
 	dg_buf_addc(&d->pending_findings, '\n');
 	if (d->journal_count[m->rule->severity]++ == 0 && d->journal.len < 4096)
@@ -335,6 +341,25 @@ static struct dg_cjson *save_totals(struct daemon *d)
 		if (t->by_rule[i] > 0)
 			dg_cjson_set(a, dg_rules_get(d->cfg->rules, i)->id,
 			             dg_cjson_int((int64_t)t->by_rule[i]));
+	a = dg_cjson_set(o, "rule_stats", dg_cjson_object());
+	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++) {
+		const struct dg_rule_stats *rs = &t->rule_stats[i];
+		struct dg_cjson *x =
+		    dg_cjson_set(a, dg_rules_get(d->cfg->rules, i)->id, dg_cjson_array());
+		const uint64_t v[] = {rs->evaluations, rs->matches,    rs->exempted,
+		                      rs->findings,    rs->suppressed, rs->cpu_ns};
+
+		for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+			dg_cjson_push(x, dg_cjson_int((int64_t)v[k]));
+	}
+	a = dg_cjson_set(o, "exception_stats", dg_cjson_object());
+	for (size_t i = 0; i < dg_rules_exception_count(d->cfg->rules); i++) {
+		struct dg_cjson *x =
+		    dg_cjson_set(a, dg_rules_exception(d->cfg->rules, i)->id, dg_cjson_array());
+
+		dg_cjson_push(x, dg_cjson_int((int64_t)t->exception_stats[i].exempted));
+		dg_cjson_push(x, dg_cjson_int((int64_t)t->exception_stats[i].expired));
+	}
 	return o;
 }
 
@@ -358,9 +383,28 @@ static void load_totals(struct daemon *d, const struct dg_cjson *o)
 	for (int s = 0; s < DG_SEV_COUNT; s++)
 		if (dg_cjson_intval(dg_cjson_at(sev, (size_t)s), &v))
 			t->by_severity[s] = (uint64_t)v;
-	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++)
+	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++) {
+		const struct dg_cjson *x =
+		    dg_cjson_get(dg_cjson_get(o, "rule_stats"), dg_rules_get(d->cfg->rules, i)->id);
+		uint64_t *f[] = {&t->rule_stats[i].evaluations, &t->rule_stats[i].matches,
+		                 &t->rule_stats[i].exempted,    &t->rule_stats[i].findings,
+		                 &t->rule_stats[i].suppressed,  &t->rule_stats[i].cpu_ns};
+
 		if (dg_cjson_intval(dg_cjson_get(br, dg_rules_get(d->cfg->rules, i)->id), &v))
 			t->by_rule[i] = (uint64_t)v;
+		for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+			if (dg_cjson_intval(dg_cjson_at(x, k), &v) && v >= 0)
+				*f[k] = (uint64_t)v;
+	}
+	for (size_t i = 0; i < dg_rules_exception_count(d->cfg->rules); i++) {
+		const struct dg_cjson *x = dg_cjson_get(dg_cjson_get(o, "exception_stats"),
+		                                        dg_rules_exception(d->cfg->rules, i)->id);
+
+		if (dg_cjson_intval(dg_cjson_at(x, 0), &v) && v >= 0)
+			t->exception_stats[i].exempted = (uint64_t)v;
+		if (dg_cjson_intval(dg_cjson_at(x, 1), &v) && v >= 0)
+			t->exception_stats[i].expired = (uint64_t)v;
+	}
 }
 
 /* Writes the checkpoint: everything needed to continue from exactly here. */
@@ -454,7 +498,8 @@ static void close_period(struct daemon *d, bool final)
 	struct dg_report_info info = {0};
 	char host[256] = "unknown", sha[DG_HASH_HEXLEN], *path = NULL, *cause = NULL;
 
-	commit(d); /* the checkpoint now says exactly where this period ends */
+	dg_pipeline_carry(d->pipe); /* bursts going on are in this report as they stand */
+	commit(d);                  /* the checkpoint now says exactly where this period ends */
 	for (uint32_t i = 0; i < d->nins; i++) {
 		struct din *in = &d->ins[i];
 		struct dg_input_stats st;
@@ -494,6 +539,8 @@ static void close_period(struct daemon *d, bool final)
 	info.mode = "daemon";
 	info.config_sha256 = d->cfg->digest;
 	info.rules_sha256 = dg_rules_digest(d->cfg->rules);
+	info.files = d->cfg->files;
+	info.nfiles = d->cfg->nfiles;
 	if (dg_report_finish(d->report, &info, dg_pipeline_totals(d->pipe), d->cfg->rules) != 0 ||
 	    dg_bundle_commit(d->bundle, d->signer, &path, sha, &cause) != 0)
 		dg_log_fatalx("writing report %llu: %s", (unsigned long long)d->seq,
@@ -822,7 +869,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static void reload(struct daemon *d)
 {
 	char *cause = NULL;
-	struct dg_config *cfg = dg_config_load(d->conf_path, &cause);
+	struct dg_config *cfg = dg_config_load(d->conf_path, dg_clock_wall_ms(), &cause);
 	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, d};
 	struct dg_pipeline *old = d->pipe;
 	struct dg_cjson *windows;
@@ -1147,7 +1194,7 @@ int dg_daemon_main(int argc, char **argv)
 		usage(stderr);
 		return DG_EXIT_USAGE;
 	}
-	d.cfg = dg_config_load(d.conf_path, &cause);
+	d.cfg = dg_config_load(d.conf_path, dg_clock_wall_ms(), &cause);
 	if (d.cfg == NULL) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);

@@ -33,6 +33,43 @@ static const char *const model_names[DG_F_NMODEL] = {
     [DG_F_DB_COLUMNS] = "db.columns",
 };
 
+static const enum dg_field_type model_types[DG_F_NMODEL] = {
+    [DG_F_TIMESTAMP] = DG_TYPE_TIME,
+    [DG_F_HOST_NAME] = DG_TYPE_STRING,
+    [DG_F_SERVICE_NAME] = DG_TYPE_STRING,
+    [DG_F_USER_NAME] = DG_TYPE_STRING,
+    [DG_F_USER_ROLES] = DG_TYPE_STRINGS,
+    [DG_F_SOURCE_IP] = DG_TYPE_IP,
+    [DG_F_EVENT_ACTION] = DG_TYPE_STRING,
+    [DG_F_EVENT_OUTCOME] = DG_TYPE_STRING,
+    [DG_F_DB_SYSTEM] = DG_TYPE_STRING,
+    [DG_F_DB_NAMESPACE] = DG_TYPE_STRING,
+    [DG_F_DB_COLLECTION] = DG_TYPE_STRING,
+    [DG_F_DB_OPERATION] = DG_TYPE_STRING,
+    [DG_F_DB_QUERY] = DG_TYPE_STRING,
+    [DG_F_OBJECT] = DG_TYPE_STRING,
+    [DG_F_CLASSIFICATION] = DG_TYPE_STRING,
+    [DG_F_CATEGORIES] = DG_TYPE_STRINGS,
+    [DG_F_RECORDS] = DG_TYPE_NUMBER,
+    [DG_F_SUBJECT_ID] = DG_TYPE_STRING,
+    [DG_F_PURPOSE] = DG_TYPE_STRING,
+    [DG_F_CONSENT_ID] = DG_TYPE_STRING,
+    [DG_F_TICKET] = DG_TYPE_STRING,
+    [DG_F_RECIPIENT] = DG_TYPE_STRING,
+    [DG_F_RECIPIENT_COUNTRY] = DG_TYPE_STRING,
+    [DG_F_MESSAGE] = DG_TYPE_STRING,
+    [DG_F_DB_COLUMNS] = DG_TYPE_STRINGS,
+};
+
+static const char *const actions[] = {"read",  "write", "delete", "export", "share",
+                                      "login", "grant", "ddl",    "admin",  NULL};
+static const char *const outcomes[] = {"success", "failure", NULL};
+
+const char *const *dg_schema_values(int field)
+{
+	return field == DG_F_EVENT_ACTION ? actions : field == DG_F_EVENT_OUTCOME ? outcomes : NULL;
+}
+
 /* Open addressing over path names; entries are full paths (slot >= 0) or prefixes (-1). */
 #define SCHEMA_BUCKETS 512
 
@@ -45,6 +82,7 @@ struct schema_entry {
 
 struct dg_schema {
 	char *names[DG_MAX_FIELDS];
+	enum dg_field_type types[DG_MAX_FIELDS];
 	int nfields;
 	struct schema_entry table[SCHEMA_BUCKETS];
 	int nentries;
@@ -124,7 +162,7 @@ struct dg_schema *dg_schema_new(void)
 	char *cause = NULL;
 
 	for (int f = 0; f < DG_F_NMODEL; f++)
-		(void)dg_schema_add(s, model_names[f], &cause); /* cannot fail: fixed names */
+		(void)dg_schema_add(s, model_names[f], model_types[f], &cause); /* fixed names */
 	return s;
 }
 
@@ -139,7 +177,7 @@ void dg_schema_free(struct dg_schema *s)
 	free(s);
 }
 
-int dg_schema_add(struct dg_schema *s, const char *name, char **cause)
+int dg_schema_add(struct dg_schema *s, const char *name, enum dg_field_type type, char **cause)
 {
 	int f = dg_schema_lookup(s, name, strlen(name));
 
@@ -153,6 +191,7 @@ int dg_schema_add(struct dg_schema *s, const char *name, char **cause)
 	if (insert_path(s, name, s->nfields, cause) != 0)
 		return -1;
 	s->names[s->nfields] = dg_xstrdup(name);
+	s->types[s->nfields] = type;
 	return s->nfields++;
 }
 
@@ -171,6 +210,11 @@ int dg_schema_lookup(const struct dg_schema *s, const char *path, size_t len)
 bool dg_schema_is_prefix(const struct dg_schema *s, const char *path, size_t len)
 {
 	return find(s, path, len, path_hash(path, len))->path != NULL;
+}
+
+enum dg_field_type dg_schema_type(const struct dg_schema *s, int field)
+{
+	return field >= 0 && field < s->nfields ? s->types[field] : DG_TYPE_STRING;
 }
 
 const char *dg_schema_name(const struct dg_schema *s, int field)
@@ -255,5 +299,105 @@ bool dg_evt_push(struct dg_evt *evt, int field, const char *p, size_t len)
 	evt->items[evt->nitems].p = p;
 	evt->items[evt->nitems++].len = len;
 	v->nitems++;
+	return true;
+}
+
+/* A snapshot: the time (8 bytes), then per field: slot, kind, is_int, item count (2 bytes),
+ * the number (8 bytes) and each text as a 4-byte length and its bytes. Host byte order: a
+ * snapshot never leaves the process but in the checkpoint, written and read by one host. */
+static void put(struct dg_buf *out, const void *p, size_t n)
+{
+	dg_buf_add(out, p, n);
+}
+
+static void put_text(struct dg_buf *out, const struct dg_str *s)
+{
+	uint32_t n = (uint32_t)s->len;
+
+	put(out, &n, sizeof n);
+	put(out, s->p, s->len);
+}
+
+void dg_evt_snapshot(const struct dg_evt *evt, uint64_t mask, struct dg_buf *out)
+{
+	put(out, &evt->ts_ms, sizeof evt->ts_ms);
+	for (int f = 0; f < DG_MAX_FIELDS; f++) {
+		const struct dg_val *v = &evt->v[f];
+		uint8_t head[3];
+		uint16_t items;
+
+		if (!((mask >> f) & 1) || !dg_evt_has(evt, f))
+			continue;
+		head[0] = (uint8_t)f;
+		head[1] = (uint8_t)v->kind;
+		head[2] = v->is_int;
+		items = v->kind == DG_K_ARRAY ? v->nitems : 0;
+		put(out, head, sizeof head);
+		put(out, &items, sizeof items);
+		put(out, &v->num, sizeof v->num);
+		if (v->kind == DG_K_ARRAY)
+			for (unsigned i = 0; i < v->nitems; i++)
+				put_text(out, &evt->items[v->first + i]);
+		else
+			put_text(out, &v->text);
+	}
+}
+
+static bool take(const char **p, const char *end, void *out, size_t n)
+{
+	if ((size_t)(end - *p) < n)
+		return false;
+	memcpy(out, *p, n);
+	*p += n;
+	return true;
+}
+
+static bool take_text(const char **p, const char *end, struct dg_str *s)
+{
+	uint32_t n;
+
+	if (!take(p, end, &n, sizeof n) || (size_t)(end - *p) < n)
+		return false;
+	s->p = *p;
+	s->len = n;
+	*p += n;
+	return true;
+}
+
+bool dg_evt_restore(struct dg_evt *evt, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+
+	evt->present = 0;
+	evt->nitems = 0;
+	if (!take(&p, end, &evt->ts_ms, sizeof evt->ts_ms))
+		return false;
+	while (p < end) {
+		uint8_t head[3];
+		uint16_t items;
+		struct dg_val *v;
+
+		if (!take(&p, end, head, sizeof head) || !take(&p, end, &items, sizeof items) ||
+		    head[0] >= DG_MAX_FIELDS || head[1] < DG_K_STR || head[1] > DG_K_ARRAY)
+			return false;
+		v = &evt->v[head[0]];
+		memset(v, 0, sizeof *v);
+		v->kind = head[1];
+		v->is_int = head[2] != 0;
+		if (!take(&p, end, &v->num, sizeof v->num))
+			return false;
+		if (v->kind == DG_K_ARRAY) {
+			if (evt->nitems + items > DG_MAX_ITEMS)
+				return false;
+			v->first = (uint16_t)evt->nitems;
+			v->nitems = items;
+			for (unsigned i = 0; i < items; i++)
+				if (!take_text(&p, end, &evt->items[evt->nitems++]))
+					return false;
+		} else if (!take_text(&p, end, &v->text)) {
+			return false;
+		}
+		evt->present |= 1ULL << head[0];
+	}
 	return true;
 }

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "dgaudit/cfgutil.h"
 #include "dgaudit/detect.h"
 #include "dgaudit/hash.h"
 #include "dgaudit/ts.h"
@@ -103,6 +104,23 @@ static int first_present(const struct dg_finding_env *env, const struct dg_evt *
 	return -1;
 }
 
+/* The aggregate a message's {threshold.value} means: a threshold's, or a sequence's first
+ * step's; and its limit. */
+static int64_t shown_value(const struct dg_match *m)
+{
+	return m->fire ? m->fire->aggregate : m->seq ? m->seq->steps[0].aggregate : 0;
+}
+
+static int64_t shown_limit(const struct dg_match *m)
+{
+	return m->seq ? m->rule->threshold.steps[0].limit : m->rule->threshold.limit;
+}
+
+static uint64_t shown_events(const struct dg_match *m)
+{
+	return m->fire ? m->fire->events : m->seq ? m->seq->events : 1;
+}
+
 static void render_message(const struct dg_finding_env *env, const struct dg_match *m,
                            struct dg_buf *out, struct dg_buf *tmp)
 {
@@ -123,14 +141,16 @@ static void render_message(const struct dg_finding_env *env, const struct dg_mat
 		p = close + 1;
 		if (nlen > 10 && strncmp(open + 1, "threshold.", 10) == 0) {
 			const char *what = open + 11;
-			int64_t v = strncmp(what, "value", 5) == 0   ? m->fire.aggregate
-			            : strncmp(what, "limit", 5) == 0 ? m->rule->threshold.limit
+			int64_t v = strncmp(what, "value", 5) == 0   ? shown_value(m)
+			            : strncmp(what, "limit", 5) == 0 ? shown_limit(m)
 			            : strncmp(what, "events", 6) == 0
-			                ? (int64_t)m->fire.events
-			                : m->rule->threshold.window_ms / 1000;
+			                ? (int64_t)shown_events(m)
+			                : m->rule->threshold.window_ms;
 
-			snprintf(num, sizeof num, "%lld%s", (long long)v,
-			         strncmp(what, "window", 6) == 0 ? "s" : "");
+			if (strncmp(what, "window", 6) == 0)
+				dg_cfgutil_format_duration(v, num, sizeof num);
+			else
+				snprintf(num, sizeof num, "%lld", (long long)v);
 			dg_buf_adds(out, num);
 			continue;
 		}
@@ -154,13 +174,124 @@ static void render_message(const struct dg_finding_env *env, const struct dg_mat
 	}
 }
 
+/* The record that identifies a finding: the first that contributed to it. */
+static const struct dg_ref *first_ref(const struct dg_match *m)
+{
+	if (m->fire != NULL && m->fire->nrefs > 0)
+		return &m->fire->refs[0];
+	if (m->seq != NULL && m->seq->nrefs > 0)
+		return &m->seq->refs[0];
+	return m->ref;
+}
+
+void dg_finding_id(const struct dg_finding_env *env, const struct dg_match *m, char *out)
+{
+	const struct dg_ref *ref = first_ref(m);
+	struct dg_buf b = {0};
+	uint8_t d[DG_HASH_LEN];
+
+	dg_buf_printf(&b, "%s%c%s%c%llu", m->rule->id, 0,
+	              env->input_name(env->input_arg, ref->input), 0,
+	              (unsigned long long)ref->offset);
+	dg_hash_sha256(b.data, b.len, d);
+	dg_hash_hex(d, 16, out);
+	dg_buf_release(&b);
+}
+
+static void protect_cb(void *arg, int field, const char *p, size_t len, struct dg_buf *out)
+{
+	dg_finding_protect(arg, field, p, len, out);
+}
+
+/* Why it fired: the rule's blocks on the event, and each exception of the rule considered. */
+static struct dg_cjson *explain(const struct dg_finding_env *env, const struct dg_match *m)
+{
+	struct dg_cjson *o = dg_rules_explain(m->rule, m->evt, protect_cb, (void *)env);
+	struct dg_cjson *xs = dg_cjson_set(o, "exceptions", dg_cjson_array());
+	char ts[DG_TS_BUFSZ];
+
+	for (size_t i = 0; i < m->rule->nexceptions; i++) {
+		const struct dg_exception *x = m->rule->exceptions[i];
+		struct dg_cjson *e = dg_cjson_push(xs, dg_cjson_object());
+		bool holds = dg_rules_exception_match(x, m->evt);
+		bool expired = m->evt->ts_ms >= x->expires_ms;
+
+		dg_cjson_set(e, "id", dg_cjson_str(x->id));
+		dg_cjson_set(e, "ticket", dg_cjson_str(x->ticket));
+		dg_cjson_set(e, "applies", dg_cjson_bool(holds && !expired));
+		dg_cjson_set(e, "why",
+		             dg_cjson_str(!holds    ? "its conditions do not hold"
+		                          : expired ? "it had expired"
+		                                    : "it covers this event"));
+		dg_cjson_set(e, "expires", dg_cjson_str(dg_ts_format(x->expires_ms, ts)));
+		dg_rules_explain_exception(env->rules, x, m->evt, protect_cb, (void *)env,
+		                           dg_cjson_set(e, "conditions", dg_cjson_array()));
+	}
+	return o;
+}
+
+static void render_threshold(const struct dg_finding_env *env, const struct dg_match *m,
+                             struct dg_cjson *o, struct dg_buf *tmp)
+{
+	const struct dg_threshold *th = &m->rule->threshold;
+	struct dg_cjson *t = dg_cjson_set(o, m->seq ? "sequence" : "threshold", dg_cjson_object());
+	struct dg_cjson *g = dg_cjson_set(t, "group", dg_cjson_object());
+	char ts[DG_TS_BUFSZ];
+
+	for (size_t i = 0; i < th->ngroup_by; i++) {
+		struct dg_str part = group_part(m, i);
+
+		dg_cjson_set(g, dg_schema_name(env->schema, th->group_by[i]),
+		             protected_str(env, th->group_by[i], &part, tmp));
+	}
+	dg_cjson_set(t, "window_seconds", dg_cjson_int(th->window_ms / 1000));
+	if (m->fire != NULL) {
+		dg_cjson_set(t, "value", dg_cjson_int(m->fire->aggregate));
+		dg_cjson_set(t, "limit", dg_cjson_int(th->limit));
+		dg_cjson_set(t, "events", dg_cjson_int((int64_t)m->fire->events));
+		dg_cjson_set(t, "first", dg_cjson_str(dg_ts_format(m->fire->first_ms, ts)));
+		dg_cjson_set(t, "last", dg_cjson_str(dg_ts_format(m->fire->last_ms, ts)));
+		/* open: the burst goes on (an alert, or the end of a report period came first) */
+		dg_cjson_set(t, "state",
+		             dg_cjson_str(m->kind == DG_MATCH_CLOSE ? "closed" : "open"));
+		if (m->fire->evicted)
+			dg_cjson_set(t, "evicted", dg_cjson_bool(true));
+		return;
+	}
+	{
+		struct dg_cjson *steps = dg_cjson_set(t, "steps", dg_cjson_array());
+
+		dg_cjson_set(t, "value", dg_cjson_int(m->seq->steps[0].aggregate));
+		dg_cjson_set(t, "events", dg_cjson_int((int64_t)m->seq->events));
+		dg_cjson_set(t, "first", dg_cjson_str(dg_ts_format(m->seq->first_ms, ts)));
+		dg_cjson_set(t, "last", dg_cjson_str(dg_ts_format(m->seq->last_ms, ts)));
+		for (size_t i = 0; i < m->seq->nsteps; i++) {
+			struct dg_cjson *s = dg_cjson_push(steps, dg_cjson_object());
+			const struct dg_seq_step_fire *f = &m->seq->steps[i];
+
+			dg_cjson_set(
+			    s, "select",
+			    dg_cjson_str(dg_rules_select_name(m->rule, th->steps[i].select)));
+			dg_cjson_set(s, "value", dg_cjson_int(f->aggregate));
+			dg_cjson_set(s, "limit", dg_cjson_int(th->steps[i].limit));
+			dg_cjson_set(s, "events", dg_cjson_int((int64_t)f->events));
+			dg_cjson_set(s, "first", dg_cjson_str(dg_ts_format(f->first_ms, ts)));
+			dg_cjson_set(s, "last", dg_cjson_str(dg_ts_format(f->last_ms, ts)));
+		}
+	}
+}
+
 struct dg_cjson *dg_finding_render(const struct dg_finding_env *env, const struct dg_match *m)
 {
 	const struct dg_rule *r = m->rule;
 	struct dg_cjson *o = dg_cjson_object(), *comp, *fields, *ev;
 	struct dg_buf tmp = {0}, msg = {0};
-	char ts[DG_TS_BUFSZ];
+	char ts[DG_TS_BUFSZ], id[33];
+	const struct dg_ref *refs = NULL;
+	size_t nrefs = 0;
 
+	dg_finding_id(env, m, id);
+	dg_cjson_set(o, "id", dg_cjson_str(id));
 	dg_cjson_set(o, "rule", dg_cjson_str(r->id));
 	dg_cjson_set(o, "title", dg_cjson_str(r->title));
 	dg_cjson_set(o, "severity", dg_cjson_str(dg_rules_severity_name(r->severity)));
@@ -168,11 +299,11 @@ struct dg_cjson *dg_finding_render(const struct dg_finding_env *env, const struc
 	comp = dg_cjson_set(o, "compliance", dg_cjson_array());
 	for (size_t i = 0; i < r->ncompliance; i++) {
 		struct dg_cjson *c = dg_cjson_push(comp, dg_cjson_object());
-		struct dg_cjson *refs = dg_cjson_set(c, "refs", dg_cjson_array());
+		struct dg_cjson *crefs = dg_cjson_set(c, "refs", dg_cjson_array());
 
 		dg_cjson_set(c, "framework", dg_cjson_str(r->compliance[i].framework));
 		for (size_t k = 0; k < r->compliance[i].nrefs; k++)
-			dg_cjson_push(refs, dg_cjson_str(r->compliance[i].refs[k]));
+			dg_cjson_push(crefs, dg_cjson_str(r->compliance[i].refs[k]));
 	}
 	fields = dg_cjson_set(o, "fields", dg_cjson_object());
 	for (int f = 0; f < dg_schema_count(env->schema); f++)
@@ -183,33 +314,37 @@ struct dg_cjson *dg_finding_render(const struct dg_finding_env *env, const struc
 	dg_cjson_set(o, "message", dg_cjson_strn(msg.data ? msg.data : "", msg.len));
 	dg_cjson_set(o, "record", ref_json(env, m->ref));
 	ev = dg_cjson_set(o, "evidence", dg_cjson_array());
-	if (!m->windowed) {
-		dg_cjson_push(ev, ref_json(env, m->ref));
-		dg_cjson_set(o, "evidence_count", dg_cjson_int(1));
+	if (m->fire != NULL) {
+		refs = m->fire->refs;
+		nrefs = m->fire->nrefs;
+	} else if (m->seq != NULL) {
+		refs = m->seq->refs;
+		nrefs = m->seq->nrefs;
 	} else {
-		const struct dg_threshold *th = &r->threshold;
-		struct dg_cjson *t = dg_cjson_set(o, "threshold", dg_cjson_object());
-		struct dg_cjson *g = dg_cjson_set(t, "group", dg_cjson_object());
-		bool sequence = th->then >= 0;
+		refs = m->ref;
+		nrefs = 1;
+	}
+	for (size_t i = 0; i < nrefs; i++)
+		dg_cjson_push(ev, ref_json(env, &refs[i]));
+	dg_cjson_set(o, "evidence_count", dg_cjson_int((int64_t)shown_events(m)));
+	if (m->fire != NULL || m->seq != NULL)
+		render_threshold(env, m, o, &tmp);
+	if (m->repeats > 0)
+		dg_cjson_set(o, "repeats_suppressed", dg_cjson_int((int64_t)m->repeats));
+	if (m->nexpired > 0) {
+		struct dg_cjson *x = dg_cjson_set(o, "expired_exceptions", dg_cjson_array());
 
-		for (size_t i = 0; i < m->fire.nrefs; i++)
-			dg_cjson_push(ev, ref_json(env, &m->fire.refs[i]));
-		if (sequence) /* the completing record is evidence too */
-			dg_cjson_push(ev, ref_json(env, m->ref));
-		dg_cjson_set(o, "evidence_count",
-		             dg_cjson_int((int64_t)m->fire.events + (sequence ? 1 : 0)));
-		dg_cjson_set(t, "value", dg_cjson_int(m->fire.aggregate));
-		dg_cjson_set(t, "limit", dg_cjson_int(th->limit));
-		dg_cjson_set(t, "window_seconds", dg_cjson_int(th->window_ms / 1000));
-		dg_cjson_set(t, "first", dg_cjson_str(dg_ts_format(m->fire.first_ms, ts)));
-		dg_cjson_set(t, "last", dg_cjson_str(dg_ts_format(m->fire.last_ms, ts)));
-		for (size_t i = 0; i < th->ngroup_by; i++) {
-			struct dg_str part = group_part(m, i);
+		for (size_t i = 0; i < m->nexpired; i++) {
+			struct dg_cjson *e = dg_cjson_push(x, dg_cjson_object());
 
-			dg_cjson_set(g, dg_schema_name(env->schema, th->group_by[i]),
-			             protected_str(env, th->group_by[i], &part, &tmp));
+			dg_cjson_set(e, "id", dg_cjson_str(m->expired[i]->id));
+			dg_cjson_set(e, "ticket", dg_cjson_str(m->expired[i]->ticket));
+			dg_cjson_set(e, "expires",
+			             dg_cjson_str(dg_ts_format(m->expired[i]->expires_ms, ts)));
 		}
 	}
+	if (env->explain)
+		dg_cjson_set(o, "explain", explain(env, m));
 	dg_buf_release(&tmp);
 	dg_buf_release(&msg);
 	return o;

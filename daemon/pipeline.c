@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgaudit/clock.h"
 #include "dgaudit/finding.h"
 #include "dgaudit/hash.h"
 #include "dgaudit/jsonl.h"
@@ -68,8 +69,17 @@ struct dg_pipeline *dg_pipeline_new(const struct dg_config *cfg, const uint8_t *
 	p->env.input_arg = p;
 	p->env.pseudonym_key = pseudonym_key;
 	p->env.pseudonym_keylen = keylen;
+	p->env.rules = cfg->rules;
+	dg_engine_set_clock(p->engine, dg_clock_mono_ns);
 	p->totals.by_rule = dg_xcalloc(dg_rules_count(cfg->rules) + 1, sizeof *p->totals.by_rule);
+	p->totals.rule_stats = dg_engine_rule_stats(p->engine);
+	p->totals.exception_stats = dg_engine_exception_stats(p->engine);
 	return p;
+}
+
+void dg_pipeline_explain(struct dg_pipeline *p, bool on)
+{
+	p->env.explain = on;
 }
 
 void dg_pipeline_free(struct dg_pipeline *p)
@@ -148,9 +158,11 @@ static void on_match(const struct dg_match *m, void *arg)
 	struct dg_pipeline *p = arg;
 	size_t rule = (size_t)(m->rule - dg_rules_get(p->cfg->rules, 0));
 
-	p->totals.findings++;
-	p->totals.by_severity[m->rule->severity]++;
-	p->totals.by_rule[rule]++;
+	if (m->kind != DG_MATCH_OPEN) { /* an alert is not yet the finding */
+		p->totals.findings++;
+		p->totals.by_severity[m->rule->severity]++;
+		p->totals.by_rule[rule]++;
+	}
 	p->hooks.finding(p->hooks.arg, m, dg_finding_render(&p->env, m));
 }
 
@@ -607,13 +619,27 @@ int dg_pipeline_restore(struct dg_pipeline *p, uint32_t input, const struct dg_i
 	return 0;
 }
 
+void dg_pipeline_finish(struct dg_pipeline *p)
+{
+	dg_engine_flush(p->engine, on_match, p);
+}
+
+void dg_pipeline_carry(struct dg_pipeline *p)
+{
+	dg_engine_carry(p->engine, on_match, p);
+}
+
 void dg_pipeline_reset_totals(struct dg_pipeline *p)
 {
-	uint64_t *by_rule = p->totals.by_rule;
+	struct dg_pipeline_totals t = {.by_rule = p->totals.by_rule,
+	                               .rule_stats = p->totals.rule_stats,
+	                               .exception_stats = p->totals.exception_stats};
 
-	memset(by_rule, 0, dg_rules_count(p->cfg->rules) * sizeof *by_rule);
-	memset(&p->totals, 0, sizeof p->totals);
-	p->totals.by_rule = by_rule;
+	memset(t.by_rule, 0, dg_rules_count(p->cfg->rules) * sizeof *t.by_rule);
+	memset(t.rule_stats, 0, dg_rules_count(p->cfg->rules) * sizeof *t.rule_stats);
+	memset(t.exception_stats, 0,
+	       dg_rules_exception_count(p->cfg->rules) * sizeof *t.exception_stats);
+	p->totals = t;
 }
 
 struct dg_pipeline_totals *dg_pipeline_totals_mut(struct dg_pipeline *p)

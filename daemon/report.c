@@ -147,6 +147,56 @@ void dg_report_integrity(struct dg_report *r, int64_t time_ms, const char *type,
 	dg_cjson_set(o, "detail", dg_cjson_str(detail));
 }
 
+/* What each rule cost and did in the period: a site sees which rules are noisy or costly. */
+static void add_rule_stats(struct dg_cjson *o, const struct dg_pipeline_totals *t,
+                           const struct dg_ruleset *rs)
+{
+	struct dg_cjson *all = dg_cjson_set(o, "stats", dg_cjson_object());
+
+	for (size_t i = 0; i < dg_rules_count(rs); i++) {
+		const struct dg_rule *rule = dg_rules_get(rs, i);
+		const struct dg_rule_stats *st = &t->rule_stats[i];
+		struct dg_cjson *x = dg_cjson_set(all, rule->id, dg_cjson_object());
+
+		dg_cjson_set(x, "pack", dg_cjson_str(rule->pack));
+		dg_cjson_set(x, "kind", dg_cjson_str(dg_rules_kind_name(rule->kind)));
+		dg_cjson_set(x, "evaluations", dg_cjson_int((int64_t)st->evaluations));
+		dg_cjson_set(x, "matches", dg_cjson_int((int64_t)st->matches));
+		dg_cjson_set(x, "exempted", dg_cjson_int((int64_t)st->exempted));
+		dg_cjson_set(x, "findings", dg_cjson_int((int64_t)st->findings));
+		dg_cjson_set(x, "suppressed", dg_cjson_int((int64_t)st->suppressed));
+		dg_cjson_set(x, "cpu_us", dg_cjson_int((int64_t)(st->cpu_ns / 1000)));
+	}
+}
+
+/* Every exception in force, with its provenance and what it exempted. */
+static void add_exceptions(struct dg_cjson *o, const struct dg_pipeline_totals *t,
+                           const struct dg_ruleset *rs)
+{
+	struct dg_cjson *all = dg_cjson_set(o, "exceptions", dg_cjson_array());
+	char ts[DG_TS_BUFSZ];
+
+	for (size_t i = 0; i < dg_rules_exception_count(rs); i++) {
+		const struct dg_exception *x = dg_rules_exception(rs, i);
+		struct dg_cjson *e = dg_cjson_push(all, dg_cjson_object()), *rules;
+
+		dg_cjson_set(e, "id", dg_cjson_str(x->id));
+		rules = dg_cjson_set(e, "rules", dg_cjson_array());
+		for (size_t k = 0; k < x->nrules; k++)
+			dg_cjson_push(rules, dg_cjson_str(x->rules[k]));
+		dg_cjson_set(e, "ticket", dg_cjson_str(x->ticket));
+		dg_cjson_set(e, "approved_by", dg_cjson_str(x->approved_by));
+		dg_cjson_set(e, "expires", dg_cjson_str(dg_ts_format(x->expires_ms, ts)));
+		if (x->reason != NULL)
+			dg_cjson_set(e, "reason", dg_cjson_str(x->reason));
+		dg_cjson_set(e, "where", dg_cjson_str(x->where));
+		dg_cjson_set(e, "state", dg_cjson_str(x->expired ? "expired" : "active"));
+		dg_cjson_set(e, "exempted", dg_cjson_int((int64_t)t->exception_stats[i].exempted));
+		dg_cjson_set(e, "expired_matches",
+		             dg_cjson_int((int64_t)t->exception_stats[i].expired));
+	}
+}
+
 int dg_report_finish(struct dg_report *r, const struct dg_report_info *info,
                      const struct dg_pipeline_totals *totals, const struct dg_ruleset *rs)
 {
@@ -173,6 +223,16 @@ int dg_report_finish(struct dg_report *r, const struct dg_report_info *info,
 	dg_cjson_set(x, "config_sha256", dg_cjson_str(info->config_sha256));
 	dg_cjson_set(x, "rules_sha256", dg_cjson_str(info->rules_sha256));
 	dg_cjson_set(x, "rules", dg_cjson_int((int64_t)dg_rules_count(rs)));
+	if (info->files != NULL) {
+		struct dg_cjson *files = dg_cjson_set(x, "files", dg_cjson_array());
+
+		for (size_t i = 0; i < info->nfiles; i++) {
+			struct dg_cjson *f = dg_cjson_push(files, dg_cjson_object());
+
+			dg_cjson_set(f, "path", dg_cjson_str(info->files[i].path));
+			dg_cjson_set(f, "sha256", dg_cjson_str(info->files[i].sha256));
+		}
+	}
 	dg_cjson_set(o, "inputs", r->inputs); /* finishing hands the lists over */
 	r->inputs = NULL;
 
@@ -187,6 +247,11 @@ int dg_report_finish(struct dg_report *r, const struct dg_report_info *info,
 	y = dg_cjson_set(x, "by_rule", dg_cjson_object());
 	for (size_t i = 0; i < dg_rules_count(rs); i++)
 		dg_cjson_set(y, dg_rules_get(rs, i)->id, dg_cjson_int((int64_t)totals->by_rule[i]));
+
+	/* "rules" sorts after "findings", as the stream needs (see the header). */
+	x = dg_cjson_set(o, "rules", dg_cjson_object());
+	add_rule_stats(x, totals, rs);
+	add_exceptions(x, totals, rs);
 
 	x = dg_cjson_set(o, "malformed", dg_cjson_object());
 	dg_cjson_set(x, "count", dg_cjson_int((int64_t)r->nmalformed));

@@ -1,145 +1,14 @@
 #include "dgaudit/rules.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-#include <stdarg.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dgaudit/buf.h"
-#include "dgaudit/detect.h"
 #include "dgaudit/hash.h"
-#include "dgaudit/ip.h"
+#include "dgaudit/schedule.h"
 #include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
-
-/* ---- string sets for in / in_list ---------------------------------------------------------- */
-
-struct strset {
-	struct dg_str *items;
-	uint64_t *hashes;
-	size_t n;
-	uint32_t *table; /* open addressing: index + 1, 0 = empty */
-	size_t mask;
-};
-
-static uint64_t str_hash(const char *p, size_t len)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-	return h;
-}
-
-static void strset_init(struct strset *set, char *const *items, size_t n)
-{
-	size_t size = 8;
-
-	while (size < n * 2)
-		size *= 2;
-	set->items = dg_xcalloc(n ? n : 1, sizeof *set->items);
-	set->hashes = dg_xcalloc(n ? n : 1, sizeof *set->hashes);
-	set->table = dg_xcalloc(size, sizeof *set->table);
-	set->mask = size - 1;
-	set->n = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(items[i]);
-		uint64_t h = str_hash(items[i], len);
-		size_t slot = h & set->mask;
-
-		while (set->table[slot] != 0)
-			slot = (slot + 1) & set->mask;
-		set->items[set->n].p = dg_xstrndup(items[i], len);
-		set->items[set->n].len = len;
-		set->hashes[set->n] = h;
-		set->table[slot] = (uint32_t)++set->n;
-	}
-}
-
-static bool strset_has(const struct strset *set, const char *p, size_t len)
-{
-	uint64_t h = str_hash(p, len);
-
-	for (size_t slot = h & set->mask; set->table[slot] != 0; slot = (slot + 1) & set->mask) {
-		size_t i = set->table[slot] - 1;
-
-		if (set->hashes[i] == h && set->items[i].len == len &&
-		    memcmp(set->items[i].p, p, len) == 0)
-			return true;
-	}
-	return false;
-}
-
-static void strset_clear(struct strset *set)
-{
-	for (size_t i = 0; i < set->n; i++)
-		free((char *)set->items[i].p);
-	free(set->items);
-	free(set->hashes);
-	free(set->table);
-}
-
-/* ---- compiled conditions ------------------------------------------------------------------- */
-
-enum op {
-	OP_EXISTS,
-	OP_EQ,
-	OP_EQ_NUM,
-	OP_IN,
-	OP_STARTSWITH,
-	OP_ENDSWITH,
-	OP_CONTAINS,
-	OP_LT,
-	OP_LTE,
-	OP_GT,
-	OP_GTE,
-	OP_CIDR,
-	OP_RE,
-	OP_DETECT,
-};
-
-/* Conditions run cheapest first within a select block; the order above is the cost order. */
-static const struct {
-	const char *name;
-	enum op op;
-} op_names[] = {
-    {"exists", OP_EXISTS},
-    {"eq", OP_EQ},
-    {"in", OP_IN},
-    {"in_list", OP_IN},
-    {"startswith", OP_STARTSWITH},
-    {"endswith", OP_ENDSWITH},
-    {"contains", OP_CONTAINS},
-    {"lt", OP_LT},
-    {"lte", OP_LTE},
-    {"gt", OP_GT},
-    {"gte", OP_GTE},
-    {"cidr", OP_CIDR},
-    {"re", OP_RE},
-    {"detect", OP_DETECT},
-};
-
-struct cond {
-	int field;
-	enum op op;
-	bool flag;            /* exists: wanted presence */
-	struct dg_str *texts; /* eq (one), startswith, endswith, contains (any of them) */
-	size_t ntexts;
-	int64_t num;       /* eq on a number, lt..gte */
-	struct strset set; /* in */
-	struct dg_ip_cidr *cidrs;
-	size_t ncidrs;
-	pcre2_code *re;
-	pcre2_match_data *md; /* scratch for matching: rulesets are used by one thread */
-	unsigned detect;
-};
-
-struct select {
-	char *name;
-	struct cond *conds;
-	size_t nconds;
-};
 
 enum node_type { N_SELECT, N_AND, N_OR, N_NOT };
 
@@ -150,14 +19,23 @@ struct node {
 };
 
 struct dg_rule_impl {
-	struct select *selects;
+	struct dg_select **selects;
 	size_t nselects;
-	struct node *cond;
+	struct node *cond; /* NULL for a sequence */
+	char *cond_text;
+	const struct dg_schema *schema;
 };
 
 struct dg_ruleset {
 	struct dg_rule *rules;
 	size_t nrules;
+	struct dg_exception *exceptions;
+	size_t nexceptions;
+	struct dg_schedule **schedules;
+	size_t nschedules;
+	char **disabled;
+	size_t ndisabled;
+	const struct dg_schema *schema;
 	char digest[DG_HASH_HEXLEN];
 };
 
@@ -179,131 +57,20 @@ bool dg_rules_severity_parse(const char *name, enum dg_severity *out)
 	return false;
 }
 
+const char *dg_rules_kind_name(enum dg_rule_kind kind)
+{
+	return kind == DG_RULE_THRESHOLD  ? "threshold"
+	       : kind == DG_RULE_SEQUENCE ? "sequence"
+	                                  : "single";
+}
+
 /* ---- matching ------------------------------------------------------------------------------ */
-
-static bool text_int(const struct dg_str *s, int64_t *out)
-{
-	int64_t n = 0;
-	size_t i = 0;
-	bool neg = false;
-
-	if (s->len > 0 && s->p[0] == '-')
-		neg = true, i = 1;
-	if (i == s->len || s->len - i > 18)
-		return false;
-	for (; i < s->len; i++) {
-		unsigned d = (unsigned char)s->p[i] - '0';
-
-		if (d > 9)
-			return false;
-		n = n * 10 + d;
-	}
-	*out = neg ? -n : n;
-	return true;
-}
-
-/* startswith, endswith and contains: true if any of the needles is found. */
-static bool match_needles(const struct cond *c, const struct dg_str *s)
-{
-	for (size_t i = 0; i < c->ntexts; i++) {
-		const struct dg_str *t = &c->texts[i];
-
-		if (t->len > s->len)
-			continue;
-		if ((c->op == OP_STARTSWITH && memcmp(s->p, t->p, t->len) == 0) ||
-		    (c->op == OP_ENDSWITH && memcmp(s->p + s->len - t->len, t->p, t->len) == 0) ||
-		    (c->op == OP_CONTAINS && memmem(s->p, s->len, t->p, t->len) != NULL))
-			return true;
-	}
-	return false;
-}
-
-static bool match_text(struct cond *c, const struct dg_str *s)
-{
-	int64_t n;
-	uint8_t addr[16];
-
-	switch (c->op) {
-	case OP_EXISTS:
-		return true;
-	case OP_EQ:
-		return s->len == c->texts[0].len && memcmp(s->p, c->texts[0].p, s->len) == 0;
-	case OP_EQ_NUM:
-		return text_int(s, &n) && n == c->num;
-	case OP_IN:
-		return strset_has(&c->set, s->p, s->len);
-	case OP_STARTSWITH:
-	case OP_ENDSWITH:
-	case OP_CONTAINS:
-		return match_needles(c, s);
-	case OP_LT:
-		return text_int(s, &n) && n < c->num;
-	case OP_LTE:
-		return text_int(s, &n) && n <= c->num;
-	case OP_GT:
-		return text_int(s, &n) && n > c->num;
-	case OP_GTE:
-		return text_int(s, &n) && n >= c->num;
-	case OP_CIDR:
-		if (!dg_ip_parse(s->p, s->len, addr))
-			return false;
-		for (size_t i = 0; i < c->ncidrs; i++)
-			if (dg_ip_cidr_match(&c->cidrs[i], addr))
-				return true;
-		return false;
-	case OP_RE:
-		return pcre2_match(c->re, (PCRE2_SPTR)s->p, s->len, 0, 0, c->md, NULL) >= 0;
-	case OP_DETECT: {
-		struct dg_detect_hit hit;
-
-		return dg_detect_scan(s->p, s->len, c->detect, &hit, 1) > 0;
-	}
-	}
-	return false;
-}
-
-static bool match_cond(struct cond *c, const struct dg_evt *evt)
-{
-	const struct dg_val *v = &evt->v[c->field];
-
-	if (c->op == OP_EXISTS)
-		return dg_evt_has(evt, c->field) == c->flag;
-	if (!dg_evt_has(evt, c->field))
-		return false;
-	if (v->kind == DG_K_NUM && v->is_int && c->op >= OP_LT && c->op <= OP_GTE) {
-		switch (c->op) {
-		case OP_LT:
-			return v->num < c->num;
-		case OP_LTE:
-			return v->num <= c->num;
-		case OP_GT:
-			return v->num > c->num;
-		default:
-			return v->num >= c->num;
-		}
-	}
-	if (v->kind != DG_K_ARRAY)
-		return match_text(c, &v->text);
-	/* An array field matches when any of its elements does. */
-	for (unsigned i = 0; i < v->nitems; i++)
-		if (match_text(c, &evt->items[v->first + i]))
-			return true;
-	return false;
-}
-
-static bool match_select(const struct select *s, const struct dg_evt *evt)
-{
-	for (size_t i = 0; i < s->nconds; i++)
-		if (!match_cond(&s->conds[i], evt))
-			return false;
-	return true;
-}
 
 static bool eval(const struct node *n, const struct dg_rule_impl *impl, const struct dg_evt *evt)
 {
 	switch (n->type) {
 	case N_SELECT:
-		return match_select(&impl->selects[n->select], evt);
+		return dg_cond_match(impl->selects[n->select], evt);
 	case N_AND:
 		return eval(n->a, impl, evt) && eval(n->b, impl, evt);
 	case N_OR:
@@ -316,418 +83,65 @@ static bool eval(const struct node *n, const struct dg_rule_impl *impl, const st
 
 bool dg_rules_match(const struct dg_rule *rule, const struct dg_evt *evt)
 {
-	return eval(rule->impl->cond, rule->impl, evt);
+	return rule->impl->cond != NULL && eval(rule->impl->cond, rule->impl, evt);
 }
 
-bool dg_rules_match_then(const struct dg_rule *rule, const struct dg_evt *evt)
+bool dg_rules_match_step(const struct dg_rule *rule, size_t step, const struct dg_evt *evt)
 {
-	return rule->threshold.then >= 0 &&
-	       match_select(&rule->impl->selects[rule->threshold.then], evt);
+	return step < rule->threshold.nsteps &&
+	       dg_cond_match(rule->impl->selects[rule->threshold.steps[step].select], evt);
 }
 
-/* ---- loading and compiling ----------------------------------------------------------------- */
+const char *dg_rules_select_name(const struct dg_rule *rule, int select)
+{
+	return select >= 0 && (size_t)select < rule->impl->nselects
+	           ? dg_cond_name(rule->impl->selects[select])
+	           : "?";
+}
+
+const char *dg_rules_condition_text(const struct dg_rule *rule)
+{
+	return rule->impl->cond_text;
+}
+
+bool dg_rules_exception_match(const struct dg_exception *x, const struct dg_evt *evt)
+{
+	return dg_cond_match(x->sel, evt);
+}
+
+struct dg_cjson *dg_rules_explain(const struct dg_rule *rule, const struct dg_evt *evt,
+                                  dg_cond_protect *protect, void *arg)
+{
+	struct dg_cjson *o = dg_cjson_object(),
+	                *blocks = dg_cjson_set(o, "blocks", dg_cjson_object());
+
+	if (rule->impl->cond_text != NULL)
+		dg_cjson_set(o, "condition", dg_cjson_str(rule->impl->cond_text));
+	for (size_t i = 0; i < rule->impl->nselects; i++) {
+		const struct dg_select *sel = rule->impl->selects[i];
+		struct dg_cjson *b = dg_cjson_set(blocks, dg_cond_name(sel), dg_cjson_object());
+
+		dg_cjson_set(b, "holds", dg_cjson_bool(dg_cond_match(sel, evt)));
+		dg_cond_explain(sel, evt, rule->impl->schema, protect, arg,
+		                dg_cjson_set(b, "conditions", dg_cjson_array()));
+	}
+	return o;
+}
+
+/* ---- loading ------------------------------------------------------------------------------- */
 
 struct loader {
-	const char *name; /* pack being compiled, for messages */
-	struct dg_site site;
+	struct dg_cond_env env;
+	struct dg_diag *diag;
+	struct dg_site site; /* the packs' declarations, then the site's over them */
 	struct dg_schema *schema;
-	char **cause;
-	/* Where the operand last resolved came from: a site list or setting, or NULL for a
-	 * literal in the pack. */
-	const char *from_kind, *from_name, *from_where;
+	dg_cfgutil_reader *read;
+	void *read_arg;
+	char **absent; /* ids of rules that failed to compile or are disabled */
+	size_t nabsent;
 };
 
-#define FAIL(ld, s, ...) dg_cfgutil_fail((ld)->cause, (ld)->name, (s), __VA_ARGS__)
-
-static void set_from(struct loader *ld, const char *kind, const char *name, const char *where)
-{
-	ld->from_kind = kind;
-	ld->from_name = name;
-	ld->from_where = where;
-}
-
-/* The operand just resolved is invalid for its use. When it came from a list or setting the
- * error is at that definition, since that is what must change, and names the use; otherwise
- * at the use. Always returns -1. */
-static int __attribute__((format(printf, 3, 4)))
-fail_value(struct loader *ld, const config_setting_t *use, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = dg_xvasprintf(fmt, ap);
-	va_end(ap);
-	if (ld->from_where != NULL)
-		*ld->cause =
-		    dg_xasprintf("%s: %s '%s': %s (used at %s:%u)", ld->from_where, ld->from_kind,
-		                 ld->from_name, msg, ld->name, config_setting_source_line(use));
-	else
-		FAIL(ld, use, "%s", msg);
-	free(msg);
-	return -1;
-}
-
-/* A setting's value is wrong for where it is used: the error is at its definition, since that
- * is what must change, and names the use. Always returns -1. */
-static int fail_setting(struct loader *ld, const config_setting_t *use,
-                        const struct dg_setting *set, const char *what)
-{
-	*ld->cause = dg_xasprintf("%s: setting '%s' %s (used at %s:%u)", set->where, set->name,
-	                          what, ld->name, config_setting_source_line(use));
-	return -1;
-}
-
-/* "$name" refers to a setting or list; "$$x" is the literal "$x". */
-static const char *ref_name(const char *s)
-{
-	return s[0] == '$' && s[1] != '$' ? s + 1 : NULL;
-}
-
-static const char *literal(const char *s)
-{
-	return s[0] == '$' && s[1] == '$' ? s + 1 : s;
-}
-
-static int resolve_string(struct loader *ld, const config_setting_t *s, const char **out)
-{
-	const char *v, *ref;
-	const struct dg_setting *set;
-
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return FAIL(ld, s, "'%s' needs a string", config_setting_name(s));
-	v = config_setting_get_string(s);
-	ref = ref_name(v);
-	set_from(ld, NULL, NULL, NULL);
-	if (ref == NULL) {
-		*out = literal(v);
-		return 0;
-	}
-	set = dg_cfgutil_site_setting(&ld->site, ref);
-	if (set == NULL)
-		return FAIL(ld, s, "unknown setting '%s'", ref);
-	if (set->is_int)
-		return fail_setting(ld, s, set, "is an integer where a string is needed");
-	set_from(ld, "setting", set->name, set->where);
-	*out = set->str;
-	return 0;
-}
-
-static int resolve_int(struct loader *ld, const config_setting_t *s, int64_t *out)
-{
-	const char *ref;
-	const struct dg_setting *set;
-
-	set_from(ld, NULL, NULL, NULL);
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		*out = config_setting_get_int64(s);
-		return 0;
-	case CONFIG_TYPE_STRING:
-		ref = ref_name(config_setting_get_string(s));
-		if (ref == NULL)
-			break;
-		set = dg_cfgutil_site_setting(&ld->site, ref);
-		if (set == NULL)
-			return FAIL(ld, s, "unknown setting '%s'", ref);
-		if (!set->is_int)
-			return fail_setting(ld, s, set, "must be an integer");
-		set_from(ld, "setting", set->name, set->where);
-		*out = set->num;
-		return 0;
-	}
-	return FAIL(ld, s, "'%s' needs an integer or a \"$setting\"", config_setting_name(s));
-}
-
-/* Durations are "90s", "10m", "1h", "1d", an integer of seconds, or a "$setting" of either. */
-static int resolve_duration(struct loader *ld, const config_setting_t *s, int64_t *out)
-{
-	const char *v = NULL, *ref;
-	const struct dg_setting *set;
-
-	if (config_setting_type(s) == CONFIG_TYPE_INT ||
-	    config_setting_type(s) == CONFIG_TYPE_INT64) {
-		*out = config_setting_get_int64(s) * 1000;
-		return *out > 0 ? 0 : FAIL(ld, s, "a duration must be positive");
-	}
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return FAIL(ld, s, "'%s' needs a duration such as \"1h\"", config_setting_name(s));
-	v = config_setting_get_string(s);
-	ref = ref_name(v);
-	if (ref != NULL) {
-		set = dg_cfgutil_site_setting(&ld->site, ref);
-		if (set == NULL)
-			return FAIL(ld, s, "unknown setting '%s'", ref);
-		*out = set->num * 1000;
-		if (set->is_int ? *out <= 0 : !dg_ts_duration(set->str, out) || *out <= 0)
-			return fail_setting(ld, s, set,
-			                    "is not a duration (use e.g. \"90s\", \"10m\", \"1h\", "
-			                    "\"1d\", or seconds)");
-		return 0;
-	}
-	if (!dg_ts_duration(v, out) || *out <= 0)
-		return FAIL(
-		    ld, s, "'%s' is not a duration (use e.g. \"90s\", \"10m\", \"1h\", \"1d\")", v);
-	return 0;
-}
-
-/* A list operand: an array or list of strings, a single string, or "$list". The returned
- * vector is borrowed when it names a list and owned (*owned set) otherwise. */
-static int resolve_list(struct loader *ld, const config_setting_t *s, bool by_name,
-                        char *const **out, size_t *n, char ***owned)
-{
-	const char *ref = NULL;
-	const struct dg_list *l;
-
-	*owned = NULL;
-	set_from(ld, NULL, NULL, NULL);
-	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		const char *v = config_setting_get_string(s);
-
-		ref = by_name && v[0] != '$' ? v : ref_name(v);
-	}
-	if (ref == NULL) {
-		if (by_name)
-			return FAIL(ld, s, "in_list needs the name of a list");
-		if (dg_cfgutil_strings(ld->name, s, owned, n, ld->cause) != 0)
-			return -1;
-		*out = *owned;
-		return 0;
-	}
-	l = dg_cfgutil_site_list(&ld->site, ref);
-	if (l == NULL) {
-		const struct dg_setting *set = dg_cfgutil_site_setting(&ld->site, ref);
-
-		if (by_name || set == NULL || set->is_int)
-			return FAIL(ld, s, "unknown list '%s'", ref);
-		*owned = dg_xcalloc(2, sizeof **owned); /* a string setting: a list of one */
-		(*owned)[0] = dg_xstrdup(set->str);
-		*out = *owned;
-		*n = 1;
-		set_from(ld, "setting", set->name, set->where);
-		return 0;
-	}
-	set_from(ld, "list", l->name, l->where);
-	*out = l->items;
-	*n = l->nitems;
-	return 0;
-}
-
-static int field_of(struct loader *ld, const config_setting_t *s, const char *name, int *field)
-{
-	char *why = NULL;
-
-	*field = dg_schema_add(ld->schema, name, &why);
-	if (*field < 0) {
-		FAIL(ld, s, "%s", why);
-		free(why);
-		return -1;
-	}
-	return 0;
-}
-
-static void cond_clear(struct cond *c)
-{
-	strset_clear(&c->set);
-	for (size_t i = 0; i < c->ntexts; i++)
-		free((char *)c->texts[i].p);
-	free(c->texts);
-	free(c->cidrs);
-	pcre2_match_data_free(c->md);
-	pcre2_code_free(c->re);
-}
-
-static int compile_operand(struct loader *ld, struct cond *c, const config_setting_t *arg,
-                           const char *opname)
-{
-	char *const *items = NULL;
-	char **owned = NULL;
-	const char *text;
-	size_t n = 0;
-	int rc = -1;
-
-	switch (c->op) {
-	case OP_EXISTS:
-		if (config_setting_type(arg) != CONFIG_TYPE_BOOL)
-			return FAIL(ld, arg, "exists needs true or false");
-		c->flag = config_setting_get_bool(arg);
-		return 0;
-	case OP_EQ:
-		if (config_setting_type(arg) == CONFIG_TYPE_INT ||
-		    config_setting_type(arg) == CONFIG_TYPE_INT64) {
-			c->op = OP_EQ_NUM;
-			return resolve_int(ld, arg, &c->num);
-		}
-		if (resolve_string(ld, arg, &text) != 0)
-			return -1;
-		c->texts = dg_xcalloc(1, sizeof *c->texts);
-		c->texts[0].p = dg_xstrdup(text);
-		c->texts[0].len = strlen(text);
-		c->ntexts = 1;
-		return 0;
-	case OP_STARTSWITH:
-	case OP_ENDSWITH:
-	case OP_CONTAINS:
-		break;
-	case OP_LT:
-	case OP_LTE:
-	case OP_GT:
-	case OP_GTE:
-		return resolve_int(ld, arg, &c->num);
-	case OP_RE: {
-		int err;
-		PCRE2_SIZE off;
-
-		if (resolve_string(ld, arg, &text) != 0)
-			return -1;
-		c->re = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err,
-		                      &off, NULL);
-		if (c->re == NULL) {
-			PCRE2_UCHAR msg[256];
-
-			pcre2_get_error_message(err, msg, sizeof msg);
-			return fail_value(ld, arg, "regular expression /%s/: %s at offset %zu",
-			                  text, (char *)msg, (size_t)off);
-		}
-		(void)pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE); /* interpreter if no JIT */
-		c->md = pcre2_match_data_create_from_pattern(c->re, NULL);
-		return 0;
-	}
-	case OP_IN:
-	case OP_CIDR:
-	case OP_DETECT:
-		break;
-	case OP_EQ_NUM:
-		return 0;
-	}
-	if (resolve_list(ld, arg, strcmp(opname, "in_list") == 0, &items, &n, &owned) != 0)
-		return -1;
-	if (c->op == OP_STARTSWITH || c->op == OP_ENDSWITH || c->op == OP_CONTAINS) {
-		if (n == 0) {
-			fail_value(ld, arg, "%s needs at least one string", opname);
-			goto out;
-		}
-		c->texts = dg_xcalloc(n, sizeof *c->texts);
-		for (c->ntexts = 0; c->ntexts < n; c->ntexts++) {
-			c->texts[c->ntexts].p = dg_xstrdup(items[c->ntexts]);
-			c->texts[c->ntexts].len = strlen(items[c->ntexts]);
-		}
-	} else if (c->op == OP_IN) {
-		strset_init(&c->set, items, n);
-	} else if (c->op == OP_CIDR) {
-		c->cidrs = dg_xcalloc(n ? n : 1, sizeof *c->cidrs);
-		for (c->ncidrs = 0; c->ncidrs < n; c->ncidrs++)
-			if (!dg_ip_cidr_parse(items[c->ncidrs], &c->cidrs[c->ncidrs])) {
-				fail_value(ld, arg, "'%s' is not an address or CIDR block",
-				           items[c->ncidrs]);
-				goto out;
-			}
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			unsigned k = dg_detect_kind_parse(items[i]);
-
-			if (k == 0) {
-				fail_value(
-				    ld, arg,
-				    "unknown detector '%s' (cn_resident_id, bank_card, cn_mobile, "
-				    "email)",
-				    items[i]);
-				goto out;
-			}
-			c->detect |= k;
-		}
-		if (c->detect == 0) {
-			fail_value(ld, arg, "detect needs at least one detector");
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	dg_cfgutil_strings_free(owned);
-	return rc;
-}
-
-static int compile_cond(struct loader *ld, const config_setting_t *g, struct cond *c)
-{
-	const config_setting_t *f = config_setting_get_member(g, "field");
-	const config_setting_t *arg = NULL;
-	const char *opname = NULL;
-
-	memset(c, 0, sizeof *c);
-	if (!config_setting_is_group(g))
-		return FAIL(ld, g,
-		            "a condition is a group like { field = \"...\"; eq = \"...\"; }");
-	if (f == NULL || config_setting_type(f) != CONFIG_TYPE_STRING)
-		return FAIL(ld, g, "condition needs field = \"name\"");
-	for (int i = 0; i < config_setting_length(g); i++) {
-		const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
-		const char *key = config_setting_name(m);
-		bool known = false;
-
-		if (strcmp(key, "field") == 0)
-			continue;
-		for (size_t k = 0; k < sizeof op_names / sizeof op_names[0]; k++) {
-			if (strcmp(op_names[k].name, key) == 0) {
-				known = true;
-				c->op = op_names[k].op;
-			}
-		}
-		if (!known)
-			return FAIL(ld, m,
-			            "unknown operator '%s' (eq, in, in_list, contains, startswith, "
-			            "endswith, re, cidr, lt, lte, gt, gte, exists, detect)",
-			            key);
-		if (arg != NULL)
-			return FAIL(ld, m, "one operator per condition ('%s' and '%s')", opname,
-			            key);
-		arg = m;
-		opname = key;
-	}
-	if (arg == NULL)
-		return FAIL(ld, g, "condition on '%s' has no operator",
-		            config_setting_get_string(f));
-	if (field_of(ld, f, config_setting_get_string(f), &c->field) != 0)
-		return -1;
-	if (compile_operand(ld, c, arg, opname) != 0) {
-		cond_clear(c);
-		return -1;
-	}
-	return 0;
-}
-
-static int cond_cost(const void *a, const void *b)
-{
-	const struct cond *x = a, *y = b;
-
-	return (int)x->op - (int)y->op;
-}
-
-static int compile_select(struct loader *ld, const config_setting_t *s, struct select *sel,
-                          uint64_t *fields)
-{
-	int n = config_setting_is_group(s) ? 1 : config_setting_length(s);
-
-	sel->name = dg_xstrdup(config_setting_name(s));
-	if (!config_setting_is_group(s) && !config_setting_is_list(s))
-		return FAIL(ld, s, "select block '%s' must be a condition group or a list of them",
-		            sel->name);
-	if (n == 0)
-		return FAIL(ld, s, "select block '%s' is empty", sel->name);
-	sel->conds = dg_xcalloc((size_t)n, sizeof *sel->conds);
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *g =
-		    config_setting_is_group(s) ? s : config_setting_get_elem(s, (unsigned)i);
-
-		if (compile_cond(ld, g, &sel->conds[i]) != 0)
-			return -1;
-		sel->nconds++;
-		*fields |= 1ULL << sel->conds[i].field;
-	}
-	/* Cheap tests first: a select block is a conjunction, so order does not change results. */
-	qsort(sel->conds, sel->nconds, sizeof *sel->conds, cond_cost);
-	return 0;
-}
+#define FAIL(ld, s, ...) dg_diag_fail((ld)->diag, (ld)->env.name, (s), __VA_ARGS__)
 
 /* ---- condition expressions: or > and > not > ( ) ------------------------------------------- */
 
@@ -736,6 +150,7 @@ struct expr {
 	const config_setting_t *where;
 	const struct dg_rule_impl *impl;
 	const char *p;
+	bool *used; /* per select block */
 };
 
 static void node_free(struct node *n)
@@ -781,12 +196,47 @@ static bool keyword(struct expr *x, const char *kw)
 	return true;
 }
 
+static int select_index(const struct dg_rule_impl *impl, const char *name, size_t len)
+{
+	for (size_t i = 0; i < impl->nselects; i++) {
+		const char *s = dg_cond_name(impl->selects[i]);
+
+		if (strlen(s) == len && strncmp(s, name, len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static const char **select_names(const struct dg_rule_impl *impl)
+{
+	const char **v = dg_xcalloc(impl->nselects + 1, sizeof *v);
+
+	for (size_t i = 0; i < impl->nselects; i++)
+		v[i] = dg_cond_name(impl->selects[i]);
+	return v;
+}
+
+static int fail_no_block(struct loader *ld, const config_setting_t *where,
+                         const struct dg_rule_impl *impl, const char *what, const char *name,
+                         size_t len)
+{
+	char *n = dg_xstrndup(name, len);
+	const char **v = select_names(impl);
+
+	FAIL(ld, where, "%s: no select block named '%s'%s", what, n,
+	     dg_cfgutil_did_you_mean(n, v, impl->nselects));
+	free(v);
+	free(n);
+	return -1;
+}
+
 static struct node *parse_or(struct expr *x);
 
 static struct node *parse_unary(struct expr *x)
 {
 	const char *start;
 	struct node *n;
+	int i;
 
 	if (keyword(x, "not")) {
 		n = parse_unary(x);
@@ -814,19 +264,15 @@ static struct node *parse_unary(struct expr *x)
 		FAIL(x->ld, x->where, "condition: expected a select block name at \"%s\"", start);
 		return NULL;
 	}
-	for (size_t i = 0; i < x->impl->nselects; i++) {
-		const char *name = x->impl->selects[i].name;
-
-		if (strlen(name) == (size_t)(x->p - start) &&
-		    strncmp(name, start, strlen(name)) == 0) {
-			n = node_new(N_SELECT, NULL, NULL);
-			n->select = (int)i;
-			return n;
-		}
+	i = select_index(x->impl, start, (size_t)(x->p - start));
+	if (i < 0) {
+		fail_no_block(x->ld, x->where, x->impl, "condition", start, (size_t)(x->p - start));
+		return NULL;
 	}
-	FAIL(x->ld, x->where, "condition: no select block named '%.*s'", (int)(x->p - start),
-	     start);
-	return NULL;
+	x->used[i] = true;
+	n = node_new(N_SELECT, NULL, NULL);
+	n->select = i;
+	return n;
 }
 
 static struct node *parse_and(struct expr *x)
@@ -862,9 +308,9 @@ static struct node *parse_or(struct expr *x)
 }
 
 static struct node *compile_expr(struct loader *ld, const config_setting_t *where,
-                                 const struct dg_rule_impl *impl, const char *text)
+                                 const struct dg_rule_impl *impl, const char *text, bool *used)
 {
-	struct expr x = {ld, where, impl, text};
+	struct expr x = {ld, where, impl, text, used};
 	struct node *n = parse_or(&x);
 
 	if (n == NULL)
@@ -878,105 +324,268 @@ static struct node *compile_expr(struct loader *ld, const config_setting_t *wher
 	return n;
 }
 
-/* ---- rules --------------------------------------------------------------------------------- */
-
-static int select_index(const struct dg_rule_impl *impl, const char *name)
+/* What any event matching the expression has (see dg_cond_requires). */
+static void requires(const struct node *n, const struct dg_rule_impl *impl, uint64_t *present,
+                     uint32_t *actions)
 {
-	for (size_t i = 0; i < impl->nselects; i++)
-		if (strcmp(impl->selects[i].name, name) == 0)
-			return (int)i;
-	return -1;
+	uint64_t p2;
+	uint32_t a2;
+
+	switch (n->type) {
+	case N_SELECT:
+		dg_cond_requires(impl->selects[n->select], present, actions);
+		return;
+	case N_AND:
+		requires(n->a, impl, present, actions)
+		;
+		requires(n->b, impl, &p2, &a2);
+		*present |= p2;
+		*actions &= a2;
+		return;
+	case N_OR:
+		requires(n->a, impl, present, actions)
+		;
+		requires(n->b, impl, &p2, &a2);
+		*present &= p2;
+		*actions |= a2;
+		return;
+	case N_NOT:
+		*present = 0;
+		*actions = UINT32_MAX;
+		return;
+	}
+}
+
+/* ---- parts of a rule ----------------------------------------------------------------------- */
+
+static int compile_group_by(struct loader *ld, const config_setting_t *s, int *fields, size_t *n,
+                            uint64_t *shown)
+{
+	char **names = NULL;
+	size_t count = 0;
+	int rc = 0;
+
+	*n = 0;
+	if (s == NULL)
+		return 0;
+	if (dg_cfgutil_strings(ld->env.name, s, &names, &count, ld->diag) != 0)
+		return -1;
+	if (count > DG_MAX_GROUP_BY) {
+		dg_cfgutil_strings_free(names);
+		return FAIL(ld, s, "at most %d group_by fields", DG_MAX_GROUP_BY);
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (dg_cond_field(&ld->env, s, names[i], &fields[*n]) != 0) {
+			rc = -1;
+			continue;
+		}
+		*shown |= 1ULL << fields[*n];
+		(*n)++;
+	}
+	dg_cfgutil_strings_free(names);
+	return rc;
+}
+
+static int compile_limit(struct loader *ld, const config_setting_t *s, const char *what,
+                         int64_t min, int64_t max, int64_t *out)
+{
+	if (dg_cond_int(&ld->env, s, out) != 0)
+		return -1;
+	if (*out < min || *out > max)
+		return dg_cond_fail_value(&ld->env, s, "%s must be between %lld and %lld", what,
+		                          (long long)min, (long long)max);
+	return 0;
+}
+
+/* An aggregate. A threshold has count = true, sum = "field" or distinct = "field", and gte = N;
+ * a step has count = N (default 1), or sum or distinct with gte = N. */
+static int compile_agg(struct loader *ld, const config_setting_t *g, bool step, enum dg_agg *agg,
+                       int *field, int64_t *limit, uint64_t *shown)
+{
+	static const char *const aggs[] = {"count", "sum", "distinct"};
+	const config_setting_t *s, *count = NULL, *gte = config_setting_get_member(g, "gte");
+	int naggs = 0, rc = 0;
+
+	*field = -1;
+	*agg = DG_AGG_COUNT;
+	*limit = 1;
+	for (int i = 0; i < 3; i++) {
+		if ((s = config_setting_get_member(g, aggs[i])) == NULL)
+			continue;
+		naggs++;
+		*agg = (enum dg_agg)i;
+		if (i == DG_AGG_COUNT) {
+			count = s;
+			continue;
+		}
+		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+			rc = FAIL(ld, s, "%s needs a field name", aggs[i]);
+			continue;
+		}
+		if (dg_cond_field(&ld->env, s, config_setting_get_string(s), field) != 0) {
+			rc = -1;
+			continue;
+		}
+		*shown |= 1ULL << *field;
+		if (i == DG_AGG_SUM && dg_schema_type(ld->schema, *field) != DG_TYPE_NUMBER)
+			rc = FAIL(ld, s, "sum needs a number field; %s is a %s",
+			          config_setting_get_string(s),
+			          dg_cfgutil_type_name(dg_schema_type(ld->schema, *field)));
+	}
+	if (naggs > 1)
+		return FAIL(ld, g, "one of count, sum or distinct");
+	if (step && *agg == DG_AGG_COUNT) {
+		if (gte != NULL)
+			rc = FAIL(ld, gte, "a step counts events with count = N, not gte");
+		if (count != NULL)
+			rc |= compile_limit(ld, count, "count", 1, 1000000000, limit);
+		return rc;
+	}
+	if (naggs == 0)
+		return FAIL(ld, g,
+		            "a threshold needs one of count = true, sum = \"field\" or "
+		            "distinct = \"field\"");
+	if (count != NULL &&
+	    (config_setting_type(count) != CONFIG_TYPE_BOOL || !config_setting_get_bool(count)))
+		rc = FAIL(ld, count, "count = true; counts events (the limit is gte = N)");
+	if (gte == NULL)
+		return FAIL(ld, g, "%s needs gte = N (the value at which it fires)",
+		            step ? "a step with sum or distinct" : "a threshold");
+	return rc | compile_limit(ld, gte, "gte", 1, INT64_MAX / 2, limit);
+}
+
+static int compile_window(struct loader *ld, const config_setting_t *g, struct dg_threshold *th,
+                          struct dg_rule *r)
+{
+	const config_setting_t *s;
+	int rc = 0;
+	int64_t v;
+
+	th->evidence_max = 20;
+	th->max_keys = 100000;
+	rc |= compile_group_by(ld, config_setting_get_member(g, "group_by"), th->group_by,
+	                       &th->ngroup_by, &r->shown_fields);
+	if ((s = config_setting_get_member(g, "window")) == NULL)
+		rc = FAIL(ld, g, "%s needs a window, e.g. window = \"1h\"",
+		          r->kind == DG_RULE_SEQUENCE ? "a sequence" : "a threshold");
+	else if (dg_cond_duration(&ld->env, s, &th->window_ms) != 0)
+		rc = -1;
+	else if (th->window_ms > 31LL * 86400 * 1000)
+		rc = dg_cond_fail_value(&ld->env, s, "a window is at most 31 days");
+	if ((s = config_setting_get_member(g, "evidence")) != NULL) {
+		if (compile_limit(ld, s, "evidence", 1, 10000, &v) == 0)
+			th->evidence_max = (size_t)v;
+		else
+			rc = -1;
+	}
+	if ((s = config_setting_get_member(g, "max_keys")) != NULL) {
+		if (compile_limit(ld, s, "max_keys", 1, 10000000, &v) == 0)
+			th->max_keys = (size_t)v;
+		else
+			rc = -1;
+	}
+	return rc;
 }
 
 static int compile_threshold(struct loader *ld, const config_setting_t *t, struct dg_rule *r)
 {
-	static const char *const known[] = {"count", "sum",  "distinct", "group_by", "window",
-	                                    "gte",   "then", "evidence", NULL};
+	static const char *const known[] = {"count", "sum",      "distinct", "group_by", "window",
+	                                    "gte",   "evidence", "max_keys", NULL};
 	struct dg_threshold *th = &r->threshold;
-	const config_setting_t *s;
-	const char *aggs[] = {"count", "sum", "distinct"};
-	int naggs = 0;
-	char **names = NULL;
-	size_t n = 0;
+	int rc;
 
 	if (!config_setting_is_group(t))
 		return FAIL(ld, t, "threshold must be a group");
-	if (dg_cfgutil_known(ld->name, t, known, ld->cause) != 0)
-		return -1;
-	th->field = -1;
-	th->then = -1;
-	th->evidence_max = 20;
-	for (int i = 0; i < 3; i++) {
-		s = config_setting_get_member(t, aggs[i]);
-		if (s == NULL)
-			continue;
-		naggs++;
-		th->agg = (enum dg_agg)i;
-		if (i == DG_AGG_COUNT) {
-			if (config_setting_type(s) != CONFIG_TYPE_BOOL ||
-			    !config_setting_get_bool(s))
-				return FAIL(ld, s, "count = true; counts events");
-		} else {
-			if (config_setting_type(s) != CONFIG_TYPE_STRING)
-				return FAIL(ld, s, "%s needs a field name", aggs[i]);
-			if (field_of(ld, s, config_setting_get_string(s), &th->field) != 0)
-				return -1;
-			r->shown_fields |= 1ULL << th->field;
-		}
-	}
-	if (naggs != 1)
-		return FAIL(ld, t, "threshold needs exactly one of count, sum or distinct");
-	if ((s = config_setting_get_member(t, "group_by")) != NULL) {
-		if (dg_cfgutil_strings(ld->name, s, &names, &n, ld->cause) != 0)
-			return -1;
-		if (n > DG_MAX_GROUP_BY) {
-			dg_cfgutil_strings_free(names);
-			return FAIL(ld, s, "at most %d group_by fields", DG_MAX_GROUP_BY);
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (field_of(ld, s, names[i], &th->group_by[i]) != 0) {
-				dg_cfgutil_strings_free(names);
-				return -1;
-			}
-			r->shown_fields |= 1ULL << th->group_by[i];
-		}
-		th->ngroup_by = n;
-		dg_cfgutil_strings_free(names);
-	}
-	if ((s = config_setting_get_member(t, "window")) == NULL)
-		return FAIL(ld, t, "threshold needs a window, e.g. window = \"1h\"");
-	if (resolve_duration(ld, s, &th->window_ms) != 0)
-		return -1;
-	if ((s = config_setting_get_member(t, "gte")) == NULL)
-		return FAIL(ld, t, "threshold needs gte = N (the value at which it fires)");
-	if (resolve_int(ld, s, &th->limit) != 0)
-		return -1;
-	if (th->limit < 1)
-		return fail_value(ld, s, "gte must be at least 1");
-	if ((s = config_setting_get_member(t, "then")) != NULL) {
-		if (config_setting_type(s) != CONFIG_TYPE_STRING)
-			return FAIL(ld, s, "then names a select block");
-		th->then = select_index(r->impl, config_setting_get_string(s));
-		if (th->then < 0)
-			return FAIL(ld, s, "then: no select block named '%s'",
-			            config_setting_get_string(s));
-	}
-	if ((s = config_setting_get_member(t, "evidence")) != NULL) {
-		int64_t e;
+	if (config_setting_get_member(t, "then") != NULL)
+		return FAIL(ld, config_setting_get_member(t, "then"),
+		            "'then' is replaced by sequence = { steps = ( { select = \"...\"; "
+		            "count = N; }, { select = \"...\"; } ); ... }");
+	rc = dg_cfgutil_known(ld->env.name, t, known, ld->diag);
+	rc |= compile_agg(ld, t, false, &th->agg, &th->field, &th->limit, &r->shown_fields);
+	rc |= compile_window(ld, t, th, r);
+	return rc;
+}
 
-		if (resolve_int(ld, s, &e) != 0)
-			return -1;
-		if (e < 1 || e > 10000)
-			return fail_value(ld, s, "evidence must be between 1 and 10000");
-		th->evidence_max = (size_t)e;
+static int compile_sequence(struct loader *ld, const config_setting_t *q, struct dg_rule *r,
+                            bool *used)
+{
+	static const char *const known[] = {"steps",    "group_by", "window",
+	                                    "evidence", "max_keys", NULL};
+	static const char *const step_known[] = {"select", "count", "sum", "distinct", "gte", NULL};
+	struct dg_threshold *th = &r->threshold;
+	const config_setting_t *steps;
+	int rc;
+
+	if (!config_setting_is_group(q))
+		return FAIL(ld, q, "sequence must be a group");
+	rc = dg_cfgutil_known(ld->env.name, q, known, ld->diag);
+	rc |= compile_window(ld, q, th, r);
+	steps = config_setting_get_member(q, "steps");
+	if (steps == NULL || !config_setting_is_list(steps) || config_setting_length(steps) < 2 ||
+	    config_setting_length(steps) > DG_MAX_STEPS)
+		return FAIL(
+		    ld, steps ? steps : q,
+		    "a sequence has 2 to %d steps: steps = ( { select = \"a\"; count = 5; }, "
+		    "{ select = \"b\"; } )",
+		    DG_MAX_STEPS);
+	for (int i = 0; i < config_setting_length(steps); i++) {
+		const config_setting_t *g = config_setting_get_elem(steps, (unsigned)i);
+		struct dg_step *st = &th->steps[th->nsteps];
+		const char *name;
+		int err = 0;
+
+		if (!config_setting_is_group(g) ||
+		    dg_cfgutil_known(ld->env.name, g, step_known, ld->diag) != 0) {
+			rc = config_setting_is_group(g)
+			         ? -1
+			         : FAIL(ld, g, "each step is a group { select = \"name\"; ... }");
+			continue;
+		}
+		name = dg_cfgutil_string(ld->env.name, g, "select", &err, ld->diag);
+		if (err || name == NULL) {
+			rc = err ? -1
+			         : FAIL(ld, g, "a step names its select block: select = \"...\"");
+			continue;
+		}
+		st->select = select_index(r->impl, name, strlen(name));
+		if (st->select < 0) {
+			rc = fail_no_block(ld, config_setting_get_member(g, "select"), r->impl,
+			                   "step", name, strlen(name));
+			continue;
+		}
+		used[st->select] = true;
+		if (compile_agg(ld, g, true, &st->agg, &st->field, &st->limit, &r->shown_fields) !=
+		    0) {
+			rc = -1;
+			continue;
+		}
+		th->nsteps++;
 	}
-	r->has_threshold = true;
-	return 0;
+	return rc;
+}
+
+static int compile_suppress(struct loader *ld, const config_setting_t *s, struct dg_rule *r)
+{
+	static const char *const known[] = {"group_by", "period", NULL};
+	const config_setting_t *p;
+	int rc;
+
+	if (!config_setting_is_group(s))
+		return FAIL(ld, s, "suppress is a group { group_by = [...]; period = \"1h\"; }");
+	rc = dg_cfgutil_known(ld->env.name, s, known, ld->diag);
+	rc |= compile_group_by(ld, config_setting_get_member(s, "group_by"), r->suppress.group_by,
+	                       &r->suppress.ngroup_by, &r->shown_fields);
+	if ((p = config_setting_get_member(s, "period")) == NULL)
+		rc = FAIL(ld, s, "suppress needs a period, e.g. period = \"1h\"");
+	else if (dg_cond_duration(&ld->env, p, &r->suppress.period_ms) != 0)
+		rc = -1;
+	r->has_suppress = true;
+	return rc;
 }
 
 static int compile_compliance(struct loader *ld, const config_setting_t *c, struct dg_rule *r)
 {
-	int n;
+	int n, rc = 0;
 
 	if (!config_setting_is_list(c) || (n = config_setting_length(c)) == 0)
 		return FAIL(
@@ -991,11 +600,14 @@ static int compile_compliance(struct loader *ld, const config_setting_t *c, stru
 		size_t nv;
 
 		if (config_setting_is_group(e) || !config_setting_is_aggregate(e) ||
-		    config_setting_length(e) < 2)
-			return FAIL(ld, e,
-			            "each compliance entry is (\"framework\", \"ref\", ...)");
-		if (dg_cfgutil_strings(ld->name, e, &v, &nv, ld->cause) != 0)
-			return -1;
+		    config_setting_length(e) < 2) {
+			rc = FAIL(ld, e, "each compliance entry is (\"framework\", \"ref\", ...)");
+			continue;
+		}
+		if (dg_cfgutil_strings(ld->env.name, e, &v, &nv, ld->diag) != 0) {
+			rc = -1;
+			continue;
+		}
 		cr->framework = v[0];
 		cr->refs = dg_xcalloc(nv, sizeof *cr->refs);
 		memcpy(cr->refs, v + 1, (nv - 1) * sizeof *v);
@@ -1003,7 +615,7 @@ static int compile_compliance(struct loader *ld, const config_setting_t *c, stru
 		free(v);
 		r->ncompliance++;
 	}
-	return 0;
+	return rc;
 }
 
 /* Checks the {placeholders} of a message template: fields, alternatives such as
@@ -1013,6 +625,7 @@ static int check_message(struct loader *ld, const config_setting_t *s, struct dg
 	static const char *const special[] = {"threshold.value", "threshold.limit",
 	                                      "threshold.window", "threshold.events", NULL};
 	const char *p = r->message;
+	int rc = 0;
 
 	while ((p = strchr(p, '{')) != NULL) {
 		const char *end = strchr(p, '}');
@@ -1028,23 +641,26 @@ static int check_message(struct loader *ld, const config_setting_t *s, struct dg
 
 			for (size_t i = 0; special[i] != NULL; i++)
 				is_special |= strcmp(special[i], name) == 0;
-			if (is_special && !r->has_threshold) {
-				FAIL(ld, s, "message: {%s} needs a threshold", name);
-				free(names);
-				return -1;
-			}
+			if (is_special && r->kind == DG_RULE_SINGLE)
+				rc = FAIL(ld, s, "message: {%s} needs a threshold or sequence",
+				          name);
 			if (!is_special) {
-				if (field_of(ld, s, name, &f) != 0) {
-					free(names);
-					return -1;
-				}
-				r->shown_fields |= 1ULL << f;
+				if (strncmp(name, "threshold.", 10) == 0)
+					rc = FAIL(ld, s,
+					          "message: {%s}: threshold gives value, limit, "
+					          "window and "
+					          "events",
+					          name);
+				else if (dg_cond_field(&ld->env, s, name, &f) != 0)
+					rc = -1;
+				else
+					r->shown_fields |= 1ULL << f;
 			}
 		}
 		free(names);
 		p = end + 1;
 	}
-	return 0;
+	return rc;
 }
 
 /* Appends a canonical text of a setting tree: names, types and values, so that two rules that
@@ -1088,43 +704,231 @@ static bool valid_id(const char *id)
 	return true;
 }
 
+/* ---- fixtures ------------------------------------------------------------------------------ */
+
+static void fixture_clear(struct dg_fixture *f)
+{
+	for (size_t i = 0; i < f->nevents; i++) {
+		for (size_t k = 0; k < f->events[i].nset; k++) {
+			free(f->events[i].set[k].text);
+			dg_cfgutil_strings_free(f->events[i].set[k].items);
+		}
+		free(f->events[i].set);
+	}
+	free(f->events);
+	free(f->name);
+	free(f->where);
+}
+
+/* set = ( "field", value, "field", value, ... ) */
+static int compile_fixture_set(struct loader *ld, const config_setting_t *s,
+                               struct dg_fixture_event *ev)
+{
+	int n, rc = 0;
+
+	if (config_setting_is_group(s) || !config_setting_is_aggregate(s) ||
+	    (n = config_setting_length(s)) % 2 != 0)
+		return FAIL(ld, s,
+		            "set is a list of field names and values: ( \"user.name\", "
+		            "\"alice\", \"dg.records\", 10 )");
+	ev->set = dg_xcalloc((size_t)n / 2 + 1, sizeof *ev->set);
+	for (int i = 0; i + 1 < n; i += 2) {
+		const config_setting_t *k = config_setting_get_elem(s, (unsigned)i);
+		const config_setting_t *v = config_setting_get_elem(s, (unsigned)i + 1);
+		struct dg_fixture_value *fv = &ev->set[ev->nset];
+		enum dg_field_type type;
+		int64_t t;
+
+		if (config_setting_type(k) != CONFIG_TYPE_STRING) {
+			rc = FAIL(ld, k, "set: expected a field name");
+			continue;
+		}
+		if (dg_cond_field(&ld->env, k, config_setting_get_string(k), &fv->field) != 0) {
+			rc = -1;
+			continue;
+		}
+		type = dg_schema_type(ld->schema, fv->field);
+		switch (config_setting_type(v)) {
+		case CONFIG_TYPE_STRING:
+			fv->kind = DG_K_STR;
+			fv->text = dg_xstrdup(config_setting_get_string(v));
+			if (type == DG_TYPE_TIME &&
+			    !dg_cond_parse_time(fv->text, strlen(fv->text), &t))
+				rc = FAIL(
+				    ld, v,
+				    "set: %s needs a time such as \"2026-03-02T10:00:00+08:00\"",
+				    config_setting_get_string(k));
+			if (type == DG_TYPE_NUMBER || type == DG_TYPE_BOOL)
+				rc = FAIL(ld, v, "set: %s is a %s", config_setting_get_string(k),
+				          dg_cfgutil_type_name(type));
+			break;
+		case CONFIG_TYPE_INT:
+		case CONFIG_TYPE_INT64:
+			fv->kind = DG_K_NUM;
+			fv->num = config_setting_get_int64(v);
+			if (type != DG_TYPE_NUMBER)
+				rc = FAIL(ld, v, "set: %s is a %s, not a number",
+				          config_setting_get_string(k), dg_cfgutil_type_name(type));
+			break;
+		case CONFIG_TYPE_BOOL:
+			fv->kind = DG_K_BOOL;
+			fv->num = config_setting_get_bool(v);
+			if (type != DG_TYPE_BOOL)
+				rc = FAIL(ld, v, "set: %s is a %s, not true or false",
+				          config_setting_get_string(k), dg_cfgutil_type_name(type));
+			break;
+		default:
+			fv->kind = DG_K_ARRAY;
+			if (dg_cfgutil_strings(ld->env.name, v, &fv->items, &fv->nitems,
+			                       ld->diag) != 0)
+				rc = -1;
+			else if (type != DG_TYPE_STRINGS)
+				rc = FAIL(ld, v, "set: %s is a %s, not a list",
+				          config_setting_get_string(k), dg_cfgutil_type_name(type));
+		}
+		ev->nset++;
+	}
+	return rc;
+}
+
+static int compile_fixture(struct loader *ld, const config_setting_t *g, struct dg_fixture *f)
+{
+	static const char *const known[] = {"name", "events", "expect", "value", NULL};
+	static const char *const ev_known[] = {"at", "repeat", "every", "set", NULL};
+	const config_setting_t *events, *s;
+	const char *name;
+	int err = 0, rc;
+	bool timed = false;
+
+	memset(f, 0, sizeof *f);
+	f->where = dg_cfgutil_where(ld->env.name, g);
+	if (!config_setting_is_group(g))
+		return FAIL(ld, g, "each test is a group { expect = N; events = ( ... ); }");
+	rc = dg_cfgutil_known(ld->env.name, g, known, ld->diag);
+	name = dg_cfgutil_string(ld->env.name, g, "name", &err, ld->diag);
+	f->name = dg_xstrdup(name ? name : f->where);
+	if ((s = config_setting_get_member(g, "expect")) == NULL)
+		rc = FAIL(ld, g, "a test says how many findings it expects: expect = N");
+	else if (compile_limit(ld, s, "expect", 0, 1000000, &f->expect) != 0)
+		rc = -1;
+	if ((s = config_setting_get_member(g, "value")) != NULL) {
+		f->has_value = true;
+		rc |= compile_limit(ld, s, "value", INT64_MIN / 2, INT64_MAX / 2, &f->value);
+	}
+	events = config_setting_get_member(g, "events");
+	if (events == NULL || !config_setting_is_list(events) || config_setting_length(events) == 0)
+		return FAIL(ld, events ? events : g,
+		            "a test has events = ( { at = \"2026-03-02T10:00:00+08:00\"; set = ( "
+		            "\"user.name\", \"alice\" ); }, ... )");
+	f->events = dg_xcalloc((size_t)config_setting_length(events), sizeof *f->events);
+	for (int i = 0; i < config_setting_length(events); i++) {
+		const config_setting_t *e = config_setting_get_elem(events, (unsigned)i);
+		struct dg_fixture_event *ev = &f->events[f->nevents++];
+		const char *at;
+
+		ev->repeat = 1;
+		if (!config_setting_is_group(e) ||
+		    dg_cfgutil_known(ld->env.name, e, ev_known, ld->diag) != 0) {
+			rc = config_setting_is_group(e) ? -1 : FAIL(ld, e, "each event is a group");
+			continue;
+		}
+		at = dg_cfgutil_string(ld->env.name, e, "at", &err, ld->diag);
+		if (at == NULL) {
+			ev->relative = true; /* right after the one before */
+			if (!timed)
+				rc = FAIL(ld, e,
+				          "the first event needs a time: at = "
+				          "\"2026-03-02T10:00:00+08:00\"");
+		} else if (at[0] == '+') {
+			ev->relative = true;
+			if (!dg_ts_duration(at + 1, &ev->at_ms))
+				rc = FAIL(ld, config_setting_get_member(e, "at"),
+				          "at: '%s' is neither a time nor +duration", at);
+			if (!timed)
+				rc = FAIL(ld, e, "the first event needs an absolute time");
+		} else if (!dg_ts_parse(at, strlen(at), &ev->at_ms)) {
+			rc = FAIL(ld, config_setting_get_member(e, "at"),
+			          "at: '%s' is not an RFC 3339 time with a zone", at);
+		}
+		timed = true;
+		if ((s = config_setting_get_member(e, "repeat")) != NULL &&
+		    compile_limit(ld, s, "repeat", 1, 100000, &ev->repeat) != 0)
+			rc = -1;
+		if ((s = config_setting_get_member(e, "every")) != NULL &&
+		    dg_cond_duration(&ld->env, s, &ev->every_ms) != 0)
+			rc = -1;
+		if ((s = config_setting_get_member(e, "set")) != NULL &&
+		    compile_fixture_set(ld, s, ev) != 0)
+			rc = -1;
+	}
+	return rc | err;
+}
+
+/* ---- rules --------------------------------------------------------------------------------- */
+
 static void rule_clear(struct dg_rule *r)
 {
 	free(r->id);
 	free(r->title);
 	free(r->message);
+	free(r->pack);
 	free(r->where);
 	for (size_t i = 0; i < r->ncompliance; i++) {
 		free(r->compliance[i].framework);
 		dg_cfgutil_strings_free(r->compliance[i].refs);
 	}
 	free(r->compliance);
+	free(r->exceptions);
+	for (size_t i = 0; i < r->nfixtures; i++)
+		fixture_clear(&r->fixtures[i]);
+	free(r->fixtures);
 	if (r->impl != NULL) {
-		for (size_t i = 0; i < r->impl->nselects; i++) {
-			for (size_t k = 0; k < r->impl->selects[i].nconds; k++)
-				cond_clear(&r->impl->selects[i].conds[k]);
-			free(r->impl->selects[i].conds);
-			free(r->impl->selects[i].name);
-		}
+		for (size_t i = 0; i < r->impl->nselects; i++)
+			dg_cond_free(r->impl->selects[i]);
 		free(r->impl->selects);
 		node_free(r->impl->cond);
+		free(r->impl->cond_text);
 		free(r->impl);
 	}
 	memset(r, 0, sizeof *r);
 }
 
-static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_rule *r)
+static void index_rule(struct dg_rule *r)
 {
-	static const char *const known[] = {"id",          "title",     "severity",  "compliance",
-	                                    "select",      "condition", "threshold", "message",
-	                                    "description", NULL};
-	const config_setting_t *s, *sel;
+	uint64_t present = 0, p;
+	uint32_t actions = 0, a;
+
+	if (r->kind != DG_RULE_SEQUENCE) {
+		requires(r->impl->cond, r->impl, &present, &actions);
+	} else {
+		/* An event may be any step's: what every step's events have in common. */
+		present = UINT64_MAX;
+		for (size_t i = 0; i < r->threshold.nsteps; i++) {
+			dg_cond_requires(r->impl->selects[r->threshold.steps[i].select], &p, &a);
+			present &= p;
+			actions |= a;
+		}
+	}
+	r->required_fields = present;
+	r->actions = actions;
+}
+
+static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_rule *r,
+                        const char *pack)
+{
+	static const char *const known[] = {
+	    "id",       "title",    "severity", "compliance",  "select", "condition", "threshold",
+	    "sequence", "suppress", "message",  "description", "tests",  NULL};
+	const config_setting_t *s, *sel, *cond, *th, *seq;
 	const char *v;
-	int err = 0, n;
+	int err = 0, n, rc = 0;
+	bool *used = NULL;
 
 	memset(r, 0, sizeof *r);
-	r->where = dg_cfgutil_where(ld->name, g);
+	r->where = dg_cfgutil_where(ld->env.name, g);
+	r->pack = dg_xstrdup(pack);
 	r->impl = dg_xcalloc(1, sizeof *r->impl);
+	r->impl->schema = ld->schema;
 	{
 		struct dg_buf text = {0};
 		uint8_t d[DG_HASH_LEN];
@@ -1136,73 +940,243 @@ static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_
 	}
 	if (!config_setting_is_group(g))
 		return FAIL(ld, g, "each rule is a group { id = ...; ... }");
-	if (dg_cfgutil_known(ld->name, g, known, ld->cause) != 0)
-		return -1;
-	v = dg_cfgutil_string(ld->name, g, "id", &err, ld->cause);
+	rc |= dg_cfgutil_known(ld->env.name, g, known, ld->diag);
+	v = dg_cfgutil_string(ld->env.name, g, "id", &err, ld->diag);
 	if (err || v == NULL || !valid_id(v))
 		return err ? -1 : FAIL(ld, g, "rule needs an id of letters, digits, '.', '-', '_'");
 	r->id = dg_xstrdup(v);
-	v = dg_cfgutil_string(ld->name, g, "title", &err, ld->cause);
+	v = dg_cfgutil_string(ld->env.name, g, "title", &err, ld->diag);
 	if (err || v == NULL)
-		return err ? -1 : FAIL(ld, g, "rule %s needs a title", r->id);
-	r->title = dg_xstrdup(v);
+		rc = err ? -1 : FAIL(ld, g, "rule %s needs a title", r->id);
+	r->title = dg_xstrdup(v ? v : r->id);
 	s = config_setting_get_member(g, "severity");
 	if (s == NULL || config_setting_type(s) != CONFIG_TYPE_STRING ||
 	    !dg_rules_severity_parse(config_setting_get_string(s), &r->severity))
-		return FAIL(ld, s ? s : g,
-		            "rule %s needs severity = info, low, medium, high or critical", r->id);
+		rc = FAIL(ld, s ? s : g,
+		          "rule %s needs severity = info, low, medium, high or critical", r->id);
 	if ((s = config_setting_get_member(g, "compliance")) == NULL)
-		return FAIL(ld, g, "rule %s needs its compliance references", r->id);
-	if (compile_compliance(ld, s, r) != 0)
-		return -1;
+		rc = FAIL(ld, g, "rule %s needs its compliance references", r->id);
+	else
+		rc |= compile_compliance(ld, s, r);
 	sel = config_setting_get_member(g, "select");
 	if (sel == NULL || !config_setting_is_group(sel) || config_setting_length(sel) == 0)
 		return FAIL(ld, sel ? sel : g, "rule %s needs select = { name = (...); }", r->id);
 	n = config_setting_length(sel);
 	r->impl->selects = dg_xcalloc((size_t)n, sizeof *r->impl->selects);
+	used = dg_xcalloc((size_t)n, sizeof *used);
 	for (int i = 0; i < n; i++) {
-		if (compile_select(ld, config_setting_get_elem(sel, (unsigned)i),
-		                   &r->impl->selects[i], &r->shown_fields) != 0) {
-			r->impl->nselects = (size_t)i + 1;
-			return -1;
+		struct dg_select *b = dg_cond_compile(
+		    &ld->env, config_setting_get_elem(sel, (unsigned)i), &r->shown_fields);
+
+		if (b == NULL) {
+			rc = -1;
+			continue;
 		}
-		r->impl->nselects++;
+		r->impl->selects[r->impl->nselects++] = b;
 	}
-	s = config_setting_get_member(g, "condition");
-	if (s == NULL && n != 1)
-		return FAIL(ld, g, "rule %s has several select blocks and needs a condition",
-		            r->id);
-	if (s != NULL && config_setting_type(s) != CONFIG_TYPE_STRING)
-		return FAIL(ld, s, "condition must be a string such as \"a and not b\"");
-	r->impl->cond = compile_expr(ld, s ? s : g, r->impl,
-	                             s ? config_setting_get_string(s) : r->impl->selects[0].name);
-	if (r->impl->cond == NULL)
-		return -1;
-	if ((s = config_setting_get_member(g, "threshold")) != NULL &&
-	    compile_threshold(ld, s, r) != 0)
-		return -1;
-	v = dg_cfgutil_string(ld->name, g, "message", &err, ld->cause);
+	if (rc != 0)
+		goto out; /* blocks are missing: what names them would only add noise */
+	cond = config_setting_get_member(g, "condition");
+	th = config_setting_get_member(g, "threshold");
+	seq = config_setting_get_member(g, "sequence");
+	r->kind = seq ? DG_RULE_SEQUENCE : th ? DG_RULE_THRESHOLD : DG_RULE_SINGLE;
+	if (seq != NULL) {
+		if (th != NULL)
+			rc =
+			    FAIL(ld, th, "rule %s has a sequence and a threshold: one or the other",
+			         r->id);
+		if (cond != NULL)
+			rc = FAIL(ld, cond,
+			          "rule %s is a sequence: its steps name its select blocks, "
+			          "and it has no condition",
+			          r->id);
+		rc |= compile_sequence(ld, seq, r, used);
+	} else {
+		if (cond == NULL && n != 1)
+			rc = FAIL(ld, g, "rule %s has several select blocks and needs a condition",
+			          r->id);
+		else if (cond != NULL && config_setting_type(cond) != CONFIG_TYPE_STRING)
+			rc = FAIL(ld, cond, "condition must be a string such as \"a and not b\"");
+		else {
+			r->impl->cond_text = dg_xstrdup(cond ? config_setting_get_string(cond)
+			                                     : dg_cond_name(r->impl->selects[0]));
+			r->impl->cond =
+			    compile_expr(ld, cond ? cond : g, r->impl, r->impl->cond_text, used);
+			if (r->impl->cond == NULL)
+				rc = -1;
+		}
+		if (th != NULL)
+			rc |= compile_threshold(ld, th, r);
+	}
+	for (int i = 0; rc == 0 && i < n; i++)
+		if (!used[i])
+			rc = FAIL(
+			    ld, config_setting_get_elem(sel, (unsigned)i),
+			    "rule %s: select block '%s' is used by neither its condition nor a "
+			    "step",
+			    r->id, dg_cond_name(r->impl->selects[i]));
+	if ((s = config_setting_get_member(g, "suppress")) != NULL)
+		rc |= compile_suppress(ld, s, r);
+	v = dg_cfgutil_string(ld->env.name, g, "message", &err, ld->diag);
 	if (err)
-		return -1;
+		rc = -1;
 	r->message = dg_xstrdup(v ? v : r->title);
 	s = config_setting_get_member(g, "message");
-	if (check_message(ld, s ? s : g, r) != 0)
-		return -1;
+	rc |= check_message(ld, s ? s : g, r);
+	if ((s = config_setting_get_member(g, "tests")) != NULL) {
+		if (!config_setting_is_list(s)) {
+			rc = FAIL(ld, s, "tests is a list: ( { expect = 1; events = ( ... ); } )");
+		} else {
+			r->fixtures =
+			    dg_xcalloc((size_t)config_setting_length(s) + 1, sizeof *r->fixtures);
+			for (int i = 0; i < config_setting_length(s); i++)
+				rc |= compile_fixture(ld, config_setting_get_elem(s, (unsigned)i),
+				                      &r->fixtures[r->nfixtures++]);
+		}
+	}
 	/* Who did what to which data of whom, whatever the rule tests. */
 	r->shown_fields |= 1ULL << DG_F_USER_NAME | 1ULL << DG_F_EVENT_ACTION |
 	                   1ULL << DG_F_OBJECT | 1ULL << DG_F_CLASSIFICATION |
 	                   1ULL << DG_F_SUBJECT_ID | 1ULL << DG_F_SERVICE_NAME |
 	                   1ULL << DG_F_SOURCE_IP;
-	return 0;
+	if (rc == 0)
+		index_rule(r);
+out:
+	free(used);
+	return rc ? -1 : 0;
 }
 
-static bool is_disabled(char *const *disabled, const char *id)
+/* ---- exceptions ---------------------------------------------------------------------------- */
+
+static void exception_clear(struct dg_exception *x)
 {
-	for (size_t i = 0; disabled != NULL && disabled[i] != NULL; i++)
-		if (strcmp(disabled[i], id) == 0)
-			return true;
-	return false;
+	free(x->id);
+	dg_cfgutil_strings_free(x->rules);
+	free(x->ticket);
+	free(x->approved_by);
+	free(x->reason);
+	free(x->expires);
+	free(x->where);
+	dg_cond_free(x->sel);
 }
+
+/* "2026-12-31" lasts to the end of that day (UTC); a time is exact. */
+static bool parse_expiry(const char *s, int64_t *ms)
+{
+	int64_t day;
+
+	if (dg_ts_parse_date(s, strlen(s), &day)) {
+		*ms = (day + 1) * 86400000;
+		return true;
+	}
+	return dg_ts_parse(s, strlen(s), ms);
+}
+
+static int compile_exception(struct loader *ld, const config_setting_t *g, struct dg_exception *x,
+                             int64_t now_ms)
+{
+	static const char *const known[] = {"id",          "rules",   "match",  "ticket",
+	                                    "approved_by", "expires", "reason", NULL};
+	static const char *const required[] = {"id", "ticket", "approved_by", "expires", NULL};
+	const config_setting_t *s;
+	const char *v[4];
+	int err = 0, rc;
+
+	memset(x, 0, sizeof *x);
+	x->where = dg_cfgutil_where(ld->env.name, g);
+	if (!config_setting_is_group(g))
+		return FAIL(ld, g,
+		            "each exception is a group { id = ...; rules = [...]; match = "
+		            "( ... ); ticket = ...; approved_by = ...; expires = ...; }");
+	rc = dg_cfgutil_known(ld->env.name, g, known, ld->diag);
+	for (int i = 0; required[i] != NULL; i++) {
+		v[i] = dg_cfgutil_string(ld->env.name, g, required[i], &err, ld->diag);
+		if (v[i] == NULL && !err)
+			rc = FAIL(ld, g,
+			          "an exception needs %s: who approved which exemption, under what "
+			          "ticket and until when is the evidence",
+			          required[i]);
+	}
+	x->id = dg_xstrdup(v[0] ? v[0] : "?");
+	x->ticket = dg_xstrdup(v[1] ? v[1] : "");
+	x->approved_by = dg_xstrdup(v[2] ? v[2] : "");
+	x->expires = dg_xstrdup(v[3] ? v[3] : "");
+	x->expires_ms = INT64_MAX;
+	if (v[3] != NULL) {
+		if (!parse_expiry(v[3], &x->expires_ms))
+			rc = FAIL(ld, config_setting_get_member(g, "expires"),
+			          "expires: '%s' is not a date (YYYY-MM-DD) or an RFC 3339 time",
+			          v[3]);
+		x->expired = x->expires_ms <= now_ms;
+	}
+	{
+		const char *reason = dg_cfgutil_string(ld->env.name, g, "reason", &err, ld->diag);
+
+		x->reason = reason ? dg_xstrdup(reason) : NULL;
+	}
+	if ((s = config_setting_get_member(g, "rules")) == NULL)
+		rc = FAIL(ld, g,
+		          "an exception names the rules it exempts: rules = [\"RULE-ID\", "
+		          "\"PIPL-*\"]");
+	else if (dg_cfgutil_strings(ld->env.name, s, &x->rules, &x->nrules, ld->diag) != 0)
+		rc = -1;
+	if ((s = config_setting_get_member(g, "match")) == NULL)
+		rc = FAIL(ld, g,
+		          "an exception says which events it exempts: match = ( { field = "
+		          "\"user.name\"; eq = \"svc\"; } )");
+	else if ((x->sel = dg_cond_compile(&ld->env, s, NULL)) == NULL)
+		rc = -1;
+	return rc | err;
+}
+
+static void note_absent(struct loader *ld, const char *id)
+{
+	ld->absent = dg_xreallocarray(ld->absent, ld->nabsent + 1, sizeof *ld->absent);
+	ld->absent[ld->nabsent++] = dg_xstrdup(id);
+}
+
+/* Attaches each exception to the rules it names; a name that matches no rule is a mistake
+ * (rules that failed to compile, or are disabled, count as named). */
+static int attach_exceptions(struct loader *ld, struct dg_ruleset *rs)
+{
+	int rc = 0;
+	const char **ids = dg_xcalloc(rs->nrules + 1, sizeof *ids);
+
+	for (size_t i = 0; i < rs->nrules; i++)
+		ids[i] = rs->rules[i].id;
+	for (size_t e = 0; e < rs->nexceptions; e++) {
+		struct dg_exception *x = &rs->exceptions[e];
+
+		for (size_t k = 0; k < x->nrules; k++) {
+			bool any = false;
+
+			for (size_t i = 0; i < rs->nrules; i++) {
+				struct dg_rule *r = &rs->rules[i];
+
+				if (fnmatch(x->rules[k], r->id, 0) != 0)
+					continue;
+				any = true;
+				if (r->nexceptions > 0 && r->exceptions[r->nexceptions - 1] == x)
+					continue;
+				r->exceptions = dg_xreallocarray(r->exceptions, r->nexceptions + 1,
+				                                 sizeof *r->exceptions);
+				r->exceptions[r->nexceptions++] = x;
+			}
+			for (size_t i = 0; i < ld->nabsent && !any; i++)
+				any = fnmatch(x->rules[k], ld->absent[i], 0) == 0;
+			if (!any) {
+				dg_diag_add(ld->diag, "%s: exception %s: no rule matches '%s'%s",
+				            x->where, x->id, x->rules[k],
+				            dg_cfgutil_did_you_mean(x->rules[k], ids, rs->nrules));
+				rc = -1;
+			}
+		}
+	}
+	free(ids);
+	return rc;
+}
+
+/* ---- the rule set -------------------------------------------------------------------------- */
 
 void dg_rules_free(struct dg_ruleset *rs)
 {
@@ -1211,6 +1185,13 @@ void dg_rules_free(struct dg_ruleset *rs)
 	for (size_t i = 0; i < rs->nrules; i++)
 		rule_clear(&rs->rules[i]);
 	free(rs->rules);
+	for (size_t i = 0; i < rs->nexceptions; i++)
+		exception_clear(&rs->exceptions[i]);
+	free(rs->exceptions);
+	for (size_t i = 0; i < rs->nschedules; i++)
+		dg_schedule_free(rs->schedules[i]);
+	free(rs->schedules);
+	dg_cfgutil_strings_free(rs->disabled);
 	free(rs);
 }
 
@@ -1239,70 +1220,258 @@ static void digest_packs(struct dg_ruleset *rs, const struct dg_rules_text *pack
 	dg_hash_free(all);
 }
 
-struct dg_ruleset *dg_rules_load(const struct dg_rules_text *packs, size_t npacks,
-                                 const struct dg_site *site, char *const *disabled,
-                                 struct dg_schema *schema, char **cause)
+/* The days of a date list (ranges expanded), or NULL after an error at its definition. */
+static struct dg_dateset *date_list(struct loader *ld, const struct dg_schedule_def *def,
+                                    const char *name)
 {
-	struct dg_ruleset *rs = dg_xcalloc(1, sizeof *rs);
-	struct loader ld = {.schema = schema, .cause = cause};
-	config_t *cfgs = dg_xcalloc(npacks ? npacks : 1, sizeof *cfgs);
-	size_t ncfg = 0;
-	bool ok = false;
+	const struct dg_list *l = dg_cfgutil_site_list(&ld->site, name);
+	struct dg_dateset *set;
+	int64_t *days = NULL, from, to;
+	size_t n = 0;
 
-	/* Pass 1: parse every pack and collect the lists and settings they declare. */
-	for (; ncfg < npacks; ncfg++) {
-		static const char *const known[] = {"lists", "settings", "rules", NULL};
-		config_setting_t *root;
+	if (l == NULL) {
+		const char **v = dg_xcalloc(ld->site.nlists + 1, sizeof *v);
 
-		config_init(&cfgs[ncfg]);
-		ld.name = packs[ncfg].name;
-		if (dg_cfgutil_read(&cfgs[ncfg], ld.name, packs[ncfg].text, cause) != 0) {
-			ncfg++;
-			goto out;
+		for (size_t i = 0; i < ld->site.nlists; i++)
+			v[i] = ld->site.lists[i].name;
+		dg_diag_add(ld->diag, "%s: schedule '%s': unknown list '%s'%s", def->where,
+		            def->name, name, dg_cfgutil_did_you_mean(name, v, ld->site.nlists));
+		free(v);
+		return NULL;
+	}
+	ld->env.list_used[l - ld->site.lists] = true;
+	for (size_t i = 0; i < l->nitems; i++) {
+		if (!dg_ts_date_range(l->items[i], &from, &to)) {
+			dg_diag_add(
+			    ld->diag,
+			    "%s: list '%s': '%s' is not a date or a range of dates (used by "
+			    "schedule '%s' at %s)",
+			    l->where, l->name, l->items[i], def->name, def->where);
+			free(days);
+			return NULL;
 		}
-		root = config_root_setting(&cfgs[ncfg]);
-		if (dg_cfgutil_known(ld.name, root, known, cause) != 0 ||
-		    dg_cfgutil_site_read(
-		        &ld.site, ld.name, config_setting_get_member(root, "lists"),
-		        config_setting_get_member(root, "settings"), false, cause) != 0) {
-			ncfg++;
-			goto out;
+		for (int64_t d = from; d <= to; d++) {
+			days = dg_xreallocarray(days, n + 1, sizeof *days);
+			days[n++] = d;
 		}
 	}
+	set = dg_sets_date_new(days, n);
+	free(days);
+	return set;
+}
+
+static int compile_schedules(struct loader *ld, struct dg_ruleset *rs)
+{
+	int rc = 0;
+
+	rs->schedules = dg_xcalloc(ld->site.nschedules + 1, sizeof *rs->schedules);
+	rs->nschedules = ld->site.nschedules;
+	for (size_t i = 0; i < ld->site.nschedules; i++) {
+		const struct dg_schedule_def *def = &ld->site.schedules[i];
+		struct dg_dateset *hol = NULL, *work = NULL;
+		char *why = NULL;
+		struct dg_tz *tz = dg_tz_load(def->timezone, &why);
+
+		if (tz == NULL) {
+			dg_diag_add(ld->diag, "%s: schedule '%s': %s", def->where, def->name, why);
+			free(why);
+			rc = -1;
+			continue;
+		}
+		if ((def->holidays != NULL && (hol = date_list(ld, def, def->holidays)) == NULL) ||
+		    (def->workdays != NULL && (work = date_list(ld, def, def->workdays)) == NULL)) {
+			dg_tz_free(tz);
+			dg_sets_date_free(hol);
+			rc = -1;
+			continue;
+		}
+		rs->schedules[i] = dg_schedule_new(def, tz, hol, work);
+	}
+	ld->env.schedules = rs->schedules;
+	return rc;
+}
+
+/* Declares the fields packs and site name, with their types. */
+static int declare_fields(struct loader *ld)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < ld->site.nfields; i++) {
+		const struct dg_field_def *f = &ld->site.fields[i];
+		int slot = dg_schema_lookup(ld->schema, f->name, strlen(f->name));
+		char *why = NULL;
+
+		if (slot >= 0) {
+			if (dg_schema_type(ld->schema, slot) != f->type)
+				rc = (dg_diag_add(
+				          ld->diag, "%s: field '%s' is a %s field, not %s",
+				          f->where, f->name,
+				          dg_cfgutil_type_name(dg_schema_type(ld->schema, slot)),
+				          dg_cfgutil_type_name(f->type)),
+				      -1);
+			continue;
+		}
+		if (dg_schema_add(ld->schema, f->name, f->type, &why) < 0) {
+			dg_diag_add(ld->diag, "%s: %s", f->where, why);
+			free(why);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+/* A value the site defines that no pack declares and nothing uses is most likely a misspelt
+ * name, which would leave the default in force. */
+static int check_site_names(struct loader *ld, const struct dg_site *site,
+                            const struct dg_site *packs)
+{
+	int rc = 0;
+
+	if (site == NULL)
+		return 0;
+	for (int kind = 0; kind < 3; kind++) {
+		size_t n = kind == 0   ? site->nlists
+		           : kind == 1 ? site->nsettings
+		                       : site->nschedules;
+		size_t np = kind == 0   ? packs->nlists
+		            : kind == 1 ? packs->nsettings
+		                        : packs->nschedules;
+		const char **declared = dg_xcalloc(np + 1, sizeof *declared);
+
+		for (size_t i = 0; i < np; i++)
+			declared[i] = kind == 0   ? packs->lists[i].name
+			              : kind == 1 ? packs->settings[i].name
+			                          : packs->schedules[i].name;
+		for (size_t i = 0; i < n; i++) {
+			const char *name = kind == 0   ? site->lists[i].name
+			                   : kind == 1 ? site->settings[i].name
+			                               : site->schedules[i].name;
+			const char *where = kind == 0   ? site->lists[i].where
+			                    : kind == 1 ? site->settings[i].where
+			                                : site->schedules[i].where;
+			bool used = false, decl = false;
+
+			for (size_t k = 0; k < np && !decl; k++)
+				decl = strcmp(declared[k], name) == 0;
+			if (decl)
+				continue;
+			if (kind == 0)
+				used = ld->env.list_used[dg_cfgutil_site_list(&ld->site, name) -
+				                         ld->site.lists];
+			else if (kind == 1)
+				used =
+				    ld->env.setting_used[dg_cfgutil_site_setting(&ld->site, name) -
+				                         ld->site.settings];
+			else
+				used =
+				    ld->env
+				        .schedule_used[dg_cfgutil_site_schedule(&ld->site, name) -
+				                       ld->site.schedules];
+			if (!used) {
+				dg_diag_add(ld->diag,
+				            "%s: %s '%s' is declared by no rule pack and used by "
+				            "no rule%s",
+				            where,
+				            kind == 0   ? "list"
+				            : kind == 1 ? "setting"
+				                        : "schedule",
+				            name, dg_cfgutil_did_you_mean(name, declared, np));
+				rc = -1;
+			}
+		}
+		free(declared);
+	}
+	return rc;
+}
+
+static const char *base_name(const char *name)
+{
+	const char *b = strrchr(name, '/');
+
+	if (b == NULL)
+		b = strrchr(name, ':');
+	return b ? b + 1 : name;
+}
+
+struct dg_ruleset *dg_rules_load(const struct dg_rules_input *in, struct dg_schema *schema,
+                                 struct dg_diag *diag)
+{
+	struct dg_ruleset *rs = dg_xcalloc(1, sizeof *rs);
+	struct loader ld = {
+	    .diag = diag, .schema = schema, .read = in->read, .read_arg = in->read_arg};
+	struct dg_site packs_site = {0};
+	config_t *cfgs = dg_xcalloc(in->npacks ? in->npacks : 1, sizeof *cfgs);
+	bool *parsed = dg_xcalloc(in->npacks ? in->npacks : 1, sizeof *parsed);
+	size_t errors = diag->n;
+
+	rs->schema = schema;
+	ld.env.diag = diag;
+	ld.env.schema = schema;
+	ld.env.site = &ld.site;
+	/* Pass 1: parse every pack and collect what it declares. */
+	for (size_t p = 0; p < in->npacks; p++) {
+		static const char *const known[] = {"lists",  "settings", "schedules",
+		                                    "fields", "rules",    NULL};
+		config_setting_t *root;
+		struct dg_site_groups g;
+
+		config_init(&cfgs[p]);
+		if (dg_cfgutil_read(&cfgs[p], in->packs[p].name, in->packs[p].text, diag) != 0)
+			continue;
+		parsed[p] = true;
+		root = config_root_setting(&cfgs[p]);
+		dg_cfgutil_known(in->packs[p].name, root, known, diag);
+		g.lists = config_setting_get_member(root, "lists");
+		g.settings = config_setting_get_member(root, "settings");
+		g.schedules = config_setting_get_member(root, "schedules");
+		g.fields = config_setting_get_member(root, "fields");
+		dg_cfgutil_site_read(&packs_site, in->packs[p].name, &g, false, in->read,
+		                     in->read_arg, diag);
+	}
 	/* The site's own values win over the packs' defaults. */
-	if (site != NULL)
-		dg_cfgutil_site_merge(&ld.site, site);
-	/* Pass 2: compile the rules. */
-	for (size_t p = 0; p < npacks; p++) {
-		const config_setting_t *rules =
-		    config_setting_get_member(config_root_setting(&cfgs[p]), "rules");
+	dg_cfgutil_site_merge(&ld.site, &packs_site);
+	if (in->site != NULL)
+		dg_cfgutil_site_merge(&ld.site, in->site);
+	ld.env.list_used = dg_xcalloc(ld.site.nlists + 1, sizeof(bool));
+	ld.env.setting_used = dg_xcalloc(ld.site.nsettings + 1, sizeof(bool));
+	ld.env.schedule_used = dg_xcalloc(ld.site.nschedules + 1, sizeof(bool));
+	declare_fields(&ld);
+	compile_schedules(&ld, rs);
+	/* Pass 2: the rules. */
+	for (size_t p = 0; p < in->npacks; p++) {
+		const config_setting_t *rules;
 		int n;
 
-		ld.name = packs[p].name;
+		if (!parsed[p])
+			continue;
+		rules = config_setting_get_member(config_root_setting(&cfgs[p]), "rules");
+		ld.env.name = in->packs[p].name;
 		if (rules == NULL)
 			continue;
 		if (!config_setting_is_list(rules)) {
 			FAIL(&ld, rules, "rules must be a list: rules = ( { ... }, { ... } );");
-			goto out;
+			continue;
 		}
 		n = config_setting_length(rules);
 		for (int i = 0; i < n; i++) {
 			const config_setting_t *g = config_setting_get_elem(rules, (unsigned)i);
 			struct dg_rule r;
+			bool dup = false;
 
-			if (compile_rule(&ld, g, &r) != 0) {
+			if (compile_rule(&ld, g, &r, base_name(in->packs[p].name)) != 0) {
+				if (r.id != NULL)
+					note_absent(&ld, r.id);
 				rule_clear(&r);
-				goto out;
+				continue;
 			}
-			for (size_t k = 0; k < rs->nrules; k++) {
+			for (size_t k = 0; k < rs->nrules && !dup; k++) {
 				if (strcmp(rs->rules[k].id, r.id) == 0) {
 					FAIL(&ld, g, "rule id %s is already used at %s", r.id,
 					     rs->rules[k].where);
-					rule_clear(&r);
-					goto out;
+					dup = true;
 				}
 			}
-			if (is_disabled(disabled, r.id)) {
+			if (dup) {
 				rule_clear(&r);
 				continue;
 			}
@@ -1310,14 +1479,79 @@ struct dg_ruleset *dg_rules_load(const struct dg_rules_text *packs, size_t npack
 			rs->rules[rs->nrules++] = r;
 		}
 	}
-	digest_packs(rs, packs, npacks);
-	ok = true;
-out:
-	for (size_t i = 0; i < ncfg; i++)
-		config_destroy(&cfgs[i]);
+	/* Rules the site disables: each must exist, and goes. */
+	for (size_t d = 0; in->disabled != NULL && in->disabled[d] != NULL; d++) {
+		const char *id = in->disabled[d];
+		size_t k;
+
+		for (k = 0; k < rs->nrules && strcmp(rs->rules[k].id, id) != 0; k++)
+			;
+		if (k == rs->nrules) {
+			const char **ids = dg_xcalloc(rs->nrules + 1, sizeof *ids);
+
+			for (size_t i = 0; i < rs->nrules; i++)
+				ids[i] = rs->rules[i].id;
+			dg_diag_fail(diag, in->site_name ? in->site_name : "?", in->disabled_at,
+			             "disable_rules: no rule '%s'%s", id,
+			             dg_cfgutil_did_you_mean(id, ids, rs->nrules));
+			free(ids);
+			continue;
+		}
+		rs->disabled =
+		    dg_xreallocarray(rs->disabled, rs->ndisabled + 2, sizeof *rs->disabled);
+		rs->disabled[rs->ndisabled++] = dg_xstrdup(id);
+		rs->disabled[rs->ndisabled] = NULL;
+		note_absent(&ld, id);
+		rule_clear(&rs->rules[k]);
+		memmove(&rs->rules[k], &rs->rules[k + 1], (rs->nrules - k - 1) * sizeof *rs->rules);
+		rs->nrules--;
+	}
+	/* The site's exceptions. */
+	for (size_t e = 0; e < in->nexceptions; e++) {
+		const config_setting_t *l = in->exceptions[e].list;
+
+		ld.env.name = in->exceptions[e].name;
+		if (!config_setting_is_list(l)) {
+			FAIL(&ld, l,
+			     "exceptions is a list: ( { id = ...; ... } ), or the name of a file "
+			     "holding one");
+			continue;
+		}
+		for (int i = 0; i < config_setting_length(l); i++) {
+			struct dg_exception x;
+
+			if (compile_exception(&ld, config_setting_get_elem(l, (unsigned)i), &x,
+			                      in->now_ms) != 0) {
+				exception_clear(&x);
+				continue;
+			}
+			for (size_t k = 0; k < rs->nexceptions; k++)
+				if (strcmp(rs->exceptions[k].id, x.id) == 0)
+					FAIL(&ld, config_setting_get_elem(l, (unsigned)i),
+					     "exception id %s is already used at %s", x.id,
+					     rs->exceptions[k].where);
+			x.index = rs->nexceptions;
+			rs->exceptions = dg_xreallocarray(rs->exceptions, rs->nexceptions + 1,
+			                                  sizeof *rs->exceptions);
+			rs->exceptions[rs->nexceptions++] = x;
+		}
+	}
+	attach_exceptions(&ld, rs); /* pointers into rs->exceptions are stable from here */
+	check_site_names(&ld, in->site, &packs_site);
+	digest_packs(rs, in->packs, in->npacks);
+	for (size_t p = 0; p < in->npacks; p++)
+		config_destroy(&cfgs[p]);
 	free(cfgs);
+	free(parsed);
+	free(ld.env.list_used);
+	free(ld.env.setting_used);
+	free(ld.env.schedule_used);
+	for (size_t i = 0; i < ld.nabsent; i++)
+		free(ld.absent[i]);
+	free(ld.absent);
 	dg_cfgutil_site_clear(&ld.site);
-	if (!ok) {
+	dg_cfgutil_site_clear(&packs_site);
+	if (diag->n != errors) {
 		dg_rules_free(rs);
 		return NULL;
 	}
@@ -1334,7 +1568,35 @@ const struct dg_rule *dg_rules_get(const struct dg_ruleset *rs, size_t i)
 	return i < rs->nrules ? &rs->rules[i] : NULL;
 }
 
+size_t dg_rules_exception_count(const struct dg_ruleset *rs)
+{
+	return rs->nexceptions;
+}
+
+const struct dg_exception *dg_rules_exception(const struct dg_ruleset *rs, size_t i)
+{
+	return i < rs->nexceptions ? &rs->exceptions[i] : NULL;
+}
+
+char *const *dg_rules_disabled(const struct dg_ruleset *rs, size_t *n)
+{
+	*n = rs->ndisabled;
+	return rs->disabled;
+}
+
 const char *dg_rules_digest(const struct dg_ruleset *rs)
 {
 	return rs->digest;
+}
+
+const struct dg_schema *dg_rules_schema(const struct dg_ruleset *rs)
+{
+	return rs->schema;
+}
+
+void dg_rules_explain_exception(const struct dg_ruleset *rs, const struct dg_exception *x,
+                                const struct dg_evt *evt, dg_cond_protect *protect, void *arg,
+                                struct dg_cjson *arr)
+{
+	dg_cond_explain(x->sel, evt, rs->schema, protect, arg, arr);
 }

@@ -36,6 +36,7 @@ struct run {
 	const char *prefix; /* --log-line-prefix */
 	struct dg_tz *tz;   /* --timezone */
 	enum dg_severity fail_on;
+	bool explain;
 	bool unreadable;
 	bool out_failed;
 };
@@ -43,7 +44,7 @@ struct run {
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: dgaudit run [-c CONF] [-o DIR] [--format F] [--fail-on SEV]\n"
+	        "usage: dgaudit run [-c CONF] [-o DIR] [--format F] [--fail-on SEV] [--explain]\n"
 	        "                   [--log-line-prefix P] [--timezone TZ] [--findings FILE] "
 	        "FILE...\n"
 	        "  F is one of " DG_FORMAT_NAMES " (default: the\n"
@@ -55,13 +56,19 @@ static void usage(FILE *f)
 	        "  Findings go to standard output as JSON lines, a signed report bundle to DIR\n"
 	        "  (default ./dgaudit-reports), a summary to standard error.\n"
 	        "  Exit: 0 no finding at/above SEV (default high), 1 there are, 2 usage or\n"
-	        "  configuration error, 3 an input could not be read.\n");
+	        "  configuration error, 3 an input could not be read.\n"
+	        "  --explain adds to each finding why it fired: the blocks and conditions with\n"
+	        "  the values they saw, the exceptions considered and why each did not apply.\n");
 }
 
 static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *json)
 {
 	struct run *r = arg;
 
+	if (m->kind == DG_MATCH_OPEN) { /* a one-off audit reports bursts once they are whole */
+		dg_cjson_free(json);
+		return;
+	}
 	dg_buf_reset(&r->line);
 	dg_cjson_write(json, &r->line);
 	dg_buf_addc(&r->line, '\n');
@@ -187,20 +194,40 @@ struct dated {
 	size_t pos;
 };
 
+/* How many rotations old a name says it is: "app.log.2.gz" 2, "app.log.1" 1, "app.log" 0. */
+static long rotation(const char *path)
+{
+	const char *end = path + strlen(path), *p;
+
+	if (end - path > 3 && strcmp(end - 3, ".gz") == 0)
+		end -= 3;
+	for (p = end; p > path && p[-1] >= '0' && p[-1] <= '9'; p--)
+		;
+	if (p == end || p == path || p[-1] != '.' || end - p > 6)
+		return 0;
+	return strtol(p, NULL, 10);
+}
+
 static int oldest_first(const void *a, const void *b)
 {
 	const struct dated *x = a, *y = b;
+	long rx, ry;
 
 	if (x->mtime.tv_sec != y->mtime.tv_sec)
 		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
 	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
 		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	/* Equal times (a fresh checkout, a copy): rotated generations are the older. */
+	rx = rotation(x->path);
+	ry = rotation(y->path);
+	if (rx != ry)
+		return rx > ry ? -1 : 1;
 	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-/* Orders inputs oldest first by modification time, so that rotated archives (app.log.2.gz,
- * app.log.1, app.log) are audited in the order they were written and threshold windows see
- * time run forward. Standard input, having no date, goes last. */
+/* Orders inputs oldest first by modification time (then by rotation number), so that rotated
+ * archives (app.log.2.gz, app.log.1, app.log) are audited in the order they were written and
+ * threshold windows see time run forward. Standard input, having no date, goes last. */
 static void chronological(char **paths, size_t n)
 {
 	struct dated *d = dg_xcalloc(n ? n : 1, sizeof *d);
@@ -273,6 +300,7 @@ int dg_run_main(int argc, char **argv)
 	    {"findings", required_argument, NULL, 'x'},
 	    {"log-line-prefix", required_argument, NULL, 'P'},
 	    {"timezone", required_argument, NULL, 'z'},
+	    {"explain", no_argument, NULL, 'e'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -334,6 +362,9 @@ int dg_run_main(int argc, char **argv)
 		case 'x':
 			findings = optarg;
 			break;
+		case 'e':
+			r.explain = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return DG_EXIT_OK;
@@ -342,7 +373,7 @@ int dg_run_main(int argc, char **argv)
 			return DG_EXIT_USAGE;
 		}
 	}
-	r.cfg = dg_config_load(conf, &cause);
+	r.cfg = dg_config_load(conf, dg_clock_wall_ms(), &cause);
 	if (r.cfg == NULL) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
@@ -392,9 +423,11 @@ int dg_run_main(int argc, char **argv)
 	}
 	chronological(paths, npaths);
 	r.pipe = dg_pipeline_new(r.cfg, pkey, sizeof pkey, &hooks);
+	dg_pipeline_explain(r.pipe, r.explain);
 	buf = dg_xmalloc(READ_CHUNK);
 	for (size_t i = 0; i < npaths; i++)
 		audit_input(&r, paths[i], buf);
+	dg_pipeline_finish(r.pipe); /* bursts still open are complete now */
 	if (fflush(r.out) != 0 || r.out_failed) {
 		fprintf(stderr, "dgaudit run: writing findings: %s\n", strerror(errno));
 		goto out;
@@ -407,6 +440,8 @@ int dg_run_main(int argc, char **argv)
 	info.mode = "run";
 	info.config_sha256 = r.cfg->digest;
 	info.rules_sha256 = dg_rules_digest(r.cfg->rules);
+	info.files = r.cfg->files;
+	info.nfiles = r.cfg->nfiles;
 	if (dg_report_finish(r.report, &info, dg_pipeline_totals(r.pipe), r.cfg->rules) != 0) {
 		fprintf(stderr, "dgaudit run: writing the report: %s\n", strerror(errno));
 		goto out;

@@ -205,3 +205,29 @@ bool dg_ts_duration(const char *s, int64_t *ms)
 	*ms = v * unit;
 	return true;
 }
+
+bool dg_ts_parse_date(const char *s, size_t len, int64_t *day)
+{
+	unsigned y, m, d;
+
+	if (len != 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4, &y) || !digits(s + 5, 2, &m) ||
+	    !digits(s + 8, 2, &d) || m < 1 || m > 12 || d < 1 || d > month_days(y, m))
+		return false;
+	*day = dg_ts_days_from_civil(y, m, d);
+	return true;
+}
+
+bool dg_ts_date_range(const char *s, int64_t *from, int64_t *to)
+{
+	const char *dots = strstr(s, "..");
+
+	if (dots == NULL) {
+		if (!dg_ts_parse_date(s, strlen(s), from))
+			return false;
+		*to = *from;
+		return true;
+	}
+	return dg_ts_parse_date(s, (size_t)(dots - s), from) &&
+	       dg_ts_parse_date(dots + 2, strlen(dots + 2), to) && *from <= *to &&
+	       *to - *from <= 366;
+}

@@ -149,6 +149,13 @@ static int32_t offset_at(const struct dg_tz *tz, int64_t t)
 	return tz->after[lo];
 }
 
+int64_t dg_tz_to_local(const struct dg_tz *tz, int64_t utc_ms)
+{
+	int64_t t = utc_ms >= 0 ? utc_ms / 1000 : -((-utc_ms + 999) / 1000);
+
+	return tz == NULL ? utc_ms : utc_ms + (int64_t)offset_at(tz, t) * 1000;
+}
+
 int64_t dg_tz_to_utc(const struct dg_tz *tz, int64_t local_ms)
 {
 	int64_t l = local_ms >= 0 ? local_ms / 1000 : -((-local_ms + 999) / 1000);

@@ -9,5 +9,7 @@
 int64_t dg_clock_wall_ms(void);
 /* Milliseconds since an arbitrary start (CLOCK_MONOTONIC). */
 int64_t dg_clock_mono_ms(void);
+/* Nanoseconds since an arbitrary start (CLOCK_MONOTONIC), to measure costs. */
+int64_t dg_clock_mono_ns(void);
 
 #endif

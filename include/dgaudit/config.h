@@ -21,6 +21,20 @@ struct dg_source_cfg {
 	struct dg_tz *tz; /* zone of times written without one (MariaDB), or NULL: the config's */
 };
 
+/* A file the configuration read besides itself (a list or exceptions file, a site rule pack),
+ * with its digest, so a report names everything its findings depend on. */
+struct dg_config_file {
+	char *path;
+	char sha256[DG_HASH_HEXLEN];
+};
+
+/* A rule pack in use: bundled, or the site's (which replaces a bundled one of its name). */
+struct dg_config_pack {
+	char *name; /* "builtin:10-pipl.conf" or the file's path */
+	char *text;
+	bool builtin;
+};
+
 struct dg_config {
 	char *path;                  /* the file, or NULL for the built-in defaults */
 	char digest[DG_HASH_HEXLEN]; /* SHA-256 of the file's bytes ("" hashed for defaults) */
@@ -43,17 +57,23 @@ struct dg_config {
 	char *pg_prefix;  /* databases.log_line_prefix: PostgreSQL stderr logs */
 	struct dg_tz *tz; /* databases.timezone (UTC by default) */
 	struct dg_site site;
-	char **rule_dirs; /* NULL: the built-in packs */
-	char **disabled_rules;
+	char **rule_dirs;      /* site rule packs, in addition to the bundled ones */
+	char **pack_filter;    /* bundled packs enabled by name ("pipl"); NULL: all */
+	char **disabled_rules; /* rule ids */
+	struct dg_config_pack *packs;
 	size_t npacks;
-	char **pack_names;
+	struct dg_config_file *files;
+	size_t nfiles;
 	struct dg_schema *schema;
 	struct dg_ruleset *rules;
 };
 
-/* Loads path (NULL for the built-in defaults) and compiles its rules. NULL with *cause as
- * "file:line: what is wrong". */
-struct dg_config *dg_config_load(const char *path, char **cause);
+/* Loads path (NULL for the built-in defaults) and compiles its rules. NULL with *cause holding
+ * every mistake found, one a line, each "file:line: what is wrong". now_ms tells which
+ * exceptions have expired. */
+struct dg_config *dg_config_load(const char *path, int64_t now_ms, char **cause);
+/* The bundled pack's short name: "10-pipl.conf" is "pipl". Caller frees. */
+char *dg_config_pack_name(const char *file);
 void dg_config_free(struct dg_config *cfg);
 /* The state directory: the configured one, else $STATE_DIRECTORY (systemd), else for the
  * service /var/lib/dgaudit, else $XDG_STATE_HOME/dgaudit or ~/.local/state/dgaudit. Caller

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dgaudit/buf.h"
+
 enum dg_field {
 	DG_F_TIMESTAMP,
 	DG_F_HOST_NAME,
@@ -36,6 +38,16 @@ enum dg_field {
 	DG_F_MESSAGE,
 	DG_F_DB_COLUMNS, /* columns a statement names ("*" for all), for column-level catalogue */
 	DG_F_NMODEL
+};
+
+/* What a field holds: rules check that their operators fit it. */
+enum dg_field_type {
+	DG_TYPE_STRING = 1,
+	DG_TYPE_STRINGS, /* an array of strings */
+	DG_TYPE_NUMBER,
+	DG_TYPE_IP,
+	DG_TYPE_TIME,
+	DG_TYPE_BOOL,
 };
 
 #define DG_MAX_FIELDS 64  /* model fields plus extra fields named by rules or the map */
@@ -88,19 +100,32 @@ void dg_evt_set_int(struct dg_evt *evt, int field, int64_t n, const char *text, 
  * event's items are used up. */
 bool dg_evt_push(struct dg_evt *evt, int field, const char *p, size_t len);
 
+/* Copies the fields of evt in mask (and its time) into out, so an event can be shown after its
+ * record is gone (a threshold burst closing later). */
+void dg_evt_snapshot(const struct dg_evt *evt, uint64_t mask, struct dg_buf *out);
+/* Rebuilds an event from a snapshot; it points into buf, which must outlive it. False if buf is
+ * not a snapshot. */
+bool dg_evt_restore(struct dg_evt *evt, const char *buf, size_t len);
+
 struct dg_schema;
 
 /* A schema holding the model's fields. */
 struct dg_schema *dg_schema_new(void);
 void dg_schema_free(struct dg_schema *s);
-/* The slot for name, adding it if new; -1 with *cause set when the schema is full. */
-int dg_schema_add(struct dg_schema *s, const char *name, char **cause);
+/* The slot for name, adding it as a field of the given type if new; -1 with *cause set when
+ * the schema is full. */
+int dg_schema_add(struct dg_schema *s, const char *name, enum dg_field_type type, char **cause);
 /* Makes alias (a path in some log layout) fill the slot of field; -1 with *cause on a clash. */
 int dg_schema_alias(struct dg_schema *s, const char *alias, int field, char **cause);
 /* The slot for the dotted path, or -1. */
 int dg_schema_lookup(const struct dg_schema *s, const char *path, size_t len);
 /* True if some field path starts with path followed by a dot: worth descending into. */
 bool dg_schema_is_prefix(const struct dg_schema *s, const char *path, size_t len);
+/* The type of a slot. */
+enum dg_field_type dg_schema_type(const struct dg_schema *s, int field);
+/* The values a model field takes (event.action, event.outcome), NULL-terminated; NULL for a
+ * field with open values. */
+const char *const *dg_schema_values(int field);
 /* Canonical name of a slot. */
 const char *dg_schema_name(const struct dg_schema *s, int field);
 int dg_schema_count(const struct dg_schema *s);

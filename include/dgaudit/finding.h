@@ -6,6 +6,7 @@
 #ifndef DGAUDIT_FINDING_H
 #define DGAUDIT_FINDING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,10 +20,16 @@ struct dg_finding_env {
 	void *input_arg;
 	const uint8_t *pseudonym_key;
 	size_t pseudonym_keylen;
+	const struct dg_ruleset *rules;
+	bool explain; /* add why it fired: blocks, conditions, exceptions considered */
 };
 
-/* A new finding object for m; the caller frees it. */
+/* A new finding object for m; the caller frees it. Its "id" is stable: the rule and the input
+ * and offset of its first record, so an alert and the finding that completes it, or a finding
+ * made again after a crash, share it. */
 struct dg_cjson *dg_finding_render(const struct dg_finding_env *env, const struct dg_match *m);
+/* Renders the finding id into out (33 bytes). */
+void dg_finding_id(const struct dg_finding_env *env, const struct dg_match *m, char *out);
 /* Appends the masked or pseudonymised form of value, as shown in findings, to out. */
 void dg_finding_protect(const struct dg_finding_env *env, int field, const char *value, size_t len,
                         struct dg_buf *out);

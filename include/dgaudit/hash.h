@@ -34,6 +34,17 @@ void dg_hash_hmac(const uint8_t *key, size_t keylen, const void *data, size_t le
 char *dg_hash_hex(const uint8_t *bin, size_t n, char *out);
 /* Parses 2n hex digits into n bytes. */
 int dg_hash_unhex(const char *hex, uint8_t *out, size_t n);
+/* FNV-1a, for in-memory hash tables only (never for evidence: it is not cryptographic). */
+static inline uint64_t dg_hash_fnv(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
 /* Wipes a secret so it does not linger in freed memory. */
 void dg_hash_cleanse(void *p, size_t len);
 

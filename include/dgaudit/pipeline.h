@@ -15,7 +15,9 @@
 #include "dgaudit/framer.h"
 
 struct dg_pipeline_hooks {
-	/* A finding, rendered; the hook takes ownership of json. */
+	/* A finding, rendered; the hook takes ownership of json. m->kind says what it is: a
+	 * finding for every output, an alert (DG_MATCH_OPEN) for live ones only, a burst carried
+	 * past the end of a period for the report only. */
 	void (*finding)(void *arg, const struct dg_match *m, struct dg_cjson *json);
 	/* A record that could not be audited, and why. */
 	void (*malformed)(void *arg, uint32_t input, const struct dg_record *rec, const char *why);
@@ -47,8 +49,10 @@ struct dg_input_stats {
 struct dg_pipeline_totals {
 	uint64_t records, malformed, findings;
 	uint64_t by_severity[DG_SEV_COUNT];
-	uint64_t *by_rule;         /* indexed like the ruleset */
-	int64_t first_ms, last_ms; /* event-time span of audited records */
+	uint64_t *by_rule;                          /* indexed like the ruleset */
+	struct dg_rule_stats *rule_stats;           /* the engine's, indexed like the ruleset */
+	struct dg_exception_stats *exception_stats; /* indexed like its exceptions */
+	int64_t first_ms, last_ms;                  /* event-time span of audited records */
 	bool have_time;
 };
 
@@ -57,6 +61,12 @@ struct dg_pipeline;
 /* A pipeline for cfg (which must outlive it); pseudonym_key keys the HMAC of subject ids. */
 struct dg_pipeline *dg_pipeline_new(const struct dg_config *cfg, const uint8_t *pseudonym_key,
                                     size_t keylen, const struct dg_pipeline_hooks *hooks);
+/* Findings explain why they fired (dgaudit run --explain). */
+void dg_pipeline_explain(struct dg_pipeline *p, bool on);
+/* All input has ended: threshold bursts still open are complete, and reported. */
+void dg_pipeline_finish(struct dg_pipeline *p);
+/* A report period ends while input goes on: open bursts are reported as carried. */
+void dg_pipeline_carry(struct dg_pipeline *p);
 void dg_pipeline_free(struct dg_pipeline *p);
 /* Starts an input named name (used in evidence) at a stream position; returns its number. */
 uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_format format,

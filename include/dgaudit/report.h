@@ -12,6 +12,7 @@
 
 #include "dgaudit/buf.h"
 #include "dgaudit/cjson.h"
+#include "dgaudit/config.h"
 #include "dgaudit/framer.h"
 #include "dgaudit/pipeline.h"
 #include "dgaudit/rules.h"
@@ -26,6 +27,8 @@ struct dg_report_info {
 	int64_t generated_ms;
 	const char *host, *version, *mode;
 	const char *config_sha256, *rules_sha256;
+	const struct dg_config_file *files; /* list, exception and site rule files read */
+	size_t nfiles;
 };
 
 struct dg_report_input {

@@ -23,6 +23,11 @@ bool dg_ts_parse_local(const char *s, size_t len, int64_t *local_ms, bool *zoned
 char *dg_ts_format(int64_t ms, char *buf);
 /* Parses a duration: an integer of seconds, or digits followed by ms, s, m, h or d. */
 bool dg_ts_duration(const char *s, int64_t *ms);
+/* "YYYY-MM-DD" as days since 1970-01-01. */
+bool dg_ts_parse_date(const char *s, size_t len, int64_t *day);
+/* "YYYY-MM-DD" or "YYYY-MM-DD..YYYY-MM-DD" (inclusive, at most 367 days): the first and last
+ * day. */
+bool dg_ts_date_range(const char *s, int64_t *from, int64_t *to);
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int64_t dg_ts_days_from_civil(int64_t y, unsigned m, unsigned d);
 void dg_ts_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);

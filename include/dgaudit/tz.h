@@ -23,5 +23,7 @@ const char *dg_tz_name(const struct dg_tz *tz);
  * (daylight) instant. Times past the zone's last transition keep its last offset. A NULL zone
  * is UTC. */
 int64_t dg_tz_to_utc(const struct dg_tz *tz, int64_t local_ms);
+/* The wall-clock time (as if it were UTC) of an instant: the inverse, exact everywhere. */
+int64_t dg_tz_to_local(const struct dg_tz *tz, int64_t utc_ms);
 
 #endif

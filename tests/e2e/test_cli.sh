@@ -21,7 +21,7 @@ printf 'rules = ( { id = "X"; title = "t"; severity = "high";\n  compliance = ( 
 	>rules.d/50-site.conf
 printf 'rules = { directories = ["rules.d"]; };\n' >site.conf
 expect_rc 2 "$DGAUDIT" check -c site.conf 2>err.txt
-expect_eq "$(cat err.txt)" "rules.d/50-site.conf:4: condition: no select block named 't'" \
+expect_eq "$(cat err.txt)" "rules.d/50-site.conf:4: condition: no select block named 't' (did you mean 's'?)" \
 	"rule error with file and line"
 expect_rc 2 "$DGAUDIT" run -c site.conf x.jsonl 2>/dev/null
 ok "check says configuration OK, or file:line: what is wrong"
