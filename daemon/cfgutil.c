@@ -12,8 +12,29 @@
 
 /* ---- collected errors ---------------------------------------------------------------------- */
 
+/* One mistake, one line: control characters the message quotes from a file are escaped. */
+static char *one_line(char *msg)
+{
+	struct dg_buf b = {0};
+	const char *q = msg;
+
+	while (*q != '\0' && (unsigned char)*q >= 0x20)
+		q++;
+	if (*q == '\0')
+		return msg;
+	for (const char *p = msg; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20)
+			dg_buf_printf(&b, "\\x%02x", (unsigned char)*p);
+		else
+			dg_buf_addc(&b, *p);
+	}
+	free(msg);
+	return dg_buf_steal(&b);
+}
+
 static void diag_put(struct dg_diag *d, char *msg)
 {
+	msg = one_line(msg);
 	if (d->n >= DG_DIAG_MAX) {
 		d->dropped++;
 		free(msg);
@@ -553,8 +574,7 @@ static int check_items(const char *name, const config_setting_t *s, const struct
 	return rc;
 }
 
-/* Items of a list file: one a line, '#' starts a comment, blanks around are ignored. */
-static void file_items(const char *text, char ***items, size_t *n)
+void dg_cfgutil_list_items(const char *text, char ***items, size_t *n)
 {
 	const char *p = text;
 
@@ -648,7 +668,7 @@ static int add_list(struct dg_site *site, const char *name, const config_setting
 				free(why);
 				goto fail;
 			}
-			file_items(text, &l.items, &l.nitems);
+			dg_cfgutil_list_items(text, &l.items, &l.nitems);
 			l.file = dg_xstrdup(file);
 			free(text);
 		}

@@ -10,6 +10,7 @@
 #include "dgaudit/clock.h"
 #include "dgaudit/config.h"
 #include "dgaudit/fileio.h"
+#include "dgaudit/ruletest.h"
 #include "dgaudit/run.h"
 #include "dgaudit/sign.h"
 #include "dgaudit/ts.h"
@@ -28,6 +29,10 @@ static void print_enabled(const struct dg_config *cfg)
 		const char *file = strrchr(cfg->packs[p].name, cfg->packs[p].builtin ? ':' : '/');
 		size_t n = 0;
 
+		if (!dg_rules_pack_loaded(rs, p)) {
+			printf("pack %s (bundled): off unless named in rules.packs\n", file + 1);
+			continue;
+		}
 		file = file ? file + 1 : cfg->packs[p].name;
 		for (size_t i = 0; i < dg_rules_count(rs); i++)
 			n += strcmp(dg_rules_get(rs, i)->pack, file) == 0;
@@ -67,6 +72,7 @@ int dg_cli_check(int argc, char **argv)
 	struct dg_config *cfg;
 	char *cause = NULL;
 	bool quiet = false;
+	size_t npacks = 0;
 	int c;
 
 	optind = 1;
@@ -93,9 +99,11 @@ int dg_cli_check(int argc, char **argv)
 		return DG_EXIT_USAGE;
 	}
 	printf("configuration OK\n");
+	for (size_t p = 0; p < cfg->npacks; p++)
+		npacks += dg_rules_pack_loaded(cfg->rules, p);
 	printf("%s: %zu rules from %zu packs (rules sha256:%s), %zu exceptions, %zu assets, %zu "
 	       "sources\n",
-	       conf ? conf : "built-in defaults", dg_rules_count(cfg->rules), cfg->npacks,
+	       conf ? conf : "built-in defaults", dg_rules_count(cfg->rules), npacks,
 	       dg_rules_digest(cfg->rules), dg_rules_exception_count(cfg->rules),
 	       dg_catalog_count(cfg->catalog), cfg->nsources);
 	if (!quiet)
@@ -205,4 +213,95 @@ int dg_cli_verify(int argc, char **argv)
 	}
 	free(pem);
 	return rc;
+}
+
+/* dgaudit rules test: runs the fixtures of every rule in force (with FILE..., of the rules in
+ * those pack files only), a line per rule. */
+static int rules_test(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"verbose", no_argument, NULL, 'v'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	static const char use[] = "usage: dgaudit rules test [-c CONF] [--verbose] [FILE...]\n";
+	const char *conf = NULL;
+	struct dg_config *cfg;
+	char *cause = NULL, **files = NULL;
+	size_t tested = 0, failed = 0, untested = 0, nfiles;
+	bool verbose = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		if (c == 'c') {
+			conf = optarg;
+			continue;
+		}
+		if (c == 'v') {
+			verbose = true;
+			continue;
+		}
+		fputs(use, c == 'h' ? stdout : stderr);
+		return c == 'h' ? DG_EXIT_OK : DG_EXIT_USAGE;
+	}
+	nfiles = (size_t)(argc - optind);
+	files = dg_xcalloc(nfiles + 1, sizeof *files);
+	for (size_t i = 0; i < nfiles; i++)
+		files[i] = argv[optind + (int)i];
+	cfg = dg_config_load_extra(conf, files, dg_clock_wall_ms(), &cause);
+	if (cfg == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		free(files);
+		return DG_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < dg_rules_count(cfg->rules); i++) {
+		const struct dg_rule *r = dg_rules_get(cfg->rules, i);
+		bool pass = true, chosen = nfiles == 0;
+		struct dg_buf why = {0};
+
+		for (size_t k = 0; k < nfiles; k++) {
+			const char *base = strrchr(files[k], '/');
+
+			chosen |= strcmp(base ? base + 1 : files[k], r->pack) == 0;
+		}
+		if (!chosen)
+			continue;
+		if (r->nfixtures == 0) {
+			printf("NONE %s: no tests (%s)\n", r->id, r->where);
+			untested++;
+			continue;
+		}
+		for (size_t k = 0; k < r->nfixtures; k++) {
+			struct dg_ruletest_result res;
+
+			dg_ruletest_run(cfg->rules, r, k, cfg->lateness_ms, &res);
+			if (!res.pass || verbose)
+				dg_buf_printf(&why, "\n  %s %s (%s): %llu events, %s",
+				              res.pass ? "ok" : "FAIL", r->fixtures[k].name,
+				              r->fixtures[k].where, (unsigned long long)res.events,
+				              res.pass ? "as expected" : res.why);
+			pass &= res.pass;
+		}
+		printf("%s %s (%zu test%s)%s\n", pass ? "PASS" : "FAIL", r->id, r->nfixtures,
+		       r->nfixtures == 1 ? "" : "s", why.data ? why.data : "");
+		dg_buf_release(&why);
+		tested++;
+		failed += !pass;
+	}
+	printf("%zu rules tested, %zu failed, %zu without tests\n", tested, failed, untested);
+	dg_config_free(cfg);
+	free(files);
+	return failed ? DG_EXIT_FINDINGS : DG_EXIT_OK;
+}
+
+int dg_cli_rules(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "test") == 0)
+		return rules_test(argc - 1, argv + 1);
+	fprintf(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
+	        "usage: dgaudit rules test [-c CONF] [--verbose] [FILE...]\n"
+	        "  runs the tests (fixtures) of the rules in force, or of the rule packs FILE...;\n"
+	        "  exits 1 if any fails\n");
+	return argc >= 2 && strcmp(argv[1], "--help") == 0 ? DG_EXIT_OK : DG_EXIT_USAGE;
 }

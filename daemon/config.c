@@ -465,10 +465,10 @@ static const char *pack_file(const struct dg_config_pack *p)
 	return b ? b + 1 : p->name;
 }
 
-static void add_pack(struct dg_config *cfg, char *name, char *text, bool builtin)
+static void add_pack(struct dg_config *cfg, char *name, char *text, bool builtin, bool named)
 {
 	cfg->packs = dg_xreallocarray(cfg->packs, cfg->npacks + 1, sizeof *cfg->packs);
-	cfg->packs[cfg->npacks++] = (struct dg_config_pack){name, text, builtin};
+	cfg->packs[cfg->npacks++] = (struct dg_config_pack){name, text, builtin, named};
 }
 
 static bool is_pack_file(const char *name)
@@ -478,9 +478,42 @@ static bool is_pack_file(const char *name)
 	return len > 5 && name[0] != '.' && strcmp(name + len - 5, ".conf") == 0;
 }
 
-/* The bundled packs (all, or those rules.packs names), then the site's directories: a site
- * file with a bundled pack's file name replaces it. In file name order. */
-static void load_packs(struct dg_config *cfg, const config_setting_t *where, struct dg_diag *d)
+/* A site pack: it replaces a bundled pack of the same file name. */
+static void add_site_pack(struct dg_config *cfg, const char *path, struct dg_diag *d)
+{
+	const char *base = strrchr(path, '/');
+	char *cause = NULL, *text;
+	size_t len;
+	uint8_t dig[DG_HASH_LEN];
+	struct dg_config_file *f;
+
+	base = base ? base + 1 : path;
+	text = dg_fileio_read(path, MAX_CONFIG_BYTES, &len, &cause);
+	if (text == NULL) {
+		dg_diag_add(d, "%s", cause);
+		free(cause);
+		return;
+	}
+	for (size_t i = 0; i < cfg->npacks; i++) {
+		if (cfg->packs[i].builtin && strcmp(pack_file(&cfg->packs[i]), base) == 0) {
+			free(cfg->packs[i].name);
+			free(cfg->packs[i].text);
+			cfg->packs[i] = cfg->packs[--cfg->npacks];
+			break;
+		}
+	}
+	add_pack(cfg, dg_xstrdup(path), text, false, true);
+	cfg->files = dg_xreallocarray(cfg->files, cfg->nfiles + 1, sizeof *cfg->files);
+	f = &cfg->files[cfg->nfiles++];
+	f->path = dg_xstrdup(path);
+	dg_hash_sha256(text, len, dig);
+	dg_hash_hex(dig, DG_HASH_LEN, f->sha256);
+}
+
+/* The bundled packs (all, or those rules.packs names), then the site's directories and extra
+ * files: a site file with a bundled pack's file name replaces it. In file name order. */
+static void load_packs(struct dg_config *cfg, char *const *extra, const config_setting_t *where,
+                       struct dg_diag *d)
 {
 	const char *site = cfg->path ? cfg->path : "built-in defaults";
 	size_t nbuiltin = 0;
@@ -492,18 +525,20 @@ static void load_packs(struct dg_config *cfg, const config_setting_t *where, str
 	nbuiltin = 0;
 	for (size_t i = 0; dg_builtin_packs[i].name != NULL; i++) {
 		char *short_name;
-		bool on = cfg->pack_filter == NULL;
+		bool on = cfg->pack_filter == NULL, named = false;
 
 		if (!is_pack_file(dg_builtin_packs[i].name))
 			continue;
 		short_name = dg_config_pack_name(dg_builtin_packs[i].name);
 		names[nbuiltin++] = dg_builtin_packs[i].name;
+		on |= strcmp(short_name, "common") == 0; /* what the others share */
 		for (size_t k = 0; cfg->pack_filter != NULL && cfg->pack_filter[k] != NULL; k++)
-			on |= strcmp(cfg->pack_filter[k], short_name) == 0;
+			named |= strcmp(cfg->pack_filter[k], short_name) == 0;
+		on |= named;
 		free(short_name);
 		if (on)
 			add_pack(cfg, dg_xasprintf("builtin:%s", dg_builtin_packs[i].name),
-			         dg_xstrdup(dg_builtin_packs[i].text), true);
+			         dg_xstrdup(dg_builtin_packs[i].text), true, named);
 	}
 	for (size_t k = 0; cfg->pack_filter != NULL && cfg->pack_filter[k] != NULL; k++) {
 		bool known = false;
@@ -533,43 +568,18 @@ static void load_packs(struct dg_config *cfg, const config_setting_t *where, str
 			continue;
 		}
 		while ((de = readdir(dp)) != NULL) {
-			char *path, *cause = NULL, *text;
-			size_t len;
+			char *path;
 
 			if (!is_pack_file(de->d_name))
 				continue;
 			path = dg_xasprintf("%s/%s", cfg->rule_dirs[dir], de->d_name);
-			text = dg_fileio_read(path, MAX_CONFIG_BYTES, &len, &cause);
-			if (text == NULL) {
-				dg_diag_add(d, "%s", cause);
-				free(cause);
-				free(path);
-				continue;
-			}
-			for (size_t i = 0; i < cfg->npacks; i++) {
-				if (cfg->packs[i].builtin &&
-				    strcmp(pack_file(&cfg->packs[i]), de->d_name) == 0) {
-					free(cfg->packs[i].name);
-					free(cfg->packs[i].text);
-					cfg->packs[i] = cfg->packs[--cfg->npacks];
-					break;
-				}
-			}
-			add_pack(cfg, path, text, false);
-			{
-				uint8_t dig[DG_HASH_LEN];
-				struct dg_config_file *f;
-
-				cfg->files = dg_xreallocarray(cfg->files, cfg->nfiles + 1,
-				                              sizeof *cfg->files);
-				f = &cfg->files[cfg->nfiles++];
-				f->path = dg_xstrdup(path);
-				dg_hash_sha256(text, len, dig);
-				dg_hash_hex(dig, DG_HASH_LEN, f->sha256);
-			}
+			add_site_pack(cfg, path, d);
+			free(path);
 		}
 		closedir(dp);
 	}
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+		add_site_pack(cfg, extra[i], d);
 	qsort(cfg->packs, cfg->npacks, sizeof *cfg->packs, pack_cmp);
 }
 
@@ -614,6 +624,12 @@ static int read_exceptions(struct dg_config *cfg, const char *name, const config
 
 struct dg_config *dg_config_load(const char *path, int64_t now_ms, char **cause)
 {
+	return dg_config_load_extra(path, NULL, now_ms, cause);
+}
+
+struct dg_config *dg_config_load_extra(const char *path, char *const *extra, int64_t now_ms,
+                                       char **cause)
+{
 	struct dg_config *cfg = dg_xcalloc(1, sizeof *cfg);
 	struct dg_rules_text *packs = NULL;
 	struct dg_rules_exceptions exc = {0};
@@ -652,12 +668,13 @@ struct dg_config *dg_config_load(const char *path, int64_t now_ms, char **cause)
 	}
 	dg_hash_sha256(text ? text : "", len, dig);
 	dg_hash_hex(dig, DG_HASH_LEN, cfg->digest);
-	load_packs(cfg, parsed ? config_setting_get_member(config_root_setting(&c), "rules") : NULL,
-	           &d);
+	load_packs(cfg, extra,
+	           parsed ? config_setting_get_member(config_root_setting(&c), "rules") : NULL, &d);
 	packs = dg_xcalloc(cfg->npacks + 1, sizeof *packs);
 	for (size_t i = 0; i < cfg->npacks; i++) {
 		packs[i].name = cfg->packs[i].name;
 		packs[i].text = cfg->packs[i].text;
+		packs[i].named = cfg->packs[i].named;
 	}
 	if (parsed) {
 		const config_setting_t *x =

@@ -352,6 +352,7 @@ static struct dg_cjson *save_totals(struct daemon *d)
 		for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
 			dg_cjson_push(x, dg_cjson_int((int64_t)v[k]));
 	}
+	dg_cjson_set(o, "sharing", dg_register_save(t->sharing));
 	a = dg_cjson_set(o, "exception_stats", dg_cjson_object());
 	for (size_t i = 0; i < dg_rules_exception_count(d->cfg->rules); i++) {
 		struct dg_cjson *x =
@@ -396,6 +397,9 @@ static void load_totals(struct daemon *d, const struct dg_cjson *o)
 			if (dg_cjson_intval(dg_cjson_at(x, k), &v) && v >= 0)
 				*f[k] = (uint64_t)v;
 	}
+	if (dg_cjson_get(o, "sharing") != NULL &&
+	    dg_register_load(t->sharing, dg_cjson_get(o, "sharing")) != 0)
+		dg_log_warnx("checkpoint: the data-sharing register could not be restored");
 	for (size_t i = 0; i < dg_rules_exception_count(d->cfg->rules); i++) {
 		const struct dg_cjson *x = dg_cjson_get(dg_cjson_get(o, "exception_stats"),
 		                                        dg_rules_exception(d->cfg->rules, i)->id);

@@ -151,9 +151,59 @@ static void digit_run(const char *s, size_t len, size_t i, struct run *r)
 	r->gdig[r->ngroups] = r->nd;
 }
 
+/* Issuer prefixes (IIN ranges) and the lengths their schemes issue, from the schemes' published
+ * ranges: a number is only a card if both fit. Lengths are a bit mask (bit n: n digits). */
+#define L(n)   (1u << (n))
+#define L16_19 (L(16) | L(17) | L(18) | L(19))
+static const struct {
+	unsigned digits; /* of the prefix */
+	unsigned lo, hi; /* prefix range, inclusive */
+	unsigned lengths;
+} iins[] = {
+    {1, 4, 4, L(13) | L(16) | L(19)}, /* Visa */
+    {2, 51, 55, L(16)},               /* Mastercard */
+    {4, 2221, 2720, L(16)},           /* Mastercard 2-series */
+    {2, 34, 34, L(15)},               /* American Express */
+    {2, 37, 37, L(15)},               /* American Express */
+    {2, 62, 62, L16_19},              /* UnionPay (and Discover's 622126-622925) */
+    {2, 81, 81, L16_19},              /* UnionPay */
+    {2, 36, 36, L(14) | L16_19},      /* Diners Club International */
+    {3, 300, 305, L16_19},            /* Diners Club */
+    {2, 38, 39, L16_19},              /* Diners Club */
+    {4, 6011, 6011, L16_19},          /* Discover */
+    {3, 644, 649, L16_19},            /* Discover */
+    {2, 65, 65, L16_19},              /* Discover, RuPay */
+    {4, 3528, 3589, L16_19},          /* JCB */
+    {4, 2200, 2204, L16_19},          /* Mir */
+    {2, 31, 31, L(19)},               /* China T-Union */
+    {2, 60, 60, L(16)},               /* RuPay */
+    {2, 82, 82, L(16)},               /* RuPay */
+    {4, 5018, 5018, L(12) | L16_19 | L(13) | L(14) | L(15)}, /* Maestro */
+    {4, 5020, 5020, L(12) | L16_19 | L(13) | L(14) | L(15)},
+    {4, 5038, 5038, L(12) | L16_19 | L(13) | L(14) | L(15)},
+    {4, 5893, 5893, L(12) | L16_19 | L(13) | L(14) | L(15)},
+    {4, 6304, 6304, L(12) | L16_19 | L(13) | L(14) | L(15)},
+    {4, 6759, 6763, L(12) | L16_19 | L(13) | L(14) | L(15)},
+    {6, 506099, 506198, L(16) | L(18) | L(19)}, /* Verve */
+    {6, 650002, 650027, L(16) | L(18) | L(19)},
+};
+
 static bool is_card(const char *d, size_t nd)
 {
-	return nd >= 13 && nd <= 19 && d[0] >= '3' && d[0] <= '6' && dg_detect_luhn_valid(d, nd);
+	bool scheme = false;
+
+	if (nd < 12 || nd > 19)
+		return false;
+	for (size_t i = 0; i < sizeof iins / sizeof iins[0] && !scheme; i++) {
+		unsigned p = 0;
+
+		for (unsigned k = 0; k < iins[i].digits; k++)
+			p = p * 10 + (unsigned)(d[k] - '0');
+		scheme = p >= iins[i].lo && p <= iins[i].hi && ((iins[i].lengths >> nd) & 1);
+	}
+	/* Eighteen digits with a resident id's region and birth date are an id with a wrong
+	 * check digit (a typo, a test value), not one of the rare 18-digit cards. */
+	return scheme && dg_detect_luhn_valid(d, nd) && !(nd == 18 && cn_id_plausible(d));
 }
 
 static bool is_mobile(const char *d, size_t nd)

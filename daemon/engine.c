@@ -19,10 +19,22 @@ struct held {
 	uint64_t count;
 };
 
+/* A group's part of a concentration rule's period total. */
+struct share {
+	struct dg_keyed k;
+	int64_t sum, first, last;
+	uint64_t events;
+	struct dg_ref opener, *refs;
+	size_t nrefs;
+	struct dg_buf snap; /* its first event */
+};
+
 struct rule_state {
-	struct dg_window *w; /* threshold rules */
-	struct dg_seq *seq;  /* sequence rules */
-	int64_t expired_at;  /* event time of the last expiry */
+	struct dg_window *w;     /* threshold rules */
+	struct dg_keyset shares; /* concentration rules */
+	int64_t share_total;
+	struct dg_seq *seq; /* sequence rules */
+	int64_t expired_at; /* event time of the last expiry */
 	struct dg_keyset held;
 	struct dg_keyset quiet; /* threshold: groups whose open burst was suppressed */
 };
@@ -37,6 +49,7 @@ struct dg_engine {
 	int64_t newest;
 	bool seen;
 	int64_t (*now_ns)(void);
+	bool no_exceptions;
 	uint64_t events;
 	/* For the callbacks of windows and sequences: what they report about. */
 	size_t cur_rule;
@@ -69,6 +82,7 @@ struct dg_engine *dg_engine_new(const struct dg_ruleset *rs, int64_t lateness_ms
 			e->st[i].seq = dg_seq_new(&r->threshold, lateness_ms);
 		dg_keyset_init(&e->st[i].held);
 		dg_keyset_init(&e->st[i].quiet);
+		dg_keyset_init(&e->st[i].shares);
 	}
 	return e;
 }
@@ -76,6 +90,15 @@ struct dg_engine *dg_engine_new(const struct dg_ruleset *rs, int64_t lateness_ms
 static void free_keyed(struct dg_keyed *k)
 {
 	free(k);
+}
+
+static void free_share(struct dg_keyed *k)
+{
+	struct share *x = (struct share *)k;
+
+	free(x->refs);
+	dg_buf_release(&x->snap);
+	free(x);
 }
 
 void dg_engine_free(struct dg_engine *e)
@@ -87,11 +110,17 @@ void dg_engine_free(struct dg_engine *e)
 		dg_seq_free(e->st[i].seq);
 		dg_keyset_clear(&e->st[i].held, free_keyed);
 		dg_keyset_clear(&e->st[i].quiet, free_keyed);
+		dg_keyset_clear(&e->st[i].shares, free_share);
 	}
 	free(e->st);
 	free(e->stats);
 	free(e->xstats);
 	free(e);
+}
+
+void dg_engine_ignore_exceptions(struct dg_engine *e)
+{
+	e->no_exceptions = true;
 }
 
 void dg_engine_set_clock(struct dg_engine *e, int64_t (*now_ns)(void))
@@ -152,7 +181,7 @@ static int64_t value_of(enum dg_agg agg, int field, const struct dg_evt *evt)
 static bool exempt(struct dg_engine *e, const struct dg_rule *r, const struct dg_evt *evt,
                    struct dg_match *m)
 {
-	for (size_t i = 0; i < r->nexceptions; i++) {
+	for (size_t i = 0; !e->no_exceptions && i < r->nexceptions; i++) {
 		const struct dg_exception *x = r->exceptions[i];
 
 		if (!dg_rules_exception_match(x, evt))
@@ -277,6 +306,86 @@ static void on_seq(void *arg, const struct dg_seq_fire *f)
 	emit(e, &m);
 }
 
+/* Concentration: the event's records count toward its group's part of the period. */
+static void add_share(struct dg_engine *e, size_t i, const struct dg_evt *evt,
+                      const struct dg_ref *ref)
+{
+	const struct dg_rule *r = dg_rules_get(e->rs, i);
+	struct rule_state *st = &e->st[i];
+	size_t len = group_key(e->key, r->threshold.group_by, r->threshold.ngroup_by, evt);
+	struct share *x = (struct share *)dg_keyset_find(&st->shares, e->key, len);
+	int64_t v = value_of(r->threshold.agg, r->threshold.field, evt);
+
+	if (v <= 0)
+		return;
+	if (x == NULL) {
+		if (st->shares.n >= r->threshold.max_keys && r->threshold.max_keys > 0)
+			return; /* counted in the total only: a share too small to matter */
+		x = dg_xcalloc(1, sizeof *x);
+		x->refs = dg_xcalloc(r->threshold.evidence_max, sizeof *x->refs);
+		x->first = x->last = evt->ts_ms;
+		x->opener = *ref;
+		dg_evt_snapshot(evt, r->shown_fields, &x->snap);
+		dg_keyset_insert(&st->shares, &x->k, e->key, len);
+	}
+	x->sum += v;
+	x->events++;
+	if (x->nrefs < r->threshold.evidence_max)
+		x->refs[x->nrefs++] = *ref;
+	if (evt->ts_ms < x->first)
+		x->first = evt->ts_ms;
+	if (evt->ts_ms > x->last)
+		x->last = evt->ts_ms;
+	st->share_total += v;
+}
+
+/* A report period ends: groups whose part of the period's total is above the rule's share are
+ * findings; the period's shares start over. */
+static void end_shares(struct dg_engine *e)
+{
+	for (size_t i = 0; i < e->nrules; i++) {
+		const struct dg_rule *r = dg_rules_get(e->rs, i);
+		struct rule_state *st = &e->st[i];
+
+		if (r->kind != DG_RULE_CONCENTRATION)
+			continue;
+		for (struct dg_keyed *k = st->shares.oldest;
+		     st->share_total >= r->threshold.min_total && k != NULL; k = k->lru_next) {
+			struct share *x = (struct share *)k;
+			struct dg_window_fire f = {
+			    .what = DG_WINDOW_CLOSE,
+			    .aggregate = x->sum * 100 / st->share_total,
+			    .events = x->events,
+			    .first_ms = x->first,
+			    .last_ms = x->last,
+			    .refs = x->refs,
+			    .nrefs = x->nrefs,
+			    .key = k->key,
+			    .keylen = k->keylen,
+			    .opener = x->opener,
+			    .part = x->sum,
+			    .total = st->share_total,
+			};
+			struct dg_match m = {.kind = DG_MATCH_FINDING,
+			                     .rule = r,
+			                     .fire = &f,
+			                     .group = k->key,
+			                     .grouplen = k->keylen,
+			                     .ref = &x->opener};
+
+			if (x->sum * 100 <= r->threshold.limit * st->share_total)
+				continue;
+			if (!dg_evt_restore(&e->snap, x->snap.data, x->snap.len))
+				continue;
+			m.evt = &e->snap;
+			emit(e, &m);
+		}
+		dg_keyset_clear(&st->shares, free_share);
+		dg_keyset_init(&st->shares);
+		st->share_total = 0;
+	}
+}
+
 /* An event.action as an index into the model's values, or -1. */
 static int action_index(const struct dg_evt *evt)
 {
@@ -322,8 +431,10 @@ static void eval_rule(struct dg_engine *e, size_t i, const struct dg_evt *evt,
 			}
 		if (mask == 0)
 			return;
-	} else if (!dg_rules_match(r, evt)) {
-		return;
+	} else if (!dg_rules_match(r, evt) ||
+	           (r->kind == DG_RULE_THRESHOLD && r->threshold.agg == DG_AGG_DISTINCT &&
+	            !dg_evt_has(evt, r->threshold.field))) {
+		return; /* a distinct count has nothing to count without its field */
 	}
 	if (exempt(e, r, evt, &m)) {
 		e->stats[i].matches++;
@@ -342,8 +453,6 @@ static void eval_rule(struct dg_engine *e, size_t i, const struct dg_evt *evt,
 			emit(e, &m);
 		break;
 	case DG_RULE_THRESHOLD:
-		if (r->threshold.agg == DG_AGG_DISTINCT && !dg_evt_has(evt, r->threshold.field))
-			break; /* nothing to count distinctly */
 		m.grouplen = group_key(e->key, r->threshold.group_by, r->threshold.ngroup_by, evt);
 		dg_window_add(st->w, e->key, m.grouplen, evt->ts_ms,
 		              value_of(r->threshold.agg, r->threshold.field, evt), ref, evt,
@@ -353,6 +462,9 @@ static void eval_rule(struct dg_engine *e, size_t i, const struct dg_evt *evt,
 		m.grouplen = group_key(e->key, r->threshold.group_by, r->threshold.ngroup_by, evt);
 		m.group = e->key;
 		dg_seq_add(st->seq, e->key, m.grouplen, evt->ts_ms, mask, values, ref, on_seq, e);
+		break;
+	case DG_RULE_CONCENTRATION:
+		add_share(e, i, evt, ref);
 		break;
 	}
 	e->cur_match = NULL;
@@ -379,13 +491,16 @@ static void expire(struct dg_engine *e)
 			dg_window_expire(st->w, e->newest, on_window, e);
 		if (st->seq != NULL)
 			dg_seq_expire(st->seq, e->newest);
-		/* Keys past their period (least recently active first) are done with. */
-		while (st->held.oldest != NULL &&
-		       ((struct held *)st->held.oldest)->until + e->lateness < e->newest) {
-			struct dg_keyed *k = st->held.oldest;
+		/* Keys past their period are done with, unless repeats wait to be told with the
+		 * next finding (the table's bound, SUPPRESS_KEYS, still applies to those). */
+		for (struct dg_keyed *k = st->held.oldest, *next; k != NULL; k = next) {
+			const struct held *h = (const struct held *)k;
 
-			dg_keyset_remove(&st->held, k);
-			free(k);
+			next = k->lru_next;
+			if (h->count == 0 && h->until + e->lateness < e->newest) {
+				dg_keyset_remove(&st->held, k);
+				free(k);
+			}
 		}
 	}
 }
@@ -438,11 +553,13 @@ static void each_window(struct dg_engine *e, bool close, dg_engine_cb *cb, void 
 void dg_engine_flush(struct dg_engine *e, dg_engine_cb *cb, void *arg)
 {
 	each_window(e, true, cb, arg);
+	end_shares(e);
 }
 
 void dg_engine_carry(struct dg_engine *e, dg_engine_cb *cb, void *arg)
 {
 	each_window(e, false, cb, arg);
+	end_shares(e);
 }
 
 void dg_engine_state(const struct dg_engine *e, size_t rule, uint64_t *groups, uint64_t *entries,
@@ -488,6 +605,14 @@ void dg_engine_inputs(const struct dg_engine *e, void (*fn)(void *arg, uint32_t 
 			dg_window_inputs(e->st[i].w, fn, arg);
 		if (e->st[i].seq != NULL)
 			dg_seq_inputs(e->st[i].seq, fn, arg);
+		for (const struct dg_keyed *k = e->st[i].shares.oldest; k != NULL;
+		     k = k->lru_next) {
+			const struct share *x = (const struct share *)k;
+
+			fn(arg, x->opener.input);
+			for (size_t j = 0; j < x->nrefs; j++)
+				fn(arg, x->refs[j].input);
+		}
 	}
 }
 
@@ -538,6 +663,86 @@ static int load_keys(struct dg_keyset *ks, const struct dg_cjson *arr, bool with
 	return 0;
 }
 
+static struct dg_cjson *ref_json(const struct dg_ref *r, const uint32_t *remap)
+{
+	struct dg_cjson *x = dg_cjson_array();
+
+	dg_cjson_push(x, dg_cjson_int(remap[r->input]));
+	dg_cjson_push(x, dg_cjson_int((int64_t)r->line));
+	dg_cjson_push(x, dg_cjson_int((int64_t)r->offset));
+	return x;
+}
+
+static bool ref_of(const struct dg_cjson *x, struct dg_ref *r)
+{
+	int64_t f[3];
+
+	for (size_t j = 0; j < 3; j++)
+		if (!dg_cjson_intval(dg_cjson_at(x, j), &f[j]) || f[j] < 0)
+			return false;
+	*r = (struct dg_ref){(uint32_t)f[0], (uint64_t)f[1], (uint64_t)f[2]};
+	return true;
+}
+
+/* A share is [key, sum, events, first, last, opener, snapshot as hex, [refs]]. */
+static void save_shares(const struct rule_state *st, struct dg_cjson *arr, const uint32_t *remap)
+{
+	for (const struct dg_keyed *k = st->shares.oldest; k != NULL; k = k->lru_next) {
+		const struct share *x = (const struct share *)k;
+		struct dg_cjson *o = dg_cjson_push(arr, dg_cjson_array()), *refs;
+		char *hex = dg_xcalloc(x->snap.len * 2 + 1, 1);
+
+		dg_cjson_push(o, dg_cjson_strn(k->key, k->keylen));
+		dg_cjson_push(o, dg_cjson_int(x->sum));
+		dg_cjson_push(o, dg_cjson_int((int64_t)x->events));
+		dg_cjson_push(o, dg_cjson_int(x->first));
+		dg_cjson_push(o, dg_cjson_int(x->last));
+		dg_cjson_push(o, ref_json(&x->opener, remap));
+		dg_hash_hex((const uint8_t *)x->snap.data, x->snap.len, hex);
+		dg_cjson_push(o, dg_cjson_str(hex));
+		free(hex);
+		refs = dg_cjson_push(o, dg_cjson_array());
+		for (size_t i = 0; i < x->nrefs; i++)
+			dg_cjson_push(refs, ref_json(&x->refs[i], remap));
+	}
+}
+
+static int load_shares(struct rule_state *st, const struct dg_rule *r, const struct dg_cjson *arr)
+{
+	for (size_t i = 0; i < dg_cjson_len(arr); i++) {
+		const struct dg_cjson *o = dg_cjson_at(arr, i), *refs = dg_cjson_at(o, 7);
+		const char *key = dg_cjson_string(dg_cjson_at(o, 0)),
+		           *hex = dg_cjson_string(dg_cjson_at(o, 6));
+		struct share *x;
+		int64_t events;
+		size_t hexlen;
+
+		if (key == NULL || hex == NULL || (hexlen = strlen(hex)) % 2 != 0 ||
+		    dg_cjson_type(refs) != DG_CJSON_ARRAY)
+			return -1;
+		x = dg_xcalloc(1, sizeof *x);
+		x->refs = dg_xcalloc(r->threshold.evidence_max, sizeof *x->refs);
+		dg_keyset_insert(&st->shares, &x->k, key, strlen(key));
+		if (!dg_cjson_intval(dg_cjson_at(o, 1), &x->sum) ||
+		    !dg_cjson_intval(dg_cjson_at(o, 2), &events) || events < 0 ||
+		    !dg_cjson_intval(dg_cjson_at(o, 3), &x->first) ||
+		    !dg_cjson_intval(dg_cjson_at(o, 4), &x->last) ||
+		    !ref_of(dg_cjson_at(o, 5), &x->opener))
+			return -1;
+		x->events = (uint64_t)events;
+		dg_buf_reserve(&x->snap, hexlen / 2 + 1);
+		if (dg_hash_unhex(hex, (uint8_t *)x->snap.data, hexlen / 2) != 0)
+			return -1;
+		x->snap.len = hexlen / 2;
+		for (size_t k = 0; k < dg_cjson_len(refs) && x->nrefs < r->threshold.evidence_max;
+		     k++)
+			if (!ref_of(dg_cjson_at(refs, k), &x->refs[x->nrefs++]))
+				return -1;
+		st->share_total += x->sum;
+	}
+	return 0;
+}
+
 struct dg_cjson *dg_engine_save(const struct dg_engine *e, const uint32_t *remap)
 {
 	struct dg_cjson *o = dg_cjson_object();
@@ -548,7 +753,7 @@ struct dg_cjson *dg_engine_save(const struct dg_engine *e, const uint32_t *remap
 		const struct rule_state *st = &e->st[i];
 		struct dg_cjson *w;
 
-		if (st->w == NULL && st->seq == NULL && st->held.n == 0)
+		if (st->w == NULL && st->seq == NULL && st->held.n == 0 && st->shares.n == 0)
 			continue;
 		w = dg_cjson_set(o, r->id, dg_cjson_object());
 		state_key(r, key, sizeof key);
@@ -559,6 +764,10 @@ struct dg_cjson *dg_engine_save(const struct dg_engine *e, const uint32_t *remap
 			dg_seq_save(st->seq, dg_cjson_set(w, "groups", dg_cjson_array()), remap);
 		save_keys(&st->held, dg_cjson_set(w, "held", dg_cjson_array()), true);
 		save_keys(&st->quiet, dg_cjson_set(w, "quiet", dg_cjson_array()), false);
+		if (r->kind == DG_RULE_CONCENTRATION) {
+			save_shares(st, dg_cjson_set(w, "shares", dg_cjson_array()), remap);
+			dg_cjson_set(w, "share_total", dg_cjson_int(st->share_total));
+		}
 	}
 	return o;
 }
@@ -586,7 +795,10 @@ int dg_engine_load(struct dg_engine *e, const struct dg_cjson *state)
 		if (groups != NULL && st->seq != NULL && dg_seq_load(st->seq, groups) != 0)
 			return -1;
 		if (load_keys(&st->held, dg_cjson_get(w, "held"), true) != 0 ||
-		    load_keys(&st->quiet, dg_cjson_get(w, "quiet"), false) != 0)
+		    load_keys(&st->quiet, dg_cjson_get(w, "quiet"), false) != 0 ||
+		    (r->kind == DG_RULE_CONCENTRATION &&
+		     (load_shares(st, r, dg_cjson_get(w, "shares")) != 0 ||
+		      !dg_cjson_intval(dg_cjson_get(w, "share_total"), &st->share_total))))
 			return -1;
 	}
 	return 0;

@@ -31,6 +31,14 @@ static const char *const model_names[DG_F_NMODEL] = {
     [DG_F_RECIPIENT_COUNTRY] = "dg.recipient_country",
     [DG_F_MESSAGE] = "message",
     [DG_F_DB_COLUMNS] = "db.columns",
+    [DG_F_EVENT_CREATED] = "event.created",
+    [DG_F_BASIS] = "dg.basis",
+    [DG_F_TRANSFER_MECHANISM] = "dg.transfer_mechanism",
+    [DG_F_RECIPIENT_ROLE] = "dg.recipient_role",
+    [DG_F_SUBJECT_AGE] = "dg.subject_age",
+    [DG_F_GUARDIAN_CONSENT] = "dg.guardian_consent_id",
+    [DG_F_MASKED] = "dg.masked",
+    [DG_F_RETENTION_UNTIL] = "dg.retention_until",
 };
 
 static const enum dg_field_type model_types[DG_F_NMODEL] = {
@@ -59,6 +67,14 @@ static const enum dg_field_type model_types[DG_F_NMODEL] = {
     [DG_F_RECIPIENT_COUNTRY] = DG_TYPE_STRING,
     [DG_F_MESSAGE] = DG_TYPE_STRING,
     [DG_F_DB_COLUMNS] = DG_TYPE_STRINGS,
+    [DG_F_EVENT_CREATED] = DG_TYPE_TIME,
+    [DG_F_BASIS] = DG_TYPE_STRING,
+    [DG_F_TRANSFER_MECHANISM] = DG_TYPE_STRING,
+    [DG_F_RECIPIENT_ROLE] = DG_TYPE_STRING,
+    [DG_F_SUBJECT_AGE] = DG_TYPE_NUMBER,
+    [DG_F_GUARDIAN_CONSENT] = DG_TYPE_STRING,
+    [DG_F_MASKED] = DG_TYPE_BOOL,
+    [DG_F_RETENTION_UNTIL] = DG_TYPE_TIME,
 };
 
 static const char *const actions[] = {"read",  "write", "delete", "export", "share",
@@ -330,11 +346,11 @@ void dg_evt_snapshot(const struct dg_evt *evt, uint64_t mask, struct dg_buf *out
 			continue;
 		head[0] = (uint8_t)f;
 		head[1] = (uint8_t)v->kind;
-		head[2] = v->is_int;
+		head[2] = v->kind == DG_K_NUM && v->is_int; /* meaningful for numbers only */
 		items = v->kind == DG_K_ARRAY ? v->nitems : 0;
 		put(out, head, sizeof head);
 		put(out, &items, sizeof items);
-		put(out, &v->num, sizeof v->num);
+		put(out, head[2] ? &v->num : &(int64_t){0}, sizeof v->num);
 		if (v->kind == DG_K_ARRAY)
 			for (unsigned i = 0; i < v->nitems; i++)
 				put_text(out, &evt->items[v->first + i]);

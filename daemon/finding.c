@@ -141,11 +141,13 @@ static void render_message(const struct dg_finding_env *env, const struct dg_mat
 		p = close + 1;
 		if (nlen > 10 && strncmp(open + 1, "threshold.", 10) == 0) {
 			const char *what = open + 11;
-			int64_t v = strncmp(what, "value", 5) == 0   ? shown_value(m)
-			            : strncmp(what, "limit", 5) == 0 ? shown_limit(m)
-			            : strncmp(what, "events", 6) == 0
-			                ? (int64_t)shown_events(m)
-			                : m->rule->threshold.window_ms;
+			int64_t v =
+			    strncmp(what, "value", 5) == 0    ? shown_value(m)
+			    : strncmp(what, "limit", 5) == 0  ? shown_limit(m)
+			    : strncmp(what, "part", 4) == 0   ? (m->fire ? m->fire->part : 0)
+			    : strncmp(what, "total", 5) == 0  ? (m->fire ? m->fire->total : 0)
+			    : strncmp(what, "events", 6) == 0 ? (int64_t)shown_events(m)
+			                                      : m->rule->threshold.window_ms;
 
 			if (strncmp(what, "window", 6) == 0)
 				dg_cfgutil_format_duration(v, num, sizeof num);
@@ -243,6 +245,16 @@ static void render_threshold(const struct dg_finding_env *env, const struct dg_m
 
 		dg_cjson_set(g, dg_schema_name(env->schema, th->group_by[i]),
 		             protected_str(env, th->group_by[i], &part, tmp));
+	}
+	if (m->rule->kind == DG_RULE_CONCENTRATION) {
+		dg_cjson_set(t, "value", dg_cjson_int(m->fire->aggregate)); /* percent */
+		dg_cjson_set(t, "limit", dg_cjson_int(th->limit));
+		dg_cjson_set(t, "part", dg_cjson_int(m->fire->part));
+		dg_cjson_set(t, "period_total", dg_cjson_int(m->fire->total));
+		dg_cjson_set(t, "events", dg_cjson_int((int64_t)m->fire->events));
+		dg_cjson_set(t, "first", dg_cjson_str(dg_ts_format(m->fire->first_ms, ts)));
+		dg_cjson_set(t, "last", dg_cjson_str(dg_ts_format(m->fire->last_ms, ts)));
+		return;
 	}
 	dg_cjson_set(t, "window_seconds", dg_cjson_int(th->window_ms / 1000));
 	if (m->fire != NULL) {

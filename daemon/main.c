@@ -17,6 +17,8 @@ static void usage(FILE *f)
 	        "  verify [--pubkey PEM] BUNDLE...\n"
 	        "                      check a report bundle's signature, digests and structure\n"
 	        "  check [-c CONF]     validate the configuration and rules\n"
+	        "  rules test [-c CONF] [FILE...]\n"
+	        "                      run the rules' tests (fixtures)\n"
 	        "  keygen [--type ed25519|ecdsa-p256|rsa-pss] -o KEY\n"
 	        "                      create a report signing key\n\n"
 	        "  --help, --version\n");
@@ -29,7 +31,7 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} commands[] = {
 	    {"run", dg_run_main},    {"daemon", dg_daemon_main}, {"verify", dg_cli_verify},
-	    {"check", dg_cli_check}, {"keygen", dg_cli_keygen},
+	    {"check", dg_cli_check}, {"keygen", dg_cli_keygen},  {"rules", dg_cli_rules},
 	};
 
 	dg_log_init("dgaudit", DG_LOG_INFO);

@@ -59,6 +59,7 @@ struct dg_pipeline *dg_pipeline_new(const struct dg_config *cfg, const uint8_t *
                                     size_t keylen, const struct dg_pipeline_hooks *hooks)
 {
 	struct dg_pipeline *p = dg_xcalloc(1, sizeof *p);
+	const struct dg_list *approved;
 
 	p->cfg = cfg;
 	p->hooks = *hooks;
@@ -73,6 +74,8 @@ struct dg_pipeline *dg_pipeline_new(const struct dg_config *cfg, const uint8_t *
 	dg_engine_set_clock(p->engine, dg_clock_mono_ns);
 	p->totals.by_rule = dg_xcalloc(dg_rules_count(cfg->rules) + 1, sizeof *p->totals.by_rule);
 	p->totals.rule_stats = dg_engine_rule_stats(p->engine);
+	approved = dg_cfgutil_site_list(dg_rules_site(cfg->rules), "approved_recipients");
+	p->totals.sharing = dg_register_new(approved ? approved->items : NULL);
 	p->totals.exception_stats = dg_engine_exception_stats(p->engine);
 	return p;
 }
@@ -99,6 +102,7 @@ void dg_pipeline_free(struct dg_pipeline *p)
 	}
 	free(p->inputs);
 	free(p->totals.by_rule);
+	dg_register_free(p->totals.sharing);
 	dg_engine_free(p->engine);
 	dg_jsonl_free(p->jsonl);
 	free(p);
@@ -240,6 +244,7 @@ static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record 
 				continue;
 		}
 		dg_catalog_enrich(p->cfg->catalog, &p->evt);
+		dg_register_add(p->totals.sharing, &p->evt);
 		dg_engine_eval(p->engine, &p->evt, &ref, on_match, p);
 	}
 }
@@ -633,7 +638,10 @@ void dg_pipeline_reset_totals(struct dg_pipeline *p)
 {
 	struct dg_pipeline_totals t = {.by_rule = p->totals.by_rule,
 	                               .rule_stats = p->totals.rule_stats,
+	                               .sharing = p->totals.sharing,
 	                               .exception_stats = p->totals.exception_stats};
+
+	dg_register_reset(t.sharing);
 
 	memset(t.by_rule, 0, dg_rules_count(p->cfg->rules) * sizeof *t.by_rule);
 	memset(t.rule_stats, 0, dg_rules_count(p->cfg->rules) * sizeof *t.rule_stats);

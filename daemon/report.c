@@ -253,6 +253,7 @@ int dg_report_finish(struct dg_report *r, const struct dg_report_info *info,
 	add_rule_stats(x, totals, rs);
 	add_exceptions(x, totals, rs);
 
+	dg_cjson_set(o, "sharing_register", dg_register_report(totals->sharing));
 	x = dg_cjson_set(o, "malformed", dg_cjson_object());
 	dg_cjson_set(x, "count", dg_cjson_int((int64_t)r->nmalformed));
 	dg_cjson_set(x, "listed", r->malformed);

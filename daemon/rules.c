@@ -35,6 +35,9 @@ struct dg_ruleset {
 	size_t nschedules;
 	char **disabled;
 	size_t ndisabled;
+	struct dg_site site;
+	bool *loaded; /* per pack given: some are off unless named */
+	size_t npacks;
 	const struct dg_schema *schema;
 	char digest[DG_HASH_HEXLEN];
 };
@@ -59,9 +62,10 @@ bool dg_rules_severity_parse(const char *name, enum dg_severity *out)
 
 const char *dg_rules_kind_name(enum dg_rule_kind kind)
 {
-	return kind == DG_RULE_THRESHOLD  ? "threshold"
-	       : kind == DG_RULE_SEQUENCE ? "sequence"
-	                                  : "single";
+	return kind == DG_RULE_THRESHOLD       ? "threshold"
+	       : kind == DG_RULE_SEQUENCE      ? "sequence"
+	       : kind == DG_RULE_CONCENTRATION ? "concentration"
+	                                       : "single";
 }
 
 /* ---- matching ------------------------------------------------------------------------------ */
@@ -137,6 +141,7 @@ struct loader {
 	struct dg_schema *schema;
 	dg_cfgutil_reader *read;
 	void *read_arg;
+	bool no_tests; /* compiling a rule again for a test's own lists */
 	char **absent; /* ids of rules that failed to compile or are disabled */
 	size_t nabsent;
 };
@@ -564,6 +569,66 @@ static int compile_sequence(struct loader *ld, const config_setting_t *q, struct
 	return rc;
 }
 
+/* concentration = { by = "dg.recipient"; sum = "dg.records"; max_share = 50; min_total = N; } */
+static int compile_concentration(struct loader *ld, const config_setting_t *c, struct dg_rule *r)
+{
+	static const char *const known[] = {"by",        "sum",      "max_share",
+	                                    "min_total", "evidence", NULL};
+	struct dg_threshold *th = &r->threshold;
+	const config_setting_t *s;
+	const char *by, *sum;
+	int err = 0, rc;
+	int64_t v;
+
+	if (!config_setting_is_group(c))
+		return FAIL(ld, c,
+		            "concentration is a group { by = \"dg.recipient\"; max_share = 50; }");
+	rc = dg_cfgutil_known(ld->env.name, c, known, ld->diag);
+	by = dg_cfgutil_string(ld->env.name, c, "by", &err, ld->diag);
+	sum = dg_cfgutil_string(ld->env.name, c, "sum", &err, ld->diag);
+	th->evidence_max = 20;
+	th->agg = DG_AGG_COUNT;
+	th->field = -1;
+	th->min_total = 1;
+	if (err)
+		return -1;
+	if (by == NULL)
+		rc = FAIL(ld, c, "concentration needs by = \"field\": whose share is measured");
+	else if (dg_cond_field(&ld->env, config_setting_get_member(c, "by"), by,
+	                       &th->group_by[0]) != 0)
+		rc = -1;
+	else {
+		th->ngroup_by = 1;
+		r->shown_fields |= 1ULL << th->group_by[0];
+	}
+	if (sum != NULL) {
+		if (dg_cond_field(&ld->env, config_setting_get_member(c, "sum"), sum, &th->field) !=
+		    0)
+			rc = -1;
+		else if (dg_schema_type(ld->schema, th->field) != DG_TYPE_NUMBER)
+			rc = FAIL(ld, config_setting_get_member(c, "sum"),
+			          "sum needs a number field");
+		else {
+			th->agg = DG_AGG_SUM;
+			r->shown_fields |= 1ULL << th->field;
+		}
+	}
+	if ((s = config_setting_get_member(c, "max_share")) == NULL)
+		rc = FAIL(ld, c,
+		          "concentration needs max_share = N (percent of the period's total)");
+	else
+		rc |= compile_limit(ld, s, "max_share", 1, 99, &th->limit);
+	if ((s = config_setting_get_member(c, "min_total")) != NULL)
+		rc |= compile_limit(ld, s, "min_total", 1, INT64_MAX / 200, &th->min_total);
+	if ((s = config_setting_get_member(c, "evidence")) != NULL) {
+		if (compile_limit(ld, s, "evidence", 1, 10000, &v) == 0)
+			th->evidence_max = (size_t)v;
+		else
+			rc = -1;
+	}
+	return rc;
+}
+
 static int compile_suppress(struct loader *ld, const config_setting_t *s, struct dg_rule *r)
 {
 	static const char *const known[] = {"group_by", "period", NULL};
@@ -622,8 +687,13 @@ static int compile_compliance(struct loader *ld, const config_setting_t *c, stru
  * {db.query.text|message} (the first present one), or threshold values. */
 static int check_message(struct loader *ld, const config_setting_t *s, struct dg_rule *r)
 {
-	static const char *const special[] = {"threshold.value", "threshold.limit",
-	                                      "threshold.window", "threshold.events", NULL};
+	static const char *const special[] = {"threshold.value",
+	                                      "threshold.limit",
+	                                      "threshold.window",
+	                                      "threshold.events",
+	                                      "threshold.part",
+	                                      "threshold.total",
+	                                      NULL};
 	const char *p = r->message;
 	int rc = 0;
 
@@ -706,8 +776,11 @@ static bool valid_id(const char *id)
 
 /* ---- fixtures ------------------------------------------------------------------------------ */
 
+static void rule_clear(struct dg_rule *r);
+
 static void fixture_clear(struct dg_fixture *f)
 {
+	dg_rules_free(f->rs);
 	for (size_t i = 0; i < f->nevents; i++) {
 		for (size_t k = 0; k < f->events[i].nset; k++) {
 			free(f->events[i].set[k].text);
@@ -752,6 +825,8 @@ static int compile_fixture_set(struct loader *ld, const config_setting_t *s,
 		case CONFIG_TYPE_STRING:
 			fv->kind = DG_K_STR;
 			fv->text = dg_xstrdup(config_setting_get_string(v));
+			if (*fv->text == '\0')
+				break; /* "" unsets a field carried over */
 			if (type == DG_TYPE_TIME &&
 			    !dg_cond_parse_time(fv->text, strlen(fv->text), &t))
 				rc = FAIL(
@@ -793,7 +868,7 @@ static int compile_fixture_set(struct loader *ld, const config_setting_t *s,
 
 static int compile_fixture(struct loader *ld, const config_setting_t *g, struct dg_fixture *f)
 {
-	static const char *const known[] = {"name", "events", "expect", "value", NULL};
+	static const char *const known[] = {"name", "events", "expect", "value", "lists", NULL};
 	static const char *const ev_known[] = {"at", "repeat", "every", "set", NULL};
 	const config_setting_t *events, *s;
 	const char *name;
@@ -914,12 +989,51 @@ static void index_rule(struct dg_rule *r)
 }
 
 static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_rule *r,
+                        const char *pack);
+
+/* The rule g compiled again with a test's own list values over the site's. */
+static struct dg_ruleset *test_ruleset(struct loader *ld, const config_setting_t *g,
+                                       const config_setting_t *lists)
+{
+	struct dg_ruleset *rs = dg_xcalloc(1, sizeof *rs);
+	struct loader t = *ld;
+	struct dg_site_groups groups = {.lists = lists};
+	size_t errors = ld->diag->n;
+
+	memset(&t.site, 0, sizeof t.site);
+	dg_cfgutil_site_merge(&t.site, &ld->site);
+	dg_cfgutil_site_read(&t.site, ld->env.name, &groups, true, ld->read, ld->read_arg,
+	                     ld->diag);
+	t.env.site = &t.site;
+	t.env.list_used = dg_xcalloc(t.site.nlists + 1, sizeof(bool));
+	t.env.setting_used = dg_xcalloc(t.site.nsettings + 1, sizeof(bool));
+	t.env.schedule_used = dg_xcalloc(t.site.nschedules + 1, sizeof(bool));
+	t.no_tests = true;
+	rs->schema = ld->schema;
+	rs->rules = dg_xcalloc(1, sizeof *rs->rules);
+	if (ld->diag->n == errors && compile_rule(&t, g, &rs->rules[0], ld->env.name) == 0)
+		rs->nrules = 1;
+	else
+		rule_clear(&rs->rules[0]);
+	free(t.env.list_used);
+	free(t.env.setting_used);
+	free(t.env.schedule_used);
+	dg_cfgutil_site_clear(&t.site);
+	if (rs->nrules == 0) {
+		dg_rules_free(rs);
+		return NULL;
+	}
+	return rs;
+}
+
+static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_rule *r,
                         const char *pack)
 {
 	static const char *const known[] = {
-	    "id",       "title",    "severity", "compliance",  "select", "condition", "threshold",
-	    "sequence", "suppress", "message",  "description", "tests",  NULL};
-	const config_setting_t *s, *sel, *cond, *th, *seq;
+	    "id",          "title",     "severity",      "compliance", "select",
+	    "condition",   "threshold", "sequence",      "suppress",   "message",
+	    "description", "tests",     "concentration", NULL};
+	const config_setting_t *s, *sel, *cond, *th, *seq, *conc;
 	const char *v;
 	int err = 0, n, rc = 0;
 	bool *used = NULL;
@@ -979,7 +1093,14 @@ static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_
 	cond = config_setting_get_member(g, "condition");
 	th = config_setting_get_member(g, "threshold");
 	seq = config_setting_get_member(g, "sequence");
-	r->kind = seq ? DG_RULE_SEQUENCE : th ? DG_RULE_THRESHOLD : DG_RULE_SINGLE;
+	conc = config_setting_get_member(g, "concentration");
+	r->kind = seq    ? DG_RULE_SEQUENCE
+	          : th   ? DG_RULE_THRESHOLD
+	          : conc ? DG_RULE_CONCENTRATION
+	                 : DG_RULE_SINGLE;
+	if (conc != NULL && (th != NULL || seq != NULL))
+		rc = FAIL(ld, conc,
+		          "rule %s: a concentration is neither a threshold nor a sequence", r->id);
 	if (seq != NULL) {
 		if (th != NULL)
 			rc =
@@ -1007,6 +1128,8 @@ static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_
 		}
 		if (th != NULL)
 			rc |= compile_threshold(ld, th, r);
+		else if (conc != NULL)
+			rc |= compile_concentration(ld, conc, r);
 	}
 	for (int i = 0; rc == 0 && i < n; i++)
 		if (!used[i])
@@ -1023,7 +1146,7 @@ static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_
 	r->message = dg_xstrdup(v ? v : r->title);
 	s = config_setting_get_member(g, "message");
 	rc |= check_message(ld, s ? s : g, r);
-	if ((s = config_setting_get_member(g, "tests")) != NULL) {
+	if ((s = config_setting_get_member(g, "tests")) != NULL && !ld->no_tests) {
 		if (!config_setting_is_list(s)) {
 			rc = FAIL(ld, s, "tests is a list: ( { expect = 1; events = ( ... ); } )");
 		} else {
@@ -1041,6 +1164,13 @@ static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_
 	                   1ULL << DG_F_SOURCE_IP;
 	if (rc == 0)
 		index_rule(r);
+	for (size_t i = 0; rc == 0 && i < r->nfixtures; i++) {
+		const config_setting_t *t = config_setting_get_elem(s, (unsigned)i);
+		const config_setting_t *lists = config_setting_get_member(t, "lists");
+
+		if (lists != NULL && (r->fixtures[i].rs = test_ruleset(ld, g, lists)) == NULL)
+			rc = -1;
+	}
 out:
 	free(used);
 	return rc ? -1 : 0;
@@ -1192,10 +1322,13 @@ void dg_rules_free(struct dg_ruleset *rs)
 		dg_schedule_free(rs->schedules[i]);
 	free(rs->schedules);
 	dg_cfgutil_strings_free(rs->disabled);
+	dg_cfgutil_site_clear(&rs->site);
+	free(rs->loaded);
 	free(rs);
 }
 
-static void digest_packs(struct dg_ruleset *rs, const struct dg_rules_text *packs, size_t n)
+static void digest_packs(struct dg_ruleset *rs, const struct dg_rules_text *packs, size_t n,
+                         const bool *loaded)
 {
 	struct dg_hash *all = dg_hash_new();
 	uint8_t d[DG_HASH_LEN];
@@ -1204,6 +1337,8 @@ static void digest_packs(struct dg_ruleset *rs, const struct dg_rules_text *pack
 	for (size_t i = 0; i < n; i++) {
 		const char *base = strrchr(packs[i].name, '/');
 
+		if (!loaded[i])
+			continue;
 		if (base == NULL)
 			base = strrchr(packs[i].name, ':'); /* "builtin:10-pipl.conf" */
 
@@ -1410,16 +1545,24 @@ struct dg_ruleset *dg_rules_load(const struct dg_rules_input *in, struct dg_sche
 	ld.env.site = &ld.site;
 	/* Pass 1: parse every pack and collect what it declares. */
 	for (size_t p = 0; p < in->npacks; p++) {
-		static const char *const known[] = {"lists",  "settings", "schedules",
-		                                    "fields", "rules",    NULL};
+		static const char *const known[] = {"lists", "settings", "schedules", "fields",
+		                                    "rules", "enabled",  NULL};
+		const config_setting_t *on;
 		config_setting_t *root;
 		struct dg_site_groups g;
 
 		config_init(&cfgs[p]);
 		if (dg_cfgutil_read(&cfgs[p], in->packs[p].name, in->packs[p].text, diag) != 0)
 			continue;
-		parsed[p] = true;
 		root = config_root_setting(&cfgs[p]);
+		if ((on = config_setting_get_member(root, "enabled")) != NULL &&
+		    config_setting_type(on) != CONFIG_TYPE_BOOL) {
+			dg_diag_fail(diag, in->packs[p].name, on, "enabled is true or false");
+			continue;
+		}
+		if (on != NULL && !config_setting_get_bool(on) && !in->packs[p].named)
+			continue; /* off unless the site names it */
+		parsed[p] = true;
 		dg_cfgutil_known(in->packs[p].name, root, known, diag);
 		g.lists = config_setting_get_member(root, "lists");
 		g.settings = config_setting_get_member(root, "settings");
@@ -1538,7 +1681,10 @@ struct dg_ruleset *dg_rules_load(const struct dg_rules_input *in, struct dg_sche
 	}
 	attach_exceptions(&ld, rs); /* pointers into rs->exceptions are stable from here */
 	check_site_names(&ld, in->site, &packs_site);
-	digest_packs(rs, in->packs, in->npacks);
+	digest_packs(rs, in->packs, in->npacks, parsed);
+	rs->loaded = parsed;
+	rs->npacks = in->npacks;
+	parsed = NULL;
 	for (size_t p = 0; p < in->npacks; p++)
 		config_destroy(&cfgs[p]);
 	free(cfgs);
@@ -1549,7 +1695,7 @@ struct dg_ruleset *dg_rules_load(const struct dg_rules_input *in, struct dg_sche
 	for (size_t i = 0; i < ld.nabsent; i++)
 		free(ld.absent[i]);
 	free(ld.absent);
-	dg_cfgutil_site_clear(&ld.site);
+	rs->site = ld.site; /* the values in force stay with the rules */
 	dg_cfgutil_site_clear(&packs_site);
 	if (diag->n != errors) {
 		dg_rules_free(rs);
@@ -1584,9 +1730,19 @@ char *const *dg_rules_disabled(const struct dg_ruleset *rs, size_t *n)
 	return rs->disabled;
 }
 
+bool dg_rules_pack_loaded(const struct dg_ruleset *rs, size_t i)
+{
+	return i < rs->npacks && rs->loaded[i];
+}
+
 const char *dg_rules_digest(const struct dg_ruleset *rs)
 {
 	return rs->digest;
+}
+
+const struct dg_site *dg_rules_site(const struct dg_ruleset *rs)
+{
+	return &rs->site;
 }
 
 const struct dg_schema *dg_rules_schema(const struct dg_ruleset *rs)

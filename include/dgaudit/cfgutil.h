@@ -130,6 +130,9 @@ struct dg_site_groups {
  * true and is an error otherwise. Errors go to d; what is valid is added. */
 int dg_cfgutil_site_read(struct dg_site *site, const char *name, const struct dg_site_groups *g,
                          bool override, dg_cfgutil_reader *read, void *read_arg, struct dg_diag *d);
+/* Appends the entries of a list file to *items (NULL-terminated, *n of them): one a line, '#'
+ * starts a comment, blanks around an entry are dropped. */
+void dg_cfgutil_list_items(const char *text, char ***items, size_t *n);
 /* Copies every declaration of src into dst, replacing those of the same name. */
 void dg_cfgutil_site_merge(struct dg_site *dst, const struct dg_site *src);
 const struct dg_list *dg_cfgutil_site_list(const struct dg_site *site, const char *name);

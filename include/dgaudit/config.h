@@ -33,6 +33,7 @@ struct dg_config_pack {
 	char *name; /* "builtin:10-pipl.conf" or the file's path */
 	char *text;
 	bool builtin;
+	bool named; /* by rules.packs, or the site's own */
 };
 
 struct dg_config {
@@ -72,6 +73,9 @@ struct dg_config {
  * every mistake found, one a line, each "file:line: what is wrong". now_ms tells which
  * exceptions have expired. */
 struct dg_config *dg_config_load(const char *path, int64_t now_ms, char **cause);
+/* The same, with extra rule pack files (as if in a rules directory). */
+struct dg_config *dg_config_load_extra(const char *path, char *const *extra, int64_t now_ms,
+                                       char **cause);
 /* The bundled pack's short name: "10-pipl.conf" is "pipl". Caller frees. */
 char *dg_config_pack_name(const char *file);
 void dg_config_free(struct dg_config *cfg);

@@ -63,6 +63,8 @@ struct dg_engine;
  * window minus lateness_ms are dropped. */
 struct dg_engine *dg_engine_new(const struct dg_ruleset *rs, int64_t lateness_ms);
 void dg_engine_free(struct dg_engine *e);
+/* Evaluates rules as written, without the site's exceptions (rule fixtures). */
+void dg_engine_ignore_exceptions(struct dg_engine *e);
 /* A clock in nanoseconds to sample the cost of rules with; without one it is not measured. */
 void dg_engine_set_clock(struct dg_engine *e, int64_t (*now_ns)(void));
 /* Runs the rules on evt and calls cb for what they find; returns how many findings (alerts

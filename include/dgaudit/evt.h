@@ -37,6 +37,14 @@ enum dg_field {
 	DG_F_RECIPIENT_COUNTRY,
 	DG_F_MESSAGE,
 	DG_F_DB_COLUMNS, /* columns a statement names ("*" for all), for column-level catalogue */
+	DG_F_EVENT_CREATED, /* when the source wrote the record (clock skew) */
+	DG_F_BASIS,         /* the legal basis declared: consent, contract, legal_obligation... */
+	DG_F_TRANSFER_MECHANISM, /* for transfers abroad: standard_contract, scc, bcr... */
+	DG_F_RECIPIENT_ROLE,     /* processor (entrusted) or controller (provided to) */
+	DG_F_SUBJECT_AGE,        /* age of the data subject, when the application knows it */
+	DG_F_GUARDIAN_CONSENT,   /* consent of a minor's guardian */
+	DG_F_MASKED,             /* whether what was shown was masked */
+	DG_F_RETENTION_UNTIL,    /* when the data should have been deleted */
 	DG_F_NMODEL
 };
 

@@ -13,6 +13,7 @@
 #include "dgaudit/config.h"
 #include "dgaudit/engine.h"
 #include "dgaudit/framer.h"
+#include "dgaudit/register.h"
 
 struct dg_pipeline_hooks {
 	/* A finding, rendered; the hook takes ownership of json. m->kind says what it is: a
@@ -51,6 +52,7 @@ struct dg_pipeline_totals {
 	uint64_t by_severity[DG_SEV_COUNT];
 	uint64_t *by_rule;                          /* indexed like the ruleset */
 	struct dg_rule_stats *rule_stats;           /* the engine's, indexed like the ruleset */
+	struct dg_register *sharing;                /* the period's data-sharing register */
 	struct dg_exception_stats *exception_stats; /* indexed like its exceptions */
 	int64_t first_ms, last_ms;                  /* event-time span of audited records */
 	bool have_time;

@@ -24,9 +24,10 @@ enum dg_severity { DG_SEV_INFO, DG_SEV_LOW, DG_SEV_MEDIUM, DG_SEV_HIGH, DG_SEV_C
 enum dg_agg { DG_AGG_COUNT, DG_AGG_SUM, DG_AGG_DISTINCT };
 
 enum dg_rule_kind {
-	DG_RULE_SINGLE,    /* each matching event is a finding */
-	DG_RULE_THRESHOLD, /* an aggregate over a window reaches a limit */
-	DG_RULE_SEQUENCE,  /* steps happen in order within a window */
+	DG_RULE_SINGLE,        /* each matching event is a finding */
+	DG_RULE_THRESHOLD,     /* an aggregate over a window reaches a limit */
+	DG_RULE_SEQUENCE,      /* steps happen in order within a window */
+	DG_RULE_CONCENTRATION, /* one group takes too large a share of a report period's total */
 };
 
 #define DG_MAX_GROUP_BY 4
@@ -58,6 +59,7 @@ struct dg_threshold {
 	int64_t window_ms;
 	size_t evidence_max; /* record references kept per finding */
 	size_t max_keys;     /* groups held at most; the least recently active is evicted */
+	int64_t min_total;   /* concentration: the period's total below which it says nothing */
 };
 
 /* Repeats of a rule's findings for the same key within a period are counted, not reported. */
@@ -108,6 +110,7 @@ struct dg_fixture {
 	int64_t expect; /* findings */
 	bool has_value;
 	int64_t value; /* the aggregate of the first finding of a threshold or sequence rule */
+	struct dg_ruleset *rs; /* the rule compiled with the test's own lists, or NULL */
 };
 
 struct dg_rule_impl;
@@ -136,10 +139,12 @@ struct dg_rule {
 	struct dg_rule_impl *impl;
 };
 
-/* One rule pack: its name for messages and its text. */
+/* One rule pack: its name for messages and its text. A pack that says enabled = false is
+ * loaded only when named (rules.packs), as for a jurisdiction that may not apply. */
 struct dg_rules_text {
 	const char *name;
 	const char *text;
+	bool named;
 };
 
 /* An exceptions list, in the site configuration or a file of its own. */
@@ -175,9 +180,14 @@ size_t dg_rules_count(const struct dg_ruleset *rs);
 const struct dg_rule *dg_rules_get(const struct dg_ruleset *rs, size_t i);
 size_t dg_rules_exception_count(const struct dg_ruleset *rs);
 const struct dg_exception *dg_rules_exception(const struct dg_ruleset *rs, size_t i);
+/* The lists, settings and schedules in force: the packs' defaults under the site's values. */
+const struct dg_site *dg_rules_site(const struct dg_ruleset *rs);
 /* Rules left out by the site's disable_rules, for `check`. */
 char *const *dg_rules_disabled(const struct dg_ruleset *rs, size_t *n);
-/* SHA-256 (hex) over "<sha256 of pack>  <name>\n" for each pack, as sha256sum prints them. */
+/* Whether pack i of those given was loaded (a pack may be off unless named). */
+bool dg_rules_pack_loaded(const struct dg_ruleset *rs, size_t i);
+/* SHA-256 (hex) over "<sha256 of pack>  <name>\n" for each pack loaded, as sha256sum prints
+ * them. */
 const char *dg_rules_digest(const struct dg_ruleset *rs);
 /* The schema the rules were compiled against. */
 const struct dg_schema *dg_rules_schema(const struct dg_ruleset *rs);

@@ -40,7 +40,8 @@ struct dg_window_fire {
 	struct dg_ref opener; /* the record that opened the burst, */
 	const char *snapshot; /* and its event (dg_evt_snapshot) */
 	size_t snaplen;
-	bool evicted; /* closed because its group was evicted */
+	bool evicted;        /* closed because its group was evicted */
+	int64_t part, total; /* concentration: the group's records and the period's */
 };
 
 typedef void dg_window_cb(void *arg, const struct dg_window_fire *fire);

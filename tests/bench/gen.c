@@ -62,6 +62,9 @@ static unsigned long long expected[R_COUNT];
 /* When each user last had each threshold scenario: a second one within the rule's window
  * joins the first's burst (see window.h), so it is not another finding. */
 static int64_t last_scenario[R_COUNT][256];
+/* A bulk export is of C2 data: JR/T 0171's C2 rule counts it too, over a day. */
+static unsigned long long expected_c2;
+static int64_t last_c2[256];
 
 struct object {
 	const char *name, *cls;
@@ -127,6 +130,10 @@ static void emit(const struct evt *e)
 	                                      : "[\"teller\",\"staff\"]";
 
 	now_ms += 1 + (int64_t)pick((unsigned)(2 * step_ms));
+	/* The bank works 08:00-22:00 Beijing time (UTC+8): its staff do not work nights, so the
+	 * clock skips from 22:00 to 08:00 the next day, and office-hours rules stay quiet. */
+	if ((now_ms / 3600000 + 8) % 24 >= 22)
+		now_ms += 10 * 3600000;
 	ts(t, now_ms);
 	user(u, e->user);
 	snprintf(ip, sizeof ip, "10.%u.%u.%u", 20 + e->user % 8, e->user % 250, 10 + e->user % 200);
@@ -377,6 +384,13 @@ static void violation(void)
 		emit(&e);
 		break;
 	}
+	if (kind == R_BULK_EXPORT) {
+		int64_t *last = &last_c2[e.user & 255];
+
+		if (*last == 0 || now_ms - *last >= 86400 * 1000)
+			expected_c2++;
+		*last = now_ms;
+	}
 	if (kind == R_BULK_EXPORT || kind == R_HARVEST || kind == R_PRIV_BULK) {
 		int64_t *last = &last_scenario[kind][e.user & 255];
 
@@ -472,6 +486,9 @@ int main(int argc, char **argv)
 			return 1;
 		for (int r = 0; r < R_COUNT; r++)
 			fprintf(m, "%s %llu\n", rule_ids[r], expected[r]);
+		fprintf(m, "JRT-C2-BULK-EXPORT %llu\n", expected_c2);
+		/* the identity number scenario selects every column of a C3 table */
+		fprintf(m, "DB-SELECT-STAR-SENSITIVE %llu\n", expected[R_ID]);
 		fclose(m);
 	}
 	return 0;

@@ -28,6 +28,15 @@ DB-SELECT-STAR-SENSITIVE analyst core.customers
 JRT-ID-NUMBER-IN-LOG dba core.customers
 PCI-AUDIT-TRAIL-TAMPERING dba server_audit_logging
 PCI-LOGIN-AFTER-FAILURES teller -
+PCI-PRIVILEGE-CHANGE dba core.branches
+PCI-PRIVILEGE-CHANGE dba core.customers
+PCI-PRIVILEGE-CHANGE dba core.customers
+PCI-PRIVILEGE-CHANGE dba mysql.db
+PCI-PRIVILEGE-CHANGE root mysql.db
+PCI-PRIVILEGE-CHANGE root mysql.db
+PCI-PRIVILEGE-CHANGE root mysql.db
+PCI-PRIVILEGE-CHANGE root mysql.db
+PCI-PRIVILEGE-CHANGE root mysql.db
 PIPL-SENSITIVE-NO-BASIS analyst core.customers
 PIPL-SENSITIVE-NO-BASIS analyst core.customers
 PIPL-SENSITIVE-NO-BASIS dba core.customers

@@ -33,6 +33,14 @@ JRT-ID-NUMBER-IN-LOG dba core.customers
 JRT-PRIVILEGED-BULK-READ dba core.customers
 PCI-AUDIT-TRAIL-TAMPERING dba pgaudit.log
 PCI-LOGIN-AFTER-FAILURES teller -
+PCI-PRIVILEGE-CHANGE dba -
+PCI-PRIVILEGE-CHANGE dba core.branches
+PCI-PRIVILEGE-CHANGE dba core.customers
+PCI-PRIVILEGE-CHANGE dba core.customers
+PCI-PRIVILEGE-CHANGE postgres -
+PCI-PRIVILEGE-CHANGE postgres -
+PCI-PRIVILEGE-CHANGE postgres -
+PCI-PRIVILEGE-CHANGE postgres -
 PIPL-SENSITIVE-NO-BASIS analyst core.customers
 PIPL-SENSITIVE-NO-BASIS analyst core.customers
 PIPL-SENSITIVE-NO-BASIS dba core.customers

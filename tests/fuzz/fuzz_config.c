@@ -16,8 +16,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[64], *cause = NULL;
 	struct dg_config *cfg;
 
-	if (fd < 0 || write(fd, data, size) != (ssize_t)size)
+	if (fd < 0 || write(fd, data, size) != (ssize_t)size) {
+		perror("memfd");
 		abort();
+	}
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	cfg = dg_config_load(path, 0, &cause);
 	/* Refused with every message naming this file (or a bundled pack) and a line. */

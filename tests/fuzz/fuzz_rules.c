@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "\"roles\":[\"dba\"]},\"dg.records\":5,\"message\":\"x 4111111111111111\"}";
 	char *text = malloc(size + 1), *cause;
 	struct dg_schema *schema = dg_schema_new();
-	struct dg_rules_text pack = {"fuzz.conf", text};
+	struct dg_rules_text pack = {"fuzz.conf", text, true};
 	struct dg_rules_input in = {.packs = &pack, .npacks = 1};
 	struct dg_diag d = {0};
 	struct dg_ruleset *rs;

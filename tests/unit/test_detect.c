@@ -19,15 +19,15 @@ static const struct {
     {"id=11010519491231002x", DG_DETECT_CN_ID},
     {"440524198001010013", DG_DETECT_CN_ID},
     {"(320106199003071234)", DG_DETECT_CN_ID},
-    {"440524188001010014", DG_DETECT_BANK_CARD}, /* born 1880: no id, but Luhn-valid */
-    {"id 110105194912310021 here", 0},           /* wrong check digit */
-    {"110105194913310026", 0},                   /* month 13 */
-    {"110105194902300029", 0},                   /* 30 February */
-    {"990105194912310025", 0},                   /* no province 99 */
-    {"x11010519491231002X", 0},                  /* glued to a letter */
-    {"111010519491231002X", 0},                  /* 19 digits: a longer number */
+    {"440524188001010014", 0},         /* born 1880: no id; Luhn-valid, but Visa has no 18 digits */
+    {"id 110105194912310021 here", 0}, /* wrong check digit */
+    {"110105194913310026", 0},         /* month 13 */
+    {"110105194902300029", 0},         /* 30 February */
+    {"990105194912310025", 0},         /* no province 99 */
+    {"x11010519491231002X", 0},        /* glued to a letter */
+    {"111010519491231002X", 0},        /* 19 digits: a longer number */
     {"sha 9f11010519491231002Xab", 0},
-    /* Luhn cards with issuer prefixes 3-6; invalid Luhn; too short; wrong prefix. */
+    /* Luhn cards of real schemes; invalid Luhn; too short; wrong prefix. */
     {"card 4111111111111111", DG_DETECT_BANK_CARD},
     {"card 4111 1111 1111 1111.", DG_DETECT_BANK_CARD},
     {"card 4111-1111-1111-1111", DG_DETECT_BANK_CARD},
@@ -35,6 +35,14 @@ static const struct {
     {"card 4111 1111 1111 1111 123456", DG_DETECT_BANK_CARD}, /* a number follows */
     {"ref 12 4111 1111 1111 1111", DG_DETECT_BANK_CARD},      /* a number precedes */
     {"card 4111111111111112", 0},
+    /* A card only if its issuer prefix and length fit a scheme: Amex is 15 digits, Visa never
+     * 18, nothing starts with 9; an 18-digit number shaped like a resident id (region, birth
+     * date) with a wrong check digit is neither, though it passes Luhn. */
+    {"amex 378282246310005", DG_DETECT_BANK_CARD},
+    {"unionpay 6222021234567894", DG_DETECT_BANK_CARD},
+    {"visa 411111111111111118", 0},
+    {"other 9123456789012348", 0},
+    {"id-like 620102199005171238", 0},
     {"order 1111111111111117", 0}, /* Luhn-valid but prefix 1 */
     {"card 411111111111", 0},      /* 12 digits */
     {"t=2026-11-27 10:00:00", 0},

@@ -39,6 +39,7 @@ static struct dg_ruleset *load_with(struct dg_schema *schema, const char *const 
 	while (texts[in.npacks] != NULL) {
 		packs[in.npacks].name = names[in.npacks];
 		packs[in.npacks].text = texts[in.npacks];
+		packs[in.npacks].named = true;
 		in.npacks++;
 	}
 	if (exceptions != NULL) {
