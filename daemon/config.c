@@ -11,6 +11,7 @@
 #include "dgaudit/fileio.h"
 #include "dgaudit/pglog.h"
 #include "dgaudit/pipeline.h"
+#include "dgaudit/session.h"
 #include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
 
@@ -63,13 +64,16 @@ static struct dg_tz *load_tz(const char *name, const config_setting_t *s, const 
 static int read_databases(struct dg_config *cfg, const char *name, const config_setting_t *s,
                           struct dg_diag *d)
 {
-	static const char *const known[] = {"log_line_prefix", "timezone", NULL};
+	static const char *const known[] = {"log_line_prefix", "timezone", "tags", "applications",
+	                                    NULL};
 	const char *prefix, *tz;
 	int err = 0;
 
 	if (!config_setting_is_group(s))
 		return dg_diag_fail(d, name, s, "databases is a group");
 	err |= dg_cfgutil_known(name, s, known, d);
+	err |= dg_session_read(cfg->session, name, config_setting_get_member(s, "tags"),
+	                       config_setting_get_member(s, "applications"), cfg->schema, d);
 	prefix = dg_cfgutil_string(name, s, "log_line_prefix", &err, d);
 	tz = dg_cfgutil_string(name, s, "timezone", &err, d);
 	if (check_prefix(name, config_setting_get_member(s, "log_line_prefix"), prefix, d) != 0)
@@ -656,6 +660,7 @@ struct dg_config *dg_config_load_extra(const char *path, char *const *extra, int
 	cfg->pg_prefix = dg_xstrdup(DG_PGLOG_DEFAULT_PREFIX);
 	cfg->tz = dg_tz_fixed(0);
 	cfg->schema = dg_schema_new();
+	cfg->session = dg_session_new();
 	if (path != NULL) {
 		cfg->path = dg_xstrdup(path);
 		text = dg_fileio_read(path, MAX_CONFIG_BYTES, &len, cause);
@@ -737,6 +742,7 @@ void dg_config_free(struct dg_config *cfg)
 	free(cfg->metrics_listen);
 	free(cfg->findings_path);
 	dg_catalog_free(cfg->catalog);
+	dg_session_free(cfg->session);
 	free(cfg->pg_prefix);
 	dg_tz_free(cfg->tz);
 	dg_cfgutil_site_clear(&cfg->site);

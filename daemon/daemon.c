@@ -85,6 +85,10 @@ struct daemon {
 	/* Since start, for /metrics. */
 	uint64_t records, malformed, findings_total, by_severity[DG_SEV_COUNT];
 	uint64_t gaps, gap_bytes, reports_written;
+	/* Per rule and exception, of the periods already reported, for /metrics (they start
+	 * over when a reload changes the rules). */
+	struct dg_rule_stats *cum_rules;
+	struct dg_exception_stats *cum_exceptions;
 	int exit_code;
 };
 
@@ -495,6 +499,34 @@ static void begin_period(struct daemon *d)
 	dg_pipeline_reset_totals(d->pipe);
 }
 
+static void reset_cumulative(struct daemon *d)
+{
+	free(d->cum_rules);
+	free(d->cum_exceptions);
+	d->cum_rules = dg_xcalloc(dg_rules_count(d->cfg->rules) + 1, sizeof *d->cum_rules);
+	d->cum_exceptions =
+	    dg_xcalloc(dg_rules_exception_count(d->cfg->rules) + 1, sizeof *d->cum_exceptions);
+}
+
+/* The period's per-rule and per-exception counters join those of earlier periods. */
+static void add_cumulative(struct daemon *d)
+{
+	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
+
+	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++) {
+		d->cum_rules[i].evaluations += t->rule_stats[i].evaluations;
+		d->cum_rules[i].matches += t->rule_stats[i].matches;
+		d->cum_rules[i].exempted += t->rule_stats[i].exempted;
+		d->cum_rules[i].findings += t->rule_stats[i].findings;
+		d->cum_rules[i].suppressed += t->rule_stats[i].suppressed;
+		d->cum_rules[i].cpu_ns += t->rule_stats[i].cpu_ns;
+	}
+	for (size_t i = 0; i < dg_rules_exception_count(d->cfg->rules); i++) {
+		d->cum_exceptions[i].exempted += t->exception_stats[i].exempted;
+		d->cum_exceptions[i].expired += t->exception_stats[i].expired;
+	}
+}
+
 /* Closes the period: its report lists every input's byte range and digest, is signed and
  * put in place. Unless final, the next period begins. */
 static void close_period(struct daemon *d, bool final)
@@ -556,6 +588,7 @@ static void close_period(struct daemon *d, bool final)
 	d->report = NULL;
 	d->bundle = NULL;
 	d->reports_written++;
+	add_cumulative(d);
 	d->last_report_ms = dg_clock_wall_ms();
 	memcpy(d->prev, sha, sizeof d->prev);
 	d->has_prev = true;
@@ -914,6 +947,7 @@ static void reload(struct daemon *d)
 	dg_pipeline_free(old);
 	dg_config_free(d->cfg);
 	d->cfg = cfg;
+	reset_cumulative(d);
 	dg_pipeline_reset_totals(d->pipe);
 	dg_report_integrity(d->report, dg_clock_wall_ms(), "reload",
 	                    d->conf_path ? d->conf_path : "built-in defaults");
@@ -940,6 +974,54 @@ static void behind_of(void *arg, uint32_t input, const char *path, const struct 
 		                    (unsigned long long)((uint64_t)st.st_size > off
 		                                             ? (uint64_t)st.st_size - off
 		                                             : 0));
+}
+
+/* What each rule and exception did since the daemon started (or the rules last changed). */
+static void rule_metrics(struct daemon *d, struct evbuffer *b)
+{
+	static const char *const names[] = {"evaluations", "matches", "exempted", "findings",
+	                                    "suppressed"};
+	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
+	const struct dg_ruleset *rs = d->cfg->rules;
+
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		evbuffer_add_printf(b, "# TYPE dgaudit_rule_%s_total counter\n", names[k]);
+		for (size_t i = 0; i < dg_rules_count(rs); i++) {
+			const struct dg_rule_stats *c = &d->cum_rules[i], *p = &t->rule_stats[i];
+			const uint64_t v[] = {c->evaluations + p->evaluations,
+			                      c->matches + p->matches, c->exempted + p->exempted,
+			                      c->findings + p->findings,
+			                      c->suppressed + p->suppressed};
+
+			evbuffer_add_printf(b, "dgaudit_rule_%s_total{rule=\"%s\"} %llu\n",
+			                    names[k], dg_rules_get(rs, i)->id,
+			                    (unsigned long long)v[k]);
+		}
+	}
+	evbuffer_add_printf(b, "# TYPE dgaudit_rule_cpu_seconds_total counter\n");
+	for (size_t i = 0; i < dg_rules_count(rs); i++)
+		evbuffer_add_printf(b, "dgaudit_rule_cpu_seconds_total{rule=\"%s\"} %.6f\n",
+		                    dg_rules_get(rs, i)->id,
+		                    (double)(d->cum_rules[i].cpu_ns + t->rule_stats[i].cpu_ns) /
+		                        1e9);
+	evbuffer_add_printf(b, "# TYPE dgaudit_exception_exempted_total counter\n");
+	for (size_t i = 0; i < dg_rules_exception_count(rs); i++)
+		evbuffer_add_printf(b, "dgaudit_exception_exempted_total{exception=\"%s\"} %llu\n",
+		                    dg_rules_exception(rs, i)->id,
+		                    (unsigned long long)(d->cum_exceptions[i].exempted +
+		                                         t->exception_stats[i].exempted));
+	evbuffer_add_printf(b, "# TYPE dgaudit_exception_expired_matches_total counter\n");
+	for (size_t i = 0; i < dg_rules_exception_count(rs); i++)
+		evbuffer_add_printf(
+		    b, "dgaudit_exception_expired_matches_total{exception=\"%s\"} %llu\n",
+		    dg_rules_exception(rs, i)->id,
+		    (unsigned long long)(d->cum_exceptions[i].expired +
+		                         t->exception_stats[i].expired));
+	evbuffer_add_printf(b, "# TYPE dgaudit_exception_expired gauge\n");
+	for (size_t i = 0; i < dg_rules_exception_count(rs); i++)
+		evbuffer_add_printf(b, "dgaudit_exception_expired{exception=\"%s\"} %d\n",
+		                    dg_rules_exception(rs, i)->id,
+		                    dg_rules_exception(rs, i)->expires_ms <= dg_clock_wall_ms());
 }
 
 static void on_metrics(struct evhttp_request *req, void *arg)
@@ -992,6 +1074,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 	    (unsigned long long)ts.files, (unsigned long long)ts.held, (unsigned long long)d->gaps,
 	    (unsigned long long)d->gap_bytes, (unsigned long long)d->reports_written,
 	    (long long)(d->last_report_ms / 1000), (double)(now - d->last_commit_ms) / 1000.0);
+	rule_metrics(d, b);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	                  "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", b);
@@ -1067,6 +1150,7 @@ static int setup(struct daemon *d)
 	int64_t wd_ms = dg_notify_watchdog_ms();
 	bool resumed;
 
+	reset_cumulative(d);
 	if (d->cfg->nsources == 0) {
 		fprintf(stderr, "dgaudit daemon: no sources configured (sources = ( { path = ... } "
 		                ") in the configuration)\n");
@@ -1137,6 +1221,8 @@ static int setup(struct daemon *d)
 
 static void teardown(struct daemon *d)
 {
+	free(d->cum_rules);
+	free(d->cum_exceptions);
 	for (int i = 0; i < 4; i++)
 		if (d->ev_sig[i] != NULL)
 			event_free(d->ev_sig[i]);

@@ -39,6 +39,7 @@ static const char *const model_names[DG_F_NMODEL] = {
     [DG_F_GUARDIAN_CONSENT] = "dg.guardian_consent_id",
     [DG_F_MASKED] = "dg.masked",
     [DG_F_RETENTION_UNTIL] = "dg.retention_until",
+    [DG_F_DB_APPLICATION] = "db.application_name",
 };
 
 static const enum dg_field_type model_types[DG_F_NMODEL] = {
@@ -75,6 +76,7 @@ static const enum dg_field_type model_types[DG_F_NMODEL] = {
     [DG_F_GUARDIAN_CONSENT] = DG_TYPE_STRING,
     [DG_F_MASKED] = DG_TYPE_BOOL,
     [DG_F_RETENTION_UNTIL] = DG_TYPE_TIME,
+    [DG_F_DB_APPLICATION] = DG_TYPE_STRING,
 };
 
 static const char *const actions[] = {"read",  "write", "delete", "export", "share",

@@ -24,7 +24,7 @@ struct item {
 
 /* The parts of a server message the mapping reads. */
 struct msg {
-	struct dg_str ts, user, db, host, sev, state, text, statement, pid;
+	struct dg_str ts, user, db, host, sev, state, text, statement, pid, app;
 	bool epoch; /* ts is %n: seconds since the epoch */
 };
 
@@ -192,6 +192,9 @@ static void capture(struct msg *m, char esc, const char *s, size_t len)
 		break;
 	case 'p':
 		m->pid = v;
+		break;
+	case 'a':
+		m->app = v;
 		break;
 	default:
 		break;
@@ -479,6 +482,7 @@ static int parse_csv(struct dg_pglog *p, const char *rec, size_t len, struct msg
 	m->state = f[12];
 	m->text = f[13];
 	m->statement = f[19];
+	m->app = f[22];
 	return 0;
 }
 
@@ -497,7 +501,8 @@ static int parse_json(struct dg_pglog *p, const char *rec, size_t len, struct ms
 	            {"error_severity", offsetof(struct msg, sev)},
 	            {"state_code", offsetof(struct msg, state)},
 	            {"message", offsetof(struct msg, text)},
-	            {"statement", offsetof(struct msg, statement)}};
+	            {"statement", offsetof(struct msg, statement)},
+	            {"application_name", offsetof(struct msg, app)}};
 
 	if (n < 0)
 		return -1;
@@ -603,6 +608,8 @@ static void set_common(struct dg_evt *evt, const struct msg *m)
 		host.len = (size_t)(paren - host.p);
 	if (host.len > 0 && host.p[0] != '[')
 		dg_evt_set(evt, DG_F_SOURCE_IP, host.p, host.len);
+	if (m->app.len > 0 && !eq(&m->app, "[unknown]"))
+		dg_evt_set(evt, DG_F_DB_APPLICATION, m->app.p, m->app.len);
 }
 
 static bool timestamp(const struct dg_pglog *p, const struct msg *m, struct dg_evt *evt)

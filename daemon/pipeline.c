@@ -243,6 +243,7 @@ static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record 
 			    dg_catalog_lookup(p->cfg->catalog, obj->p, obj->len) == NULL)
 				continue;
 		}
+		dg_session_apply(p->cfg->session, &p->evt);
 		dg_catalog_enrich(p->cfg->catalog, &p->evt);
 		dg_register_add(p->totals.sharing, &p->evt);
 		dg_engine_eval(p->engine, &p->evt, &ref, on_match, p);

@@ -12,6 +12,7 @@
 #include "dgaudit/evt.h"
 #include "dgaudit/hash.h"
 #include "dgaudit/rules.h"
+#include "dgaudit/session.h"
 #include "dgaudit/tz.h"
 
 struct dg_source_cfg {
@@ -55,8 +56,9 @@ struct dg_config {
 	size_t max_held;         /* rotated files kept open while they are drained */
 	int64_t rotated_idle_ms; /* a drained rotated file is let go after this */
 	struct dg_catalog *catalog;
-	char *pg_prefix;  /* databases.log_line_prefix: PostgreSQL stderr logs */
-	struct dg_tz *tz; /* databases.timezone (UTC by default) */
+	struct dg_session *session; /* purpose, ticket, consent from SQL comments and app names */
+	char *pg_prefix;            /* databases.log_line_prefix: PostgreSQL stderr logs */
+	struct dg_tz *tz;           /* databases.timezone (UTC by default) */
 	struct dg_site site;
 	char **rule_dirs;      /* site rule packs, in addition to the bundled ones */
 	char **pack_filter;    /* bundled packs enabled by name ("pipl"); NULL: all */

@@ -45,6 +45,7 @@ enum dg_field {
 	DG_F_GUARDIAN_CONSENT,   /* consent of a minor's guardian */
 	DG_F_MASKED,             /* whether what was shown was masked */
 	DG_F_RETENTION_UNTIL,    /* when the data should have been deleted */
+	DG_F_DB_APPLICATION,     /* the client's application name (PostgreSQL application_name) */
 	DG_F_NMODEL
 };
 

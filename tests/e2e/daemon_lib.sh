@@ -14,7 +14,7 @@ sources = ( { path = "logs/app.log*"; format = "json"; } );
 state_directory = "state";
 report = { interval = "2s"; };
 limits = { lateness = "1h"; };
-rules = { directories = ["rules"]; };
+rules = { directories = ["rules"]; packs = []; };
 daemon = { metrics = "${METRICS:-}"; poll = "200ms"; findings = "findings.jsonl"; max_held = 8;
            rotated_idle = "1s"; $* };
 CONF

@@ -10,7 +10,7 @@ sources = ( { path = "logs/app/*.jsonl"; format = "json"; },
             { path = "$WORK/other/*.jsonl"; format = "json"; } );
 state_directory = "state";
 report = { interval = "1h"; };
-rules = { directories = ["rules"]; };
+rules = { directories = ["rules"]; packs = []; };
 daemon = { metrics = ""; poll = "30s"; findings = "findings.jsonl"; };
 CONF
 "$DGAUDIT" daemon -c dgaudit.conf >>daemon.log 2>&1 &

@@ -2,7 +2,7 @@
 # The scripted MariaDB workload, the counterpart of pg_workload.sh. Usage: my_workload.sh
 # CLIENT_ARGS... (socket or host and port of a server with server_audit loaded).
 set -euo pipefail
-my=(mariadb --batch --skip-column-names "$@")
+my=(mariadb --batch --skip-column-names --comments "$@") # --comments: sent to the server
 
 "${my[@]}" -u root <<'SQL'
 DELETE FROM mysql.global_priv WHERE User = '';  -- anonymous users shadow user@'%'
@@ -32,6 +32,7 @@ SQL
 "${my[@]}" -u teller -pteller-pw core <<'SQL'
 SELECT name, phone FROM core.customers WHERE id = 7;
 SELECT name FROM customers WHERE id = 8;
+SELECT name FROM customers WHERE id = 12 /*purpose='kyc',consent_id='CNS-12'*/;
 SQL
 
 "${my[@]}" -u analyst -panalyst-pw core >/dev/null <<SQL

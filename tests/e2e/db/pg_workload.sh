@@ -35,6 +35,14 @@ PREPARE one(int) AS SELECT name, phone FROM core.customers WHERE id = $1;
 EXECUTE one(9);
 SQL
 
+# Reads that say why, so they are no finding: a sqlcommenter comment, and an application the
+# site maps to a purpose and consent (db.conf).
+PGPASSWORD=teller-pw "${psql[@]}" -U teller -d bank -o /dev/null <<'SQL'
+SELECT name, phone FROM core.customers WHERE id = 10 /*purpose='kyc',consent_id='CNS-10',ticket='CHG%2D1234'*/;
+SET application_name = 'kyc-portal';
+SELECT name FROM core.customers WHERE id = 11;
+SQL
+
 # A bulk export and a SELECT * on the C3 table by an analyst.
 PGPASSWORD=analyst-pw "${psql[@]}" -U analyst -d bank -o /dev/null <<'SQL'
 COPY core.customers TO STDOUT;
