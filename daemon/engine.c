@@ -39,9 +39,16 @@ struct rule_state {
 	struct dg_keyset quiet; /* threshold: groups whose open burst was suppressed */
 };
 
+#define NACTIONS 16 /* event.action values of the model, and one for none or another */
+
 struct dg_engine {
 	const struct dg_ruleset *rs;
+	const struct dg_rule *rules; /* the rule set's, in order */
 	size_t nrules;
+	/* The index: for each event.action, the rules that can match an event with it. */
+	uint32_t *candidates[NACTIONS];
+	size_t ncandidates[NACTIONS];
+	int64_t next_expiry; /* the event time at which some rule's state is next looked at */
 	struct rule_state *st;
 	struct dg_rule_stats *stats;
 	struct dg_exception_stats *xstats;
@@ -68,7 +75,18 @@ struct dg_engine *dg_engine_new(const struct dg_ruleset *rs, int64_t lateness_ms
 	struct dg_engine *e = dg_xcalloc(1, sizeof *e);
 
 	e->rs = rs;
+	e->rules = dg_rules_get(rs, 0);
 	e->nrules = dg_rules_count(rs);
+	for (int a = 0; a < NACTIONS; a++) {
+		e->candidates[a] = dg_xcalloc(e->nrules + 1, sizeof *e->candidates[a]);
+		for (size_t i = 0; i < e->nrules; i++) {
+			uint32_t acts = e->rules[i].actions;
+
+			/* the last slot is for events with no action, or one outside the model */
+			if (acts == UINT32_MAX || (a < NACTIONS - 1 && ((acts >> a) & 1)))
+				e->candidates[a][e->ncandidates[a]++] = (uint32_t)i;
+		}
+	}
 	e->lateness = lateness_ms;
 	e->st = dg_xcalloc(e->nrules + 1, sizeof *e->st);
 	e->stats = dg_xcalloc(e->nrules + 1, sizeof *e->stats);
@@ -112,6 +130,8 @@ void dg_engine_free(struct dg_engine *e)
 		dg_keyset_clear(&e->st[i].quiet, free_keyed);
 		dg_keyset_clear(&e->st[i].shares, free_share);
 	}
+	for (int a = 0; a < NACTIONS; a++)
+		free(e->candidates[a]);
 	free(e->st);
 	free(e->stats);
 	free(e->xstats);
@@ -400,15 +420,6 @@ static int action_index(const struct dg_evt *evt)
 	return -1;
 }
 
-static bool indexed_out(const struct dg_rule *r, const struct dg_evt *evt, int action)
-{
-	if ((evt->present & r->required_fields) != r->required_fields)
-		return true;
-	if (r->actions == UINT32_MAX)
-		return false;
-	return action < 0 || !((r->actions >> action) & 1);
-}
-
 static void eval_rule(struct dg_engine *e, size_t i, const struct dg_evt *evt,
                       const struct dg_ref *ref)
 {
@@ -474,6 +485,9 @@ static void eval_rule(struct dg_engine *e, size_t i, const struct dg_evt *evt,
  * event time. */
 static void expire(struct dg_engine *e)
 {
+	if (e->newest < e->next_expiry)
+		return;
+	e->next_expiry = INT64_MAX;
 	for (size_t i = 0; i < e->nrules; i++) {
 		const struct dg_rule *r = dg_rules_get(e->rs, i);
 		struct rule_state *st = &e->st[i];
@@ -482,9 +496,14 @@ static void expire(struct dg_engine *e)
 
 		if (!r->has_suppress && r->kind == DG_RULE_SINGLE)
 			continue;
-		if (e->newest - st->expired_at < span / 4)
+		if (e->newest - st->expired_at < span / 4) {
+			if (st->expired_at + span / 4 < e->next_expiry)
+				e->next_expiry = st->expired_at + span / 4;
 			continue;
+		}
 		st->expired_at = e->newest;
+		if (e->newest + span / 4 < e->next_expiry)
+			e->next_expiry = e->newest + span / 4;
 		e->cur_rule = i;
 		e->cur_match = NULL;
 		if (st->w != NULL)
@@ -510,6 +529,9 @@ size_t dg_engine_eval(struct dg_engine *e, const struct dg_evt *evt, const struc
 {
 	int action = action_index(evt);
 	bool sample = e->now_ns != NULL && e->events++ % SAMPLE_EVERY == 0;
+	const uint32_t *cand =
+	    e->candidates[action >= 0 && action < NACTIONS - 1 ? action : NACTIONS - 1];
+	size_t ncand = e->ncandidates[action >= 0 && action < NACTIONS - 1 ? action : NACTIONS - 1];
 
 	e->cb = cb;
 	e->cb_arg = arg;
@@ -519,11 +541,12 @@ size_t dg_engine_eval(struct dg_engine *e, const struct dg_evt *evt, const struc
 		e->seen = true;
 	}
 	expire(e);
-	for (size_t i = 0; i < e->nrules; i++) {
-		const struct dg_rule *r = dg_rules_get(e->rs, i);
+	for (size_t c = 0; c < ncand; c++) {
+		size_t i = cand[c];
 		int64_t t0 = 0;
 
-		if (indexed_out(r, evt, action))
+		/* Only rules whose every matching event has the fields this one has. */
+		if ((evt->present & e->rules[i].required_fields) != e->rules[i].required_fields)
 			continue;
 		if (sample)
 			t0 = e->now_ns();

@@ -171,6 +171,9 @@ static bool complete(struct dg_seq *s, struct group *g, int64_t t, uint64_t seq,
 	int64_t bt = t;
 	uint64_t bs = seq + 1; /* the completing event itself belongs to the last step */
 
+	for (size_t i = 0; i + 1 < s->th.nsteps; i++)
+		if (g->steps[i].n == 0)
+			return false; /* most of the time: no earlier step has happened */
 	for (size_t i = s->th.nsteps; i-- > 0;) {
 		const struct dg_step *st = &s->th.steps[i];
 		const struct list *l = &g->steps[i];

@@ -300,15 +300,19 @@ struct dg_cidrset {
 	size_t nlevels;
 };
 
+/* The first bits of addr, the rest zero; a 64-bit word at a time. */
 static void masked(const uint8_t addr[16], unsigned bits, uint8_t out[16])
 {
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned have = bits > i * 8 ? bits - i * 8 : 0;
+	uint64_t w[2];
 
-		out[i] = have >= 8   ? addr[i]
-		         : have == 0 ? 0
-		                     : (uint8_t)(addr[i] & (0xff << (8 - have)));
+	memcpy(w, addr, 16);
+	for (unsigned i = 0; i < 2; i++) {
+		unsigned have = bits > i * 64 ? bits - i * 64 : 0;
+		uint64_t keep = have >= 64 ? UINT64_MAX : have == 0 ? 0 : ~(UINT64_MAX >> have);
+
+		w[i] &= __builtin_bswap64(keep); /* addresses are in network byte order */
 	}
+	memcpy(out, w, 16);
 }
 
 static size_t level_find(const struct level *l, const uint8_t key[16])

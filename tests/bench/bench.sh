@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # dgaudit benchmark (not a test): generates N events with a fixed seed (~370-byte ECS lines,
 # realistic mix, ~1% violation scenarios), then audits them with `dgaudit run` and the bundled
-# rule packs under the example site configuration, next to two baselines run in the same
-# invocation on the same file: jq selecting big exports, and wc -l. Prints records/s, MB/s,
-# peak RSS and ratios. A second, larger input shows peak RSS does not grow with input size.
+# rule packs under the example site configuration, and with a single rule, next to two
+# baselines run in the same invocation on the same file: jq selecting big exports, and wc -l.
+# Prints records/s, MB/s, peak RSS and ratios. A second, larger input shows peak RSS does not grow with input size.
 # Then the database formats: N PostgreSQL messages as stderr text, csvlog and jsonlog, and the
 # same operations as MariaDB server_audit records (tests/bench/gen_dblog.py), each audited with
 # the same packs, next to the JSON figure.
@@ -63,11 +63,19 @@ printf '%-30s %10s %10s %18s %13s %12s\n' "" records elapsed throughput bandwidt
 cat "$T/events.jsonl" >/dev/null # warm the page cache for every contender alike
 run "wc -l" "$T/events.jsonl" wc -l "$T/events.jsonl"
 run "jq select(.dg.records>=1000)" "$T/events.jsonl" jq -c 'select(.dg.records >= 1000)' "$T/events.jsonl"
+# One rule alone (PIPL-SENSITIVE-NO-BASIS), to show what the other rules cost: the index keeps
+# each event to the rules that can match it.
+printf 'rules = { packs = ["pipl"]; };\n' >"$T/pipl.conf"
+others=$("$BIN" check -c "$T/pipl.conf" |
+	awk '$1 ~ /^(info|low|medium|high|critical)$/ && $2 != "PIPL-SENSITIVE-NO-BASIS" { printf "%s\"%s\"", n++ ? ", " : "", $2 }')
+printf 'rules = { packs = ["pipl"]; disable_rules = [%s]; };\n' "$others" >"$T/one.conf"
+run "dgaudit run (one rule)" "$T/events.jsonl" "$BIN" run -c "$T/one.conf" -o "$T/r0" "$T/events.jsonl"
 run "dgaudit run (bundled packs)" "$T/events.jsonl" "$BIN" run -c "$SRC/conf/dgaudit.conf" -o "$T/r1" "$T/events.jsonl"
 run "dgaudit run, 4x the input" "$T/events4.jsonl" "$BIN" run -c "$SRC/conf/dgaudit.conf" -o "$T/r4" "$T/events4.jsonl"
 awk -v d="${rate[dgaudit run (bundled packs)]}" -v j="${rate[jq select(.dg.records>=1000)]}" \
-	-v w="${rate[wc -l]}" 'BEGIN {
-	printf "ratios: dgaudit/jq = %.1fx, dgaudit/wc -l = %.2fx\n", d / j, d / w }'
+	-v w="${rate[wc -l]}" -v o="${rate[dgaudit run (one rule)]}" 'BEGIN {
+	printf "ratios: dgaudit/jq = %.1fx, dgaudit/wc -l = %.2fx, bundled packs/one rule = %.2f\n",
+		d / j, d / w, d / o }'
 echo "findings: $(jq .summary.findings "$T/r1/latest/report.json") in $(du -h "$T/r1/latest/report.json" | cut -f1) of report.json"
 
 # Database formats: records, not lines, are what a run audits.
