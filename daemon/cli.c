@@ -24,7 +24,11 @@ static void print_enabled(const struct dg_config *cfg)
 	char *const *disabled;
 	size_t ndisabled;
 	char ts[DG_TS_BUFSZ];
+	int w = 0; /* the longest rule id, for the columns */
 
+	for (size_t i = 0; i < dg_rules_count(rs); i++)
+		if ((int)strlen(dg_rules_get(rs, i)->id) > w)
+			w = (int)strlen(dg_rules_get(rs, i)->id);
 	for (size_t p = 0; p < cfg->npacks; p++) {
 		const char *file = strrchr(cfg->packs[p].name, cfg->packs[p].builtin ? ':' : '/');
 		size_t n = 0;
@@ -43,9 +47,10 @@ static void print_enabled(const struct dg_config *cfg)
 
 			if (strcmp(r->pack, file) != 0)
 				continue;
-			printf("  %-8s %-28s %-9s %zu test(s)%s\n",
-			       dg_rules_severity_name(r->severity), r->id,
+			printf("  %-8s %-*s %-13s %zu %stest(s)%s\n",
+			       dg_rules_severity_name(r->severity), w, r->id,
 			       dg_rules_kind_name(r->kind), r->nfixtures,
+			       r->site_tests ? "site " : "",
 			       r->nexceptions ? ", exceptions apply" : "");
 		}
 	}
@@ -227,7 +232,7 @@ static int rules_test(int argc, char **argv)
 	const char *conf = NULL;
 	struct dg_config *cfg;
 	char *cause = NULL, **files = NULL;
-	size_t tested = 0, failed = 0, untested = 0, nfiles;
+	size_t tested = 0, failed = 0, untested = 0, pack_failed = 0, nfiles;
 	bool verbose = false;
 	int c;
 
@@ -283,13 +288,21 @@ static int rules_test(int argc, char **argv)
 				              res.pass ? "as expected" : res.why);
 			pass &= res.pass;
 		}
-		printf("%s %s (%zu test%s)%s\n", pass ? "PASS" : "FAIL", r->id, r->nfixtures,
-		       r->nfixtures == 1 ? "" : "s", why.data ? why.data : "");
+		printf("%s %s (%zu %stest%s)%s\n", pass ? "PASS" : "FAIL", r->id, r->nfixtures,
+		       r->site_tests ? "site " : "", r->nfixtures == 1 ? "" : "s",
+		       why.data ? why.data : "");
 		dg_buf_release(&why);
 		tested++;
 		failed += !pass;
+		pack_failed += !pass && !r->site_tests;
 	}
 	printf("%zu rules tested, %zu failed, %zu without tests\n", tested, failed, untested);
+	if (pack_failed && conf != NULL)
+		printf(
+		    "The tests ran with the values of %s. If a rule fails because the site "
+		    "tuned it on purpose,\nput tests of what it now does in rule_tests = ( { rule "
+		    "= \"ID\"; reason = \"...\"; tests = ( ... ); } ).\n",
+		    conf);
 	dg_config_free(cfg);
 	free(files);
 	return failed ? DG_EXIT_FINDINGS : DG_EXIT_OK;

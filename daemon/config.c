@@ -363,10 +363,10 @@ static char *read_aux(void *arg, const char *from, const char *path, size_t *len
 
 static void read_groups(struct dg_config *cfg, const char *name, config_t *c, struct dg_diag *d)
 {
-	static const char *const top[] = {"sources",  "state_directory", "report", "limits",
-	                                  "rules",    "assets",          "map",    "lists",
-	                                  "settings", "schedules",       "fields", "exceptions",
-	                                  "daemon",   "databases",       "roles",  NULL};
+	static const char *const top[] = {
+	    "sources", "state_directory", "report",   "limits",     "rules",  "assets",
+	    "map",     "lists",           "settings", "schedules",  "fields", "exceptions",
+	    "daemon",  "databases",       "roles",    "rule_tests", NULL};
 	static const char *const report_keys[] = {"directory", "key",           "pseudonym_key",
 	                                          "interval",  "max_malformed", NULL};
 	static const char *const limit_keys[] = {"max_line", "lateness", NULL};
@@ -690,6 +690,7 @@ struct dg_config *dg_config_load_extra(const char *path, char *const *extra, int
 		if (x != NULL)
 			nexc = (size_t)read_exceptions(cfg, path, x, &xc, &exc, &exc_name, &d);
 		in.disabled_at = r ? config_setting_get_member(r, "disable_rules") : NULL;
+		in.rule_tests = config_setting_get_member(config_root_setting(&c), "rule_tests");
 	}
 	in.packs = packs;
 	in.npacks = cfg->npacks;

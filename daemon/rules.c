@@ -141,7 +141,10 @@ struct loader {
 	struct dg_schema *schema;
 	dg_cfgutil_reader *read;
 	void *read_arg;
-	bool no_tests; /* compiling a rule again for a test's own lists */
+	bool no_tests;                      /* compiling a rule again for a test's own lists */
+	const config_setting_t *site_tests; /* rule_tests, checked */
+	bool *site_tests_used;
+	const char *site_name;
 	char **absent; /* ids of rules that failed to compile or are disabled */
 	size_t nabsent;
 };
@@ -993,7 +996,7 @@ static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_
 
 /* The rule g compiled again with a test's own list values over the site's. */
 static struct dg_ruleset *test_ruleset(struct loader *ld, const config_setting_t *g,
-                                       const config_setting_t *lists)
+                                       const config_setting_t *lists, const char *lists_name)
 {
 	struct dg_ruleset *rs = dg_xcalloc(1, sizeof *rs);
 	struct loader t = *ld;
@@ -1002,8 +1005,7 @@ static struct dg_ruleset *test_ruleset(struct loader *ld, const config_setting_t
 
 	memset(&t.site, 0, sizeof t.site);
 	dg_cfgutil_site_merge(&t.site, &ld->site);
-	dg_cfgutil_site_read(&t.site, ld->env.name, &groups, true, ld->read, ld->read_arg,
-	                     ld->diag);
+	dg_cfgutil_site_read(&t.site, lists_name, &groups, true, ld->read, ld->read_arg, ld->diag);
 	t.env.site = &t.site;
 	t.env.list_used = dg_xcalloc(t.site.nlists + 1, sizeof(bool));
 	t.env.setting_used = dg_xcalloc(t.site.nsettings + 1, sizeof(bool));
@@ -1026,6 +1028,90 @@ static struct dg_ruleset *test_ruleset(struct loader *ld, const config_setting_t
 	return rs;
 }
 
+/* The site's tests for rule id, or NULL. */
+static const config_setting_t *site_tests_for(struct loader *ld, const char *id)
+{
+	for (int i = 0; ld->site_tests != NULL && i < config_setting_length(ld->site_tests); i++) {
+		const config_setting_t *e = config_setting_get_elem(ld->site_tests, (unsigned)i);
+		const char *rule = NULL;
+
+		if (config_setting_lookup_string(e, "rule", &rule) && strcmp(rule, id) == 0) {
+			ld->site_tests_used[i] = true;
+			return config_setting_get_member(e, "tests");
+		}
+	}
+	return NULL;
+}
+
+/* rule_tests = ( { rule = "ID"; reason = "..."; tests = ( ... ); } ): the shape, before the
+ * rules are compiled; an entry that is wrong is left out (and the load fails). */
+static void check_site_tests(struct loader *ld, const config_setting_t *l)
+{
+	static const char *const known[] = {"rule", "reason", "tests", NULL};
+	const char *name = ld->env.name;
+
+	ld->env.name = ld->site_name;
+	if (!config_setting_is_list(l)) {
+		FAIL(ld, l,
+		     "rule_tests is a list: ( { rule = \"ID\"; reason = \"...\"; tests = ( ... ); "
+		     "} )");
+		ld->env.name = name;
+		return;
+	}
+	ld->site_tests = l;
+	ld->site_tests_used = dg_xcalloc((size_t)config_setting_length(l) + 1, sizeof(bool));
+	for (int i = 0; i < config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
+		const config_setting_t *t = config_setting_get_member(e, "tests");
+		const char *rule = NULL;
+		int err = 0;
+
+		if (!config_setting_is_group(e)) {
+			FAIL(ld, e, "each entry of rule_tests is a group { rule = \"ID\"; ... }");
+			continue;
+		}
+		dg_cfgutil_known(ld->site_name, e, known, ld->diag);
+		rule = dg_cfgutil_string(ld->site_name, e, "rule", &err, ld->diag);
+		dg_cfgutil_string(ld->site_name, e, "reason", &err, ld->diag);
+		if (!err && rule == NULL)
+			FAIL(ld, e, "rule_tests: name the rule: rule = \"ID\"");
+		if (t == NULL)
+			FAIL(ld, e, "rule_tests: %s has no tests = ( ... )", rule ? rule : "entry");
+		for (int k = 0; rule != NULL && k < i; k++) {
+			const char *other = NULL;
+
+			if (config_setting_lookup_string(config_setting_get_elem(l, (unsigned)k),
+			                                 "rule", &other) &&
+			    strcmp(other, rule) == 0) {
+				ld->site_tests_used[i] = true; /* said once */
+				FAIL(ld, e, "rule_tests: %s has tests already at line %d", rule,
+				     config_setting_source_line(
+				         config_setting_get_elem(l, (unsigned)k)));
+			}
+		}
+	}
+	ld->env.name = name;
+}
+
+/* Every entry of rule_tests names a rule that was loaded. */
+static void check_site_tests_used(struct loader *ld, const struct dg_ruleset *rs)
+{
+	const char **ids = dg_xcalloc(rs->nrules + 1, sizeof *ids);
+
+	for (size_t i = 0; i < rs->nrules; i++)
+		ids[i] = rs->rules[i].id;
+	for (int i = 0; ld->site_tests != NULL && i < config_setting_length(ld->site_tests); i++) {
+		const config_setting_t *e = config_setting_get_elem(ld->site_tests, (unsigned)i);
+		const char *rule = NULL;
+
+		if (ld->site_tests_used[i] || !config_setting_lookup_string(e, "rule", &rule))
+			continue;
+		dg_diag_fail(ld->diag, ld->site_name, e, "rule_tests: no rule '%s' is loaded%s",
+		             rule, dg_cfgutil_did_you_mean(rule, ids, rs->nrules));
+	}
+	free(ids);
+}
+
 static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_rule *r,
                         const char *pack)
 {
@@ -1033,8 +1119,8 @@ static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_
 	    "id",          "title",     "severity",      "compliance", "select",
 	    "condition",   "threshold", "sequence",      "suppress",   "message",
 	    "description", "tests",     "concentration", NULL};
-	const config_setting_t *s, *sel, *cond, *th, *seq, *conc;
-	const char *v;
+	const config_setting_t *s, *sel, *cond, *th, *seq, *conc, *tests;
+	const char *v, *tests_name = ld->env.name;
 	int err = 0, n, rc = 0;
 	bool *used = NULL;
 
@@ -1146,16 +1232,30 @@ static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_
 	r->message = dg_xstrdup(v ? v : r->title);
 	s = config_setting_get_member(g, "message");
 	rc |= check_message(ld, s ? s : g, r);
-	if ((s = config_setting_get_member(g, "tests")) != NULL && !ld->no_tests) {
-		if (!config_setting_is_list(s)) {
-			rc = FAIL(ld, s, "tests is a list: ( { expect = 1; events = ( ... ); } )");
+	tests = ld->no_tests ? NULL : site_tests_for(ld, r->id);
+	if (tests != NULL) {
+		r->site_tests = true;
+		tests_name = ld->site_name;
+	} else if (!ld->no_tests) {
+		tests = config_setting_get_member(g, "tests");
+	}
+	if (tests != NULL) {
+		const char *pack_name = ld->env.name;
+
+		ld->env.name = tests_name;
+		if (!config_setting_is_list(tests)) {
+			rc = FAIL(ld, tests,
+			          "tests is a list: ( { expect = 1; events = ( ... ); } )");
+			tests = NULL;
 		} else {
-			r->fixtures =
-			    dg_xcalloc((size_t)config_setting_length(s) + 1, sizeof *r->fixtures);
-			for (int i = 0; i < config_setting_length(s); i++)
-				rc |= compile_fixture(ld, config_setting_get_elem(s, (unsigned)i),
-				                      &r->fixtures[r->nfixtures++]);
+			r->fixtures = dg_xcalloc((size_t)config_setting_length(tests) + 1,
+			                         sizeof *r->fixtures);
+			for (int i = 0; i < config_setting_length(tests); i++)
+				rc |=
+				    compile_fixture(ld, config_setting_get_elem(tests, (unsigned)i),
+				                    &r->fixtures[r->nfixtures++]);
 		}
+		ld->env.name = pack_name;
 	}
 	/* Who did what to which data of whom, whatever the rule tests. */
 	r->shown_fields |= 1ULL << DG_F_USER_NAME | 1ULL << DG_F_EVENT_ACTION |
@@ -1165,10 +1265,11 @@ static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_
 	if (rc == 0)
 		index_rule(r);
 	for (size_t i = 0; rc == 0 && i < r->nfixtures; i++) {
-		const config_setting_t *t = config_setting_get_elem(s, (unsigned)i);
+		const config_setting_t *t = config_setting_get_elem(tests, (unsigned)i);
 		const config_setting_t *lists = config_setting_get_member(t, "lists");
 
-		if (lists != NULL && (r->fixtures[i].rs = test_ruleset(ld, g, lists)) == NULL)
+		if (lists != NULL &&
+		    (r->fixtures[i].rs = test_ruleset(ld, g, lists, tests_name)) == NULL)
 			rc = -1;
 	}
 out:
@@ -1532,8 +1633,11 @@ struct dg_ruleset *dg_rules_load(const struct dg_rules_input *in, struct dg_sche
                                  struct dg_diag *diag)
 {
 	struct dg_ruleset *rs = dg_xcalloc(1, sizeof *rs);
-	struct loader ld = {
-	    .diag = diag, .schema = schema, .read = in->read, .read_arg = in->read_arg};
+	struct loader ld = {.diag = diag,
+	                    .schema = schema,
+	                    .read = in->read,
+	                    .read_arg = in->read_arg,
+	                    .site_name = in->site_name ? in->site_name : "?"};
 	struct dg_site packs_site = {0};
 	config_t *cfgs = dg_xcalloc(in->npacks ? in->npacks : 1, sizeof *cfgs);
 	bool *parsed = dg_xcalloc(in->npacks ? in->npacks : 1, sizeof *parsed);
@@ -1580,6 +1684,8 @@ struct dg_ruleset *dg_rules_load(const struct dg_rules_input *in, struct dg_sche
 	ld.env.schedule_used = dg_xcalloc(ld.site.nschedules + 1, sizeof(bool));
 	declare_fields(&ld);
 	compile_schedules(&ld, rs);
+	if (in->rule_tests != NULL)
+		check_site_tests(&ld, in->rule_tests);
 	/* Pass 2: the rules. */
 	for (size_t p = 0; p < in->npacks; p++) {
 		const config_setting_t *rules;
@@ -1680,6 +1786,8 @@ struct dg_ruleset *dg_rules_load(const struct dg_rules_input *in, struct dg_sche
 		}
 	}
 	attach_exceptions(&ld, rs); /* pointers into rs->exceptions are stable from here */
+	check_site_tests_used(&ld, rs);
+	free(ld.site_tests_used);
 	check_site_names(&ld, in->site, &packs_site);
 	digest_packs(rs, in->packs, in->npacks, parsed);
 	rs->loaded = parsed;

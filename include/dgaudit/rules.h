@@ -131,6 +131,7 @@ struct dg_rule {
 	size_t nexceptions;
 	struct dg_fixture *fixtures;
 	size_t nfixtures;
+	bool site_tests;          /* the fixtures are the site's (rule_tests), not the pack's */
 	uint64_t shown_fields;    /* fields a finding shows: those the rule tests, plus context */
 	uint64_t required_fields; /* present in every event that can match (or join a step) */
 	uint32_t actions;         /* event.action values that can match: mask over the model's */
@@ -162,6 +163,10 @@ struct dg_rules_input {
 	const char *site_name;
 	const struct dg_rules_exceptions *exceptions;
 	size_t nexceptions;
+	/* The site's rule_tests = ( { rule = "ID"; reason = "..."; tests = ( ... ); } ): for a
+	 * rule it has tuned on purpose, tests of what the rule now does, in place of the pack's.
+	 * In the site configuration (site_name); or NULL. */
+	const config_setting_t *rule_tests;
 	int64_t now_ms;          /* to report exceptions that have already expired */
 	dg_cfgutil_reader *read; /* list files named by packs */
 	void *read_arg;

@@ -53,6 +53,33 @@ grep -q "FAIL SITE-X" site.txt && grep -q "1 finding, want 2" site.txt ||
 expect_eq "$(grep -c '^PASS\|^FAIL' site.txt)" 1 "only the named pack is tested"
 ok "rules test passes on every bundled rule and fails a rule that no longer does what its tests say"
 
+# A site that tunes a rule on purpose says what it now does: its tests replace the pack's.
+"$DGAUDIT" rules test -c "$C" >site-tests.txt ||
+	fail "the example configuration fails its rule tests: $(grep -A3 FAIL site-tests.txt)"
+grep -q "^PASS JRT-SENSITIVE-OFF-HOURS (2 site tests)" site-tests.txt ||
+	fail "the site's own tests did not replace the pack's: $(grep OFF-HOURS site-tests.txt)"
+sed 's/"08:00-22:00"/"07:00-23:30"/' "$C" >widened.conf
+expect_rc 1 "$DGAUDIT" rules test -c widened.conf >widened.txt
+grep -q "^FAIL JRT-SENSITIVE-OFF-HOURS (2 site tests)" widened.txt &&
+	grep -q "1 finding, want 3" widened.txt ||
+	fail "hours widened beyond what the site's tests say pass: $(cat widened.txt)"
+cat >bad-site-tests.conf <<'EOF'
+rule_tests = (
+  { rule = "JRT-EXTERNAL-ACCES"; tests = ( { expect = 0; events = ( { at = "2026-03-02T10:00:00Z"; } ); } ); },
+  { rule = "PCI-PAN-IN-LOG"; tests = ( { expect = 0; events = ( { at = "2026-03-02T10:00:00Z"; set = ("user.nam", "x"); } ); } ); },
+  { rule = "PCI-PAN-IN-LOG"; tests = ( ); }
+);
+EOF
+expect_rc 2 "$DGAUDIT" check -c bad-site-tests.conf 2>err.txt
+for want in \
+	"bad-site-tests.conf:2: rule_tests: no rule 'JRT-EXTERNAL-ACCES' is loaded (did you mean 'JRT-EXTERNAL-ACCESS'?)" \
+	"bad-site-tests.conf:3: unknown field 'user.nam' (did you mean 'user.name'?)" \
+	"bad-site-tests.conf:4: rule_tests: PCI-PAN-IN-LOG has tests already at line 3"; do
+	grep -qF "$want" err.txt || fail "check did not say: $want (it said: $(cat err.txt))"
+done
+expect_eq "$(wc -l <err.txt)" 3 "one line per mistake in rule_tests"
+ok "a site's own tests replace a tuned rule's, run with its values, and are checked like the packs'"
+
 # check: every mistake in one run, each file:line, with the name meant.
 cat >typos.conf <<'EOF'
 settings = { failed_login_windw = "10m"; };
