@@ -686,27 +686,6 @@ static int load_keys(struct dg_keyset *ks, const struct dg_cjson *arr, bool with
 	return 0;
 }
 
-static struct dg_cjson *ref_json(const struct dg_ref *r, const uint32_t *remap)
-{
-	struct dg_cjson *x = dg_cjson_array();
-
-	dg_cjson_push(x, dg_cjson_int(remap[r->input]));
-	dg_cjson_push(x, dg_cjson_int((int64_t)r->line));
-	dg_cjson_push(x, dg_cjson_int((int64_t)r->offset));
-	return x;
-}
-
-static bool ref_of(const struct dg_cjson *x, struct dg_ref *r)
-{
-	int64_t f[3];
-
-	for (size_t j = 0; j < 3; j++)
-		if (!dg_cjson_intval(dg_cjson_at(x, j), &f[j]) || f[j] < 0)
-			return false;
-	*r = (struct dg_ref){(uint32_t)f[0], (uint64_t)f[1], (uint64_t)f[2]};
-	return true;
-}
-
 /* A share is [key, sum, events, first, last, opener, snapshot as hex, [refs]]. */
 static void save_shares(const struct rule_state *st, struct dg_cjson *arr, const uint32_t *remap)
 {
@@ -720,13 +699,13 @@ static void save_shares(const struct rule_state *st, struct dg_cjson *arr, const
 		dg_cjson_push(o, dg_cjson_int((int64_t)x->events));
 		dg_cjson_push(o, dg_cjson_int(x->first));
 		dg_cjson_push(o, dg_cjson_int(x->last));
-		dg_cjson_push(o, ref_json(&x->opener, remap));
+		dg_cjson_push(o, dg_window_ref_save(&x->opener, remap));
 		dg_hash_hex((const uint8_t *)x->snap.data, x->snap.len, hex);
 		dg_cjson_push(o, dg_cjson_str(hex));
 		free(hex);
 		refs = dg_cjson_push(o, dg_cjson_array());
 		for (size_t i = 0; i < x->nrefs; i++)
-			dg_cjson_push(refs, ref_json(&x->refs[i], remap));
+			dg_cjson_push(refs, dg_window_ref_save(&x->refs[i], remap));
 	}
 }
 
@@ -750,7 +729,7 @@ static int load_shares(struct rule_state *st, const struct dg_rule *r, const str
 		    !dg_cjson_intval(dg_cjson_at(o, 2), &events) || events < 0 ||
 		    !dg_cjson_intval(dg_cjson_at(o, 3), &x->first) ||
 		    !dg_cjson_intval(dg_cjson_at(o, 4), &x->last) ||
-		    !ref_of(dg_cjson_at(o, 5), &x->opener))
+		    !dg_window_ref_load(dg_cjson_at(o, 5), &x->opener))
 			return -1;
 		x->events = (uint64_t)events;
 		dg_buf_reserve(&x->snap, hexlen / 2 + 1);
@@ -759,7 +738,7 @@ static int load_shares(struct rule_state *st, const struct dg_rule *r, const str
 		x->snap.len = hexlen / 2;
 		for (size_t k = 0; k < dg_cjson_len(refs) && x->nrefs < r->threshold.evidence_max;
 		     k++)
-			if (!ref_of(dg_cjson_at(refs, k), &x->refs[x->nrefs++]))
+			if (!dg_window_ref_load(dg_cjson_at(refs, k), &x->refs[x->nrefs++]))
 				return -1;
 		st->share_total += x->sum;
 	}

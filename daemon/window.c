@@ -529,7 +529,7 @@ void dg_window_inputs(const struct dg_window *w, void (*fn)(void *arg, uint32_t 
 
 /* ---- checkpoint ---------------------------------------------------------------------------- */
 
-static struct dg_cjson *ref_save(const struct dg_ref *r, const uint32_t *remap)
+struct dg_cjson *dg_window_ref_save(const struct dg_ref *r, const uint32_t *remap)
 {
 	struct dg_cjson *x = dg_cjson_array();
 
@@ -539,7 +539,7 @@ static struct dg_cjson *ref_save(const struct dg_ref *r, const uint32_t *remap)
 	return x;
 }
 
-static bool ref_load(const struct dg_cjson *x, struct dg_ref *r)
+bool dg_window_ref_load(const struct dg_cjson *x, struct dg_ref *r)
 {
 	int64_t f[3];
 
@@ -571,7 +571,7 @@ void dg_window_save(const struct dg_window *w, struct dg_cjson *arr, const uint3
 			if (e->stale)
 				continue;
 			x = dg_cjson_push(es, dg_cjson_array());
-			r = ref_save(&e->ref, remap);
+			r = dg_window_ref_save(&e->ref, remap);
 
 			dg_cjson_push(x, dg_cjson_int(e->t));
 			dg_cjson_push(x, dg_cjson_int(e->v));
@@ -593,11 +593,11 @@ void dg_window_save(const struct dg_window *w, struct dg_cjson *arr, const uint3
 			dg_cjson_push(b, dg_cjson_int((int64_t)g->b->events));
 			refs = dg_cjson_push(b, dg_cjson_array());
 			for (size_t i = 0; i < g->b->nrefs; i++)
-				dg_cjson_push(refs, ref_save(&g->b->refs[i], remap));
+				dg_cjson_push(refs, dg_window_ref_save(&g->b->refs[i], remap));
 			dg_hash_hex((const uint8_t *)g->b->snap.data, g->b->snap.len, hex);
 			dg_cjson_push(b, dg_cjson_str(hex));
 			free(hex);
-			dg_cjson_push(b, ref_save(&g->b->opener, remap));
+			dg_cjson_push(b, dg_window_ref_save(&g->b->opener, remap));
 			seen = dg_cjson_push(b, dg_cjson_array());
 			for (size_t i = 0; i < g->b->seen.cap; i++)
 				if (g->b->seen.keys[i] != 0)
@@ -622,11 +622,11 @@ static int load_burst(struct dg_window *w, struct group *g, const struct dg_cjso
 	    !dg_cjson_intval(dg_cjson_at(b, 2), &x->agg) ||
 	    !dg_cjson_intval(dg_cjson_at(b, 3), &ev) || ev < 0 || hex == NULL ||
 	    dg_cjson_type(refs) != DG_CJSON_ARRAY || dg_cjson_type(seen) != DG_CJSON_ARRAY ||
-	    (hexlen = strlen(hex)) % 2 != 0 || !ref_load(dg_cjson_at(b, 6), &x->opener))
+	    (hexlen = strlen(hex)) % 2 != 0 || !dg_window_ref_load(dg_cjson_at(b, 6), &x->opener))
 		return -1;
 	x->events = (uint64_t)ev;
 	for (size_t i = 0; i < dg_cjson_len(refs) && x->nrefs < w->th.evidence_max; i++)
-		if (!ref_load(dg_cjson_at(refs, i), &x->refs[x->nrefs++]))
+		if (!dg_window_ref_load(dg_cjson_at(refs, i), &x->refs[x->nrefs++]))
 			return -1;
 	dg_buf_reserve(&x->snap, hexlen / 2 + 1);
 	if (dg_hash_unhex(hex, (uint8_t *)x->snap.data, hexlen / 2) != 0)
@@ -668,7 +668,8 @@ int dg_window_load(struct dg_window *w, const struct dg_cjson *arr)
 			ok &= dg_cjson_boolval(dg_cjson_at(x, 3), &e.used);
 			for (size_t j = 4; j < 7; j++)
 				dg_cjson_push(r, dg_cjson_clone(dg_cjson_at(x, j)));
-			ok = ok && f[2] > 0 && f[2] <= UINT32_MAX && ref_load(r, &e.ref) &&
+			ok = ok && f[2] > 0 && f[2] <= UINT32_MAX &&
+			     dg_window_ref_load(r, &e.ref) &&
 			     (i == 0 || f[0] >= g->e[g->n - 1].t); /* saved in time order */
 			dg_cjson_free(r);
 			if (!ok)

@@ -75,6 +75,9 @@ void dg_window_inputs(const struct dg_window *w, void (*fn)(void *arg, uint32_t 
  * (into an empty window). Returns -1 on a malformed state. */
 void dg_window_save(const struct dg_window *w, struct dg_cjson *arr, const uint32_t *remap);
 int dg_window_load(struct dg_window *w, const struct dg_cjson *arr);
+/* A record reference in a checkpoint: [input (remapped), line, offset]. */
+struct dg_cjson *dg_window_ref_save(const struct dg_ref *r, const uint32_t *remap);
+bool dg_window_ref_load(const struct dg_cjson *x, struct dg_ref *r);
 void dg_window_stats(const struct dg_window *w, struct dg_window_stats *st);
 
 #endif

@@ -23,7 +23,8 @@ ev() { printf '{"@timestamp":"2026-11-02T%sZ","user.name":"%s","event.action":"%
 get() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"; }
 
 start_daemon
-for t in 10:00:00 10:00:10 10:00:20; do ev "$t" alice export; ev "$t" svc export; done
+# svc first: when alice's third export alerts, every exempt one has been evaluated
+for t in 10:00:00 10:00:10 10:00:20; do ev "$t" svc export; ev "$t" alice export; done
 wait_findings 1
 id=$(jq -r .id findings.jsonl)
 jq -e '.threshold.state == "open" and .threshold.value == 3' findings.jsonl >/dev/null ||
