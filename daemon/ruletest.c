@@ -125,10 +125,12 @@ void dg_ruletest_run(const struct dg_ruleset *rs, const struct dg_rule *r, size_
 			cur[ev->set[s].field] = &ev->set[s];
 		t = ev->relative ? t + ev->at_ms : ev->at_ms;
 		for (int64_t rep = 0; rep < ev->repeat; rep++) {
-			struct dg_ref ref = {0, ++n, n};
+			struct dg_ref ref;
 
 			if (rep > 0)
 				t += ev->every_ms;
+			n++;
+			ref = (struct dg_ref){0, n, n}; /* line and offset: the event's number */
 			build(&evt, cur, DG_MAX_FIELDS, t, n, &b);
 			dg_engine_eval(e, &evt, &ref, on_match, &run);
 		}
