@@ -1044,7 +1044,7 @@ static const config_setting_t *site_tests_for(struct loader *ld, const char *id)
 }
 
 /* rule_tests = ( { rule = "ID"; reason = "..."; tests = ( ... ); } ): the shape, before the
- * rules are compiled; an entry that is wrong is left out (and the load fails). */
+ * rules are compiled. Every mistake is reported, and then the load fails. */
 static void check_site_tests(struct loader *ld, const config_setting_t *l)
 {
 	static const char *const known[] = {"rule", "reason", "tests", NULL};

@@ -1,5 +1,6 @@
 #include "dgaudit/sets.h"
 
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,7 +311,7 @@ static void masked(const uint8_t addr[16], unsigned bits, uint8_t out[16])
 		unsigned have = bits > i * 64 ? bits - i * 64 : 0;
 		uint64_t keep = have >= 64 ? UINT64_MAX : have == 0 ? 0 : ~(UINT64_MAX >> have);
 
-		w[i] &= __builtin_bswap64(keep); /* addresses are in network byte order */
+		w[i] &= htobe64(keep); /* addresses are in network byte order */
 	}
 	memcpy(out, w, 16);
 }
