@@ -350,8 +350,9 @@ static struct dg_cjson *save_totals(struct daemon *d)
 		const struct dg_rule_stats *rs = &t->rule_stats[i];
 		struct dg_cjson *x =
 		    dg_cjson_set(a, dg_rules_get(d->cfg->rules, i)->id, dg_cjson_array());
-		const uint64_t v[] = {rs->evaluations, rs->matches,    rs->exempted,
-		                      rs->findings,    rs->suppressed, rs->cpu_ns};
+		const uint64_t v[] = {rs->evaluations,    rs->matches,        rs->exempted,
+		                      rs->findings,       rs->suppressed,     rs->cpu_ns,
+		                      rs->evicted_groups, rs->evicted_records};
 
 		for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
 			dg_cjson_push(x, dg_cjson_int((int64_t)v[k]));
@@ -391,9 +392,11 @@ static void load_totals(struct daemon *d, const struct dg_cjson *o)
 	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++) {
 		const struct dg_cjson *x =
 		    dg_cjson_get(dg_cjson_get(o, "rule_stats"), dg_rules_get(d->cfg->rules, i)->id);
-		uint64_t *f[] = {&t->rule_stats[i].evaluations, &t->rule_stats[i].matches,
-		                 &t->rule_stats[i].exempted,    &t->rule_stats[i].findings,
-		                 &t->rule_stats[i].suppressed,  &t->rule_stats[i].cpu_ns};
+		uint64_t *f[] = {
+		    &t->rule_stats[i].evaluations,    &t->rule_stats[i].matches,
+		    &t->rule_stats[i].exempted,       &t->rule_stats[i].findings,
+		    &t->rule_stats[i].suppressed,     &t->rule_stats[i].cpu_ns,
+		    &t->rule_stats[i].evicted_groups, &t->rule_stats[i].evicted_records};
 
 		if (dg_cjson_intval(dg_cjson_get(br, dg_rules_get(d->cfg->rules, i)->id), &v))
 			t->by_rule[i] = (uint64_t)v;
@@ -520,6 +523,8 @@ static void add_cumulative(struct daemon *d)
 		d->cum_rules[i].findings += t->rule_stats[i].findings;
 		d->cum_rules[i].suppressed += t->rule_stats[i].suppressed;
 		d->cum_rules[i].cpu_ns += t->rule_stats[i].cpu_ns;
+		d->cum_rules[i].evicted_groups += t->rule_stats[i].evicted_groups;
+		d->cum_rules[i].evicted_records += t->rule_stats[i].evicted_records;
 	}
 	for (size_t i = 0; i < dg_rules_exception_count(d->cfg->rules); i++) {
 		d->cum_exceptions[i].exempted += t->exception_stats[i].exempted;
@@ -979,8 +984,9 @@ static void behind_of(void *arg, uint32_t input, const char *path, const struct 
 /* What each rule and exception did since the daemon started (or the rules last changed). */
 static void rule_metrics(struct daemon *d, struct evbuffer *b)
 {
-	static const char *const names[] = {"evaluations", "matches", "exempted", "findings",
-	                                    "suppressed"};
+	static const char *const names[] = {"evaluations",    "matches",    "exempted",
+	                                    "findings",       "suppressed", "evicted_groups",
+	                                    "evicted_records"};
 	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
 	const struct dg_ruleset *rs = d->cfg->rules;
 
@@ -989,9 +995,12 @@ static void rule_metrics(struct daemon *d, struct evbuffer *b)
 		for (size_t i = 0; i < dg_rules_count(rs); i++) {
 			const struct dg_rule_stats *c = &d->cum_rules[i], *p = &t->rule_stats[i];
 			const uint64_t v[] = {c->evaluations + p->evaluations,
-			                      c->matches + p->matches, c->exempted + p->exempted,
+			                      c->matches + p->matches,
+			                      c->exempted + p->exempted,
 			                      c->findings + p->findings,
-			                      c->suppressed + p->suppressed};
+			                      c->suppressed + p->suppressed,
+			                      c->evicted_groups + p->evicted_groups,
+			                      c->evicted_records + p->evicted_records};
 
 			evbuffer_add_printf(b, "dgaudit_rule_%s_total{rule=\"%s\"} %llu\n",
 			                    names[k], dg_rules_get(rs, i)->id,

@@ -33,8 +33,9 @@ struct rule_state {
 	struct dg_window *w;     /* threshold rules */
 	struct dg_keyset shares; /* concentration rules */
 	int64_t share_total;
-	struct dg_seq *seq; /* sequence rules */
-	int64_t expired_at; /* event time of the last expiry */
+	struct dg_seq *seq;                       /* sequence rules */
+	int64_t expired_at;                       /* event time of the last expiry */
+	uint64_t evicted_groups, evicted_records; /* the state's eviction totals, last seen */
 	struct dg_keyset held;
 	struct dg_keyset quiet; /* threshold: groups whose open burst was suppressed */
 };
@@ -420,6 +421,22 @@ static int action_index(const struct dg_evt *evt)
 	return -1;
 }
 
+/* What the state of rule i evicted since last looked at goes into the period's counters. */
+static void count_evictions(struct dg_engine *e, size_t i)
+{
+	struct rule_state *st = &e->st[i];
+	uint64_t g, r;
+
+	if (st->w != NULL)
+		dg_window_evictions(st->w, &g, &r);
+	else
+		dg_seq_evictions(st->seq, &g, &r);
+	e->stats[i].evicted_groups += g - st->evicted_groups;
+	e->stats[i].evicted_records += r - st->evicted_records;
+	st->evicted_groups = g;
+	st->evicted_records = r;
+}
+
 static void eval_rule(struct dg_engine *e, size_t i, const struct dg_evt *evt,
                       const struct dg_ref *ref)
 {
@@ -468,11 +485,13 @@ static void eval_rule(struct dg_engine *e, size_t i, const struct dg_evt *evt,
 		dg_window_add(st->w, e->key, m.grouplen, evt->ts_ms,
 		              value_of(r->threshold.agg, r->threshold.field, evt), ref, evt,
 		              r->shown_fields, on_window, e);
+		count_evictions(e, i);
 		break;
 	case DG_RULE_SEQUENCE:
 		m.grouplen = group_key(e->key, r->threshold.group_by, r->threshold.ngroup_by, evt);
 		m.group = e->key;
 		dg_seq_add(st->seq, e->key, m.grouplen, evt->ts_ms, mask, values, ref, on_seq, e);
+		count_evictions(e, i);
 		break;
 	case DG_RULE_CONCENTRATION:
 		add_share(e, i, evt, ref);

@@ -166,6 +166,12 @@ static void add_rule_stats(struct dg_cjson *o, const struct dg_pipeline_totals *
 		dg_cjson_set(x, "findings", dg_cjson_int((int64_t)st->findings));
 		dg_cjson_set(x, "suppressed", dg_cjson_int((int64_t)st->suppressed));
 		dg_cjson_set(x, "cpu_us", dg_cjson_int((int64_t)(st->cpu_ns / 1000)));
+		if (rule->kind == DG_RULE_THRESHOLD || rule->kind == DG_RULE_SEQUENCE) {
+			dg_cjson_set(x, "evicted_groups",
+			             dg_cjson_int((int64_t)st->evicted_groups));
+			dg_cjson_set(x, "evicted_records",
+			             dg_cjson_int((int64_t)st->evicted_records));
+		}
 	}
 }
 

@@ -313,6 +313,12 @@ void dg_seq_inputs(const struct dg_seq *s, void (*fn)(void *arg, uint32_t input)
 	}
 }
 
+void dg_seq_evictions(const struct dg_seq *s, uint64_t *groups, uint64_t *records)
+{
+	*groups = s->evicted_groups;
+	*records = s->evicted_records;
+}
+
 void dg_seq_stats(const struct dg_seq *s, struct dg_seq_stats *st)
 {
 	memset(st, 0, sizeof *st);

@@ -501,6 +501,12 @@ void dg_window_flush(struct dg_window *w, dg_window_cb *cb, void *arg)
 	each_burst(w, true, cb, arg);
 }
 
+void dg_window_evictions(const struct dg_window *w, uint64_t *groups, uint64_t *records)
+{
+	*groups = w->evicted_groups;
+	*records = w->evicted_records;
+}
+
 void dg_window_stats(const struct dg_window *w, struct dg_window_stats *st)
 {
 	memset(st, 0, sizeof *st);

@@ -44,12 +44,14 @@ typedef void dg_engine_cb(const struct dg_match *m, void *arg);
 
 /* Counters per rule, for the report and metrics. */
 struct dg_rule_stats {
-	uint64_t evaluations; /* events the rule was evaluated on (after the index) */
-	uint64_t matches;     /* of those, events that matched (a step, for sequences) */
-	uint64_t exempted;    /* matches an exception covered */
-	uint64_t findings;    /* findings made (not counting alerts) */
-	uint64_t suppressed;  /* findings held back as repeats */
-	uint64_t cpu_ns;      /* time spent evaluating it, estimated from a sample of events */
+	uint64_t evaluations;     /* events the rule was evaluated on (after the index) */
+	uint64_t matches;         /* of those, events that matched (a step, for sequences) */
+	uint64_t exempted;        /* matches an exception covered */
+	uint64_t findings;        /* findings made (not counting alerts) */
+	uint64_t suppressed;      /* findings held back as repeats */
+	uint64_t cpu_ns;          /* time spent evaluating it, estimated from a sample of events */
+	uint64_t evicted_groups;  /* groups dropped at max_keys, least recently seen first */
+	uint64_t evicted_records; /* records those groups held */
 };
 
 struct dg_exception_stats {

@@ -53,6 +53,8 @@ void dg_seq_expire(struct dg_seq *s, int64_t now_ms);
 void dg_seq_inputs(const struct dg_seq *s, void (*fn)(void *arg, uint32_t input), void *arg);
 void dg_seq_save(const struct dg_seq *s, struct dg_cjson *arr, const uint32_t *remap);
 int dg_seq_load(struct dg_seq *s, const struct dg_cjson *arr);
+/* Groups evicted at max_keys since creation, and the entries they held: cheap, per event. */
+void dg_seq_evictions(const struct dg_seq *s, uint64_t *groups, uint64_t *records);
 void dg_seq_stats(const struct dg_seq *s, struct dg_seq_stats *st);
 
 #endif

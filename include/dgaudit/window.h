@@ -78,6 +78,8 @@ int dg_window_load(struct dg_window *w, const struct dg_cjson *arr);
 /* A record reference in a checkpoint: [input (remapped), line, offset]. */
 struct dg_cjson *dg_window_ref_save(const struct dg_ref *r, const uint32_t *remap);
 bool dg_window_ref_load(const struct dg_cjson *x, struct dg_ref *r);
+/* Groups evicted at max_keys since creation, and the records they held: cheap, per event. */
+void dg_window_evictions(const struct dg_window *w, uint64_t *groups, uint64_t *records);
 void dg_window_stats(const struct dg_window *w, struct dg_window_stats *st);
 
 #endif

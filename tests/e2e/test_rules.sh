@@ -162,3 +162,19 @@ jq -e -s 'map(select(.fields."user.name" == "old_job"))[0] | .explain.exceptions
 expect_rc 1 "$DGAUDIT" run -c exc.conf -o exc-reports exc.jsonl >plain.jsonl 2>/dev/null
 jq -e -s 'map(has("explain")) | any | not' plain.jsonl >/dev/null || fail "explanations without --explain"
 ok "exceptions exempt and are counted with their provenance; expired ones are named; --explain says why"
+
+# max_keys: a rule keeps that many groups; the least recently seen goes, counted in the report.
+mkdir keys && cat >keys/60-keys.conf <<'EOF'
+rules = ( { id = "SITE-DELETES"; title = "many deletes"; severity = "low";
+  compliance = ( ("PCI DSS 4.0", "10.2.1.7") );
+  select = { d = { field = "event.action"; eq = "delete"; }; };
+  threshold = { count = true; group_by = ["user.name"]; window = "1h"; gte = 3; max_keys = 2; }; } );
+EOF
+printf 'rules = { directories = ["keys"]; packs = []; };\n' >keys.conf
+for u in u1 u1 u2 u3 u2 u2; do
+	printf '{"@timestamp":"2026-11-02T10:00:00Z","user.name":"%s","event.action":"delete"}\n' "$u"
+done >keys.jsonl
+expect_rc 0 "$DGAUDIT" run -c keys.conf -o keys-reports keys.jsonl >keys-findings.jsonl 2>/dev/null
+expect_eq "$(jq -c '.rules.stats["SITE-DELETES"] | [.evicted_groups, .evicted_records, .findings]' keys-reports/latest/report.json)" \
+	"[1,2,1]" "evictions in the report (u1's two records go when u3 comes)"
+ok "groups evicted at max_keys are counted in the report, with the records they held"

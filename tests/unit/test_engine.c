@@ -1,6 +1,7 @@
 /* The engine: exceptions exempt what they cover until they expire, and are counted; repeats of
  * a finding within a suppress period are held back and their count goes with the next one;
- * the index spares rules events they cannot match without changing what is found; alerts,
+ * the index spares rules events they cannot match without changing what is found; groups
+ * evicted at max_keys are counted with the records they held; alerts,
  * closes and carries of bursts; a concentration at the end of a period; state that survives a
  * checkpoint. */
 #include <setjmp.h>
@@ -65,7 +66,11 @@ static const char pack[] =
     "{ id = \"D\"; title = \"t\"; severity = \"low\"; compliance = ( (\"X\", \"1\") );\n"
     "  select = { s = { field = \"event.action\"; eq = \"share\"; }; };\n"
     "  concentration = { by = \"dg.recipient\"; sum = \"dg.records\"; max_share = 60;\n"
-    "                    min_total = 100; }; } );\n";
+    "                    min_total = 100; }; },\n"
+    "{ id = \"E\"; title = \"t\"; severity = \"low\"; compliance = ( (\"X\", \"1\") );\n"
+    "  select = { s = { field = \"event.action\"; eq = \"delete\"; }; };\n"
+    "  threshold = { count = true; group_by = [\"user.name\"]; window = \"1h\"; gte = 5;\n"
+    "                max_keys = 2; }; } );\n";
 
 static const char exceptions[] =
     "exceptions = (\n"
@@ -206,6 +211,26 @@ static void test_index(void **state)
 	assert_string_equal(s.rule[0], "B");
 }
 
+/* E keeps two users: a third evicts the least recently seen, and the counters say so. */
+static void test_evictions(void **state)
+{
+	struct fixture *f = *state;
+	struct seen s = {0};
+	const struct dg_rule_stats *st = &dg_engine_rule_stats(f->e)[rule_index(f->rs, "E")];
+
+	feed(f, f->e, EV("05:00:00", "\"user.name\":\"u1\",\"event.action\":\"delete\""), 40, &s);
+	feed(f, f->e, EV("05:00:01", "\"user.name\":\"u1\",\"event.action\":\"delete\""), 41, &s);
+	feed(f, f->e, EV("05:00:02", "\"user.name\":\"u2\",\"event.action\":\"delete\""), 42, &s);
+	feed(f, f->e, EV("05:00:03", "\"user.name\":\"u2\",\"event.action\":\"delete\""), 43, &s);
+	assert_int_equal(st->evicted_groups, 0);
+	feed(f, f->e, EV("05:00:04", "\"user.name\":\"u3\",\"event.action\":\"delete\""), 44, &s);
+	assert_int_equal(st->evicted_groups, 1);
+	assert_int_equal(st->evicted_records, 2); /* u1's two */
+	feed(f, f->e, EV("05:00:05", "\"user.name\":\"u2\",\"event.action\":\"delete\""), 45, &s);
+	assert_int_equal(st->evicted_groups, 1); /* u2 is still held */
+	assert_int_equal(s.n, 0);
+}
+
 /* A threshold alerts when reached, is carried at a period's end, and is complete at the end. */
 static void test_burst_kinds(void **state)
 {
@@ -298,9 +323,10 @@ static void test_save_load(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_exceptions),    cmocka_unit_test(test_suppress_repeats),
-	    cmocka_unit_test(test_index),         cmocka_unit_test(test_burst_kinds),
-	    cmocka_unit_test(test_concentration), cmocka_unit_test(test_save_load),
+	    cmocka_unit_test(test_exceptions),  cmocka_unit_test(test_suppress_repeats),
+	    cmocka_unit_test(test_index),       cmocka_unit_test(test_evictions),
+	    cmocka_unit_test(test_burst_kinds), cmocka_unit_test(test_concentration),
+	    cmocka_unit_test(test_save_load),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
