@@ -18,7 +18,7 @@
 #define EVT(...) "{\"@timestamp\":\"2026-11-02T00:00:00Z\"," __VA_ARGS__ "}"
 
 /* Compiles packs (NULL-terminated texts named test.conf, test2.conf...) with an optional site
- * and exceptions list; the errors, if any, in *cause. */
+ * and a site.conf text holding exceptions and rule_tests; the errors, if any, in *cause. */
 static struct dg_ruleset *load_with(struct dg_schema *schema, const char *const *texts,
                                     const struct dg_site *site, char *const *disabled,
                                     const char *exceptions, char **cause)
@@ -47,7 +47,8 @@ static struct dg_ruleset *load_with(struct dg_schema *schema, const char *const 
 			fail_msg("bad exceptions text");
 		x.list = config_setting_get_member(config_root_setting(&c), "exceptions");
 		in.exceptions = &x;
-		in.nexceptions = 1;
+		in.nexceptions = x.list != NULL;
+		in.rule_tests = config_setting_get_member(config_root_setting(&c), "rule_tests");
 	}
 	rs = dg_rules_load(&in, schema, &d);
 	*cause = dg_diag_text(&d);
@@ -655,6 +656,50 @@ static void test_fixture_spec(void **state)
 	dg_schema_free(schema);
 }
 
+/* The site's tests of a rule replace the pack's; an entry for no loaded rule is refused. */
+static void test_site_tests(void **state)
+{
+	const char *texts[] = {
+	    "rules = ( { id = \"A\"; title = \"t\"; severity = \"low\"; compliance = ( (\"X\", "
+	    "\"1\") );\n"
+	    " select = { s = { field = \"event.action\"; eq = \"export\"; }; };\n"
+	    " tests = ( { expect = 1; events = ( { at = \"2026-03-02T10:00:00Z\";\n"
+	    "   set = ( \"event.action\", \"export\" ); } ); } ); } );",
+	    NULL};
+	const char *site =
+	    "rule_tests = ( { rule = \"A\"; reason = \"r\"; tests = (\n"
+	    "  { name = \"s1\"; expect = 0; events = ( { at = \"2026-03-02T10:00:00Z\"; "
+	    "} ); },\n"
+	    "  { name = \"s2\"; expect = 1; events = ( { at = \"2026-03-02T10:00:00Z\"; "
+	    "} ); } ); } );";
+	struct dg_schema *schema = dg_schema_new();
+	char *cause = NULL;
+	struct dg_ruleset *rs = load_with(schema, texts, NULL, NULL, site, &cause);
+	const struct dg_rule *r;
+
+	(void)state;
+	if (rs == NULL)
+		fail_msg("%s", cause);
+	free(cause);
+	r = dg_rules_get(rs, 0);
+	assert_true(r->site_tests);
+	assert_int_equal(r->nfixtures, 2);
+	assert_string_equal(r->fixtures[1].name, "s2");
+	assert_string_equal(r->fixtures[1].where, "site.conf:3");
+	dg_rules_free(rs);
+	rs = load_with(schema, texts, NULL, NULL,
+	               "rule_tests = ( { rule = \"B\"; tests = ( ); },\n"
+	               "  { rule = \"A\"; tests = ( { events = ( { at = \"x\"; } ); } ); } );",
+	               &cause);
+	assert_null(rs);
+	assert_string_equal(cause,
+	                    "site.conf:2: a test says how many findings it expects: expect = N\n"
+	                    "site.conf:2: at: 'x' is not an RFC 3339 time with a zone\n"
+	                    "site.conf:1: rule_tests: no rule 'B' is loaded");
+	free(cause);
+	dg_schema_free(schema);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -665,6 +710,7 @@ int main(void)
 	    cmocka_unit_test(test_threshold_and_sequence_spec),
 	    cmocka_unit_test(test_exceptions),
 	    cmocka_unit_test(test_fixture_spec),
+	    cmocka_unit_test(test_site_tests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
