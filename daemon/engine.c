@@ -223,7 +223,7 @@ static bool exempt(struct dg_engine *e, const struct dg_rule *r, const struct dg
 static bool suppressed(struct dg_engine *e, size_t i, const struct dg_evt *evt, int64_t t,
                        struct dg_match *m)
 {
-	const struct dg_rule *r = dg_rules_get(e->rs, i);
+	const struct dg_rule *r = &e->rules[i];
 	struct rule_state *st = &e->st[i];
 	size_t len;
 	struct held *h;
@@ -259,7 +259,7 @@ static bool suppressed(struct dg_engine *e, size_t i, const struct dg_evt *evt, 
 static void emit(struct dg_engine *e, struct dg_match *m)
 {
 	if (m->kind != DG_MATCH_OPEN) {
-		e->stats[m->rule - dg_rules_get(e->rs, 0)].findings++;
+		e->stats[m->rule - e->rules].findings++;
 		e->found++;
 	}
 	e->cb(m, e->cb_arg);
@@ -269,7 +269,7 @@ static void emit(struct dg_engine *e, struct dg_match *m)
 static void on_window(void *arg, const struct dg_window_fire *f)
 {
 	struct dg_engine *e = arg;
-	const struct dg_rule *r = dg_rules_get(e->rs, e->cur_rule);
+	const struct dg_rule *r = &e->rules[e->cur_rule];
 	struct rule_state *st = &e->st[e->cur_rule];
 	struct dg_match m = {0};
 	struct dg_keyed *q;
@@ -331,7 +331,7 @@ static void on_seq(void *arg, const struct dg_seq_fire *f)
 static void add_share(struct dg_engine *e, size_t i, const struct dg_evt *evt,
                       const struct dg_ref *ref)
 {
-	const struct dg_rule *r = dg_rules_get(e->rs, i);
+	const struct dg_rule *r = &e->rules[i];
 	struct rule_state *st = &e->st[i];
 	size_t len = group_key(e->key, r->threshold.group_by, r->threshold.ngroup_by, evt);
 	struct share *x = (struct share *)dg_keyset_find(&st->shares, e->key, len);
@@ -365,7 +365,7 @@ static void add_share(struct dg_engine *e, size_t i, const struct dg_evt *evt,
 static void end_shares(struct dg_engine *e)
 {
 	for (size_t i = 0; i < e->nrules; i++) {
-		const struct dg_rule *r = dg_rules_get(e->rs, i);
+		const struct dg_rule *r = &e->rules[i];
 		struct rule_state *st = &e->st[i];
 
 		if (r->kind != DG_RULE_CONCENTRATION)
@@ -440,7 +440,7 @@ static void count_evictions(struct dg_engine *e, size_t i)
 static void eval_rule(struct dg_engine *e, size_t i, const struct dg_evt *evt,
                       const struct dg_ref *ref)
 {
-	const struct dg_rule *r = dg_rules_get(e->rs, i);
+	const struct dg_rule *r = &e->rules[i];
 	struct rule_state *st = &e->st[i];
 	struct dg_match m = {.rule = r, .evt = evt, .ref = ref};
 	uint32_t mask = 0;
@@ -508,7 +508,7 @@ static void expire(struct dg_engine *e)
 		return;
 	e->next_expiry = INT64_MAX;
 	for (size_t i = 0; i < e->nrules; i++) {
-		const struct dg_rule *r = dg_rules_get(e->rs, i);
+		const struct dg_rule *r = &e->rules[i];
 		struct rule_state *st = &e->st[i];
 		int64_t span =
 		    r->kind == DG_RULE_SINGLE ? r->suppress.period_ms : r->threshold.window_ms;
@@ -770,7 +770,7 @@ struct dg_cjson *dg_engine_save(const struct dg_engine *e, const uint32_t *remap
 	char key[128];
 
 	for (size_t i = 0; i < e->nrules; i++) {
-		const struct dg_rule *r = dg_rules_get(e->rs, i);
+		const struct dg_rule *r = &e->rules[i];
 		const struct rule_state *st = &e->st[i];
 		struct dg_cjson *w;
 
@@ -798,7 +798,7 @@ int dg_engine_load(struct dg_engine *e, const struct dg_cjson *state)
 	char key[128];
 
 	for (size_t i = 0; i < e->nrules; i++) {
-		const struct dg_rule *r = dg_rules_get(e->rs, i);
+		const struct dg_rule *r = &e->rules[i];
 		struct rule_state *st = &e->st[i];
 		const struct dg_cjson *w = dg_cjson_get(state, r->id);
 		const char *saved = dg_cjson_string(dg_cjson_get(w, "threshold"));
