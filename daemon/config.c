@@ -61,17 +61,52 @@ static struct dg_tz *load_tz(const char *name, const config_setting_t *s, const 
 	return tz;
 }
 
+/* The schemas unqualified PostgreSQL names are found in, as the server's search_path. */
+static int read_search_path(struct dg_config *cfg, const char *name, const char *database,
+                            const config_setting_t *s, struct dg_diag *d)
+{
+	char **schemas = NULL;
+	size_t n = 0;
+
+	if (!config_setting_is_array(s) || dg_cfgutil_strings(name, s, &schemas, &n, d) != 0 ||
+	    n == 0) {
+		dg_cfgutil_strings_free(schemas);
+		return dg_diag_fail(d, name, s,
+		                    "a search path is a list of schemas: [\"$user\", \"public\"]");
+	}
+	dg_catalog_set_search_path(cfg->catalog, database, schemas);
+	return 0;
+}
+
 static int read_databases(struct dg_config *cfg, const char *name, const config_setting_t *s,
                           struct dg_diag *d)
 {
-	static const char *const known[] = {"log_line_prefix", "timezone", "tags", "applications",
-	                                    NULL};
+	static const char *const known[] = {
+	    "log_line_prefix", "timezone",     "tags", "applications",
+	    "search_path",     "search_paths", NULL};
+	const config_setting_t *sp;
 	const char *prefix, *tz;
 	int err = 0;
 
 	if (!config_setting_is_group(s))
 		return dg_diag_fail(d, name, s, "databases is a group");
 	err |= dg_cfgutil_known(name, s, known, d);
+	/* search_path = [...] for every database, search_paths = { db = [...]; } for one */
+	if ((sp = config_setting_get_member(s, "search_path")) != NULL)
+		err |= read_search_path(cfg, name, NULL, sp, d);
+	if ((sp = config_setting_get_member(s, "search_paths")) != NULL) {
+		if (!config_setting_is_group(sp))
+			err |= dg_diag_fail(
+			    d, name, sp,
+			    "search_paths is a group: { bank = [\"core\", \"public\"]; }");
+		else
+			for (int i = 0; i < config_setting_length(sp); i++) {
+				const config_setting_t *e =
+				    config_setting_get_elem(sp, (unsigned)i);
+
+				err |= read_search_path(cfg, name, config_setting_name(e), e, d);
+			}
+	}
 	err |= dg_session_read(cfg->session, name, config_setting_get_member(s, "tags"),
 	                       config_setting_get_member(s, "applications"), cfg->schema, d);
 	prefix = dg_cfgutil_string(name, s, "log_line_prefix", &err, d);
@@ -186,11 +221,34 @@ static int read_sources(struct dg_config *cfg, const char *name, const config_se
 	return rc;
 }
 
+/* classification_levels = ["C1", "C2", "C3"]: lowest first; assets must use one of them. */
+static int read_levels(struct dg_config *cfg, const char *name, const config_setting_t *s,
+                       struct dg_diag *d)
+{
+	char **levels = NULL;
+	size_t n = 0;
+
+	if (!config_setting_is_array(s) || dg_cfgutil_strings(name, s, &levels, &n, d) != 0 ||
+	    n == 0) {
+		dg_cfgutil_strings_free(levels);
+		return dg_diag_fail(d, name, s,
+		                    "classification_levels is a list, lowest first: "
+		                    "[\"C1\", \"C2\", \"C3\"]");
+	}
+	dg_catalog_set_levels(cfg->catalog, levels);
+	return 0;
+}
+
 static int read_assets(struct dg_config *cfg, const char *name, const config_setting_t *s,
                        struct dg_diag *d)
 {
 	static const char *const known[] = {"object", "classification", "categories", NULL};
+	const config_setting_t *lv =
+	    config_setting_get_member(config_root_setting(s->config), "classification_levels");
 	int rc = 0;
+
+	if (lv != NULL && read_levels(cfg, name, lv, d) != 0)
+		rc = -1;
 
 	if (!config_setting_is_list(s))
 		return dg_diag_fail(d, name, s,
@@ -212,6 +270,12 @@ static int read_assets(struct dg_config *cfg, const char *name, const config_set
 		cls = dg_cfgutil_string(name, e, "classification", &err, d);
 		if (!err && (obj == NULL || cls == NULL))
 			err = dg_diag_fail(d, name, e, "asset needs object and classification");
+		else if (!err && dg_catalog_level(cfg->catalog, cls) < 0)
+			err =
+			    dg_diag_fail(d, name, config_setting_get_member(e, "classification"),
+			                 "classification '%s' is not one of classification_levels "
+			                 "(%s)",
+			                 cls, dg_catalog_levels(cfg->catalog));
 		cats = config_setting_get_member(e, "categories");
 		if (!err && cats != NULL &&
 		    dg_cfgutil_strings(name, cats, &entry.categories, &entry.ncategories, d) != 0)
@@ -363,10 +427,24 @@ static char *read_aux(void *arg, const char *from, const char *path, size_t *len
 
 static void read_groups(struct dg_config *cfg, const char *name, config_t *c, struct dg_diag *d)
 {
-	static const char *const top[] = {
-	    "sources", "state_directory", "report",   "limits",     "rules",  "assets",
-	    "map",     "lists",           "settings", "schedules",  "fields", "exceptions",
-	    "daemon",  "databases",       "roles",    "rule_tests", NULL};
+	static const char *const top[] = {"sources",
+	                                  "state_directory",
+	                                  "report",
+	                                  "limits",
+	                                  "rules",
+	                                  "assets",
+	                                  "map",
+	                                  "lists",
+	                                  "settings",
+	                                  "schedules",
+	                                  "fields",
+	                                  "exceptions",
+	                                  "daemon",
+	                                  "databases",
+	                                  "roles",
+	                                  "rule_tests",
+	                                  "classification_levels",
+	                                  NULL};
 	static const char *const report_keys[] = {"directory", "key",           "pseudonym_key",
 	                                          "interval",  "max_malformed", NULL};
 	static const char *const limit_keys[] = {"max_line", "lateness", NULL};

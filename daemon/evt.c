@@ -40,6 +40,9 @@ static const char *const model_names[DG_F_NMODEL] = {
     [DG_F_MASKED] = "dg.masked",
     [DG_F_RETENTION_UNTIL] = "dg.retention_until",
     [DG_F_DB_APPLICATION] = "db.application_name",
+    [DG_F_USER_EFFECTIVE] = "user.effective.name",
+    [DG_F_AUDIT_CHANGE] = "dg.audit_change",
+    [DG_F_AUDIT_CLASS] = "db.audit.class",
 };
 
 static const enum dg_field_type model_types[DG_F_NMODEL] = {
@@ -77,15 +80,43 @@ static const enum dg_field_type model_types[DG_F_NMODEL] = {
     [DG_F_MASKED] = DG_TYPE_BOOL,
     [DG_F_RETENTION_UNTIL] = DG_TYPE_TIME,
     [DG_F_DB_APPLICATION] = DG_TYPE_STRING,
+    [DG_F_USER_EFFECTIVE] = DG_TYPE_STRING,
+    [DG_F_AUDIT_CHANGE] = DG_TYPE_STRING,
+    [DG_F_AUDIT_CLASS] = DG_TYPE_STRING,
 };
 
-static const char *const actions[] = {"read",  "write", "delete", "export", "share",
-                                      "login", "grant", "ddl",    "admin",  NULL};
+static const char *const actions[] = {"read",  "write", "delete", "export",   "share", "login",
+                                      "grant", "ddl",   "admin",  "set_role", NULL};
 static const char *const outcomes[] = {"success", "failure", NULL};
+static const char *const audit_changes[] = {"reduce", "increase", "change", NULL};
 
 const char *const *dg_schema_values(int field)
 {
-	return field == DG_F_EVENT_ACTION ? actions : field == DG_F_EVENT_OUTCOME ? outcomes : NULL;
+	switch (field) {
+	case DG_F_EVENT_ACTION:
+		return actions;
+	case DG_F_EVENT_OUTCOME:
+		return outcomes;
+	case DG_F_AUDIT_CHANGE:
+		return audit_changes;
+	default:
+		return NULL;
+	}
+}
+
+bool dg_evt_add_object(struct dg_evt *evt, const char *p, size_t len, const char *action,
+                       unsigned flags)
+{
+	struct dg_evt_object *o;
+
+	if (evt->nobjects == DG_MAX_OBJECTS || len == 0)
+		return false;
+	o = &evt->objects[evt->nobjects++];
+	o->name = (struct dg_str){p, len};
+	o->action = action;
+	o->via = (struct dg_str){NULL, 0};
+	o->flags = flags;
+	return true;
 }
 
 /* Open addressing over path names; entries are full paths (slot >= 0) or prefixes (-1). */
@@ -386,8 +417,7 @@ bool dg_evt_restore(struct dg_evt *evt, const char *buf, size_t len)
 {
 	const char *p = buf, *end = buf + len;
 
-	evt->present = 0;
-	evt->nitems = 0;
+	dg_evt_clear(evt);
 	if (!take(&p, end, &evt->ts_ms, sizeof evt->ts_ms))
 		return false;
 	while (p < end) {

@@ -202,8 +202,7 @@ int dg_jsonl_parse(struct dg_jsonl *p, const char *line, size_t len, struct dg_e
 	const struct dg_str *ts;
 	size_t at;
 
-	evt->present = 0;
-	evt->nitems = 0;
+	dg_evt_clear(evt);
 	p->scratch_len = 0;
 	if (!dg_json_check_text(line, len, why, &at))
 		return -1;

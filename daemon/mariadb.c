@@ -19,6 +19,7 @@ struct slot {
 	uint64_t conn, qid;
 	unsigned n;
 	uint8_t len[SLOT_NAMES];
+	char op[SLOT_NAMES]; /* 'R'ead, 'W'rite, or a 'D'DL of the table */
 	char name[SLOT_NAMES][NAME_MAX_];
 };
 
@@ -28,9 +29,6 @@ struct dg_mariadb {
 	size_t cap;
 	struct slot slots[SLOTS];
 	unsigned victim;
-	/* the objects of the last QUERY, for dg_mariadb_event */
-	struct dg_str objects[SLOT_NAMES];
-	unsigned nobjects, base_items;
 	char why[128];
 };
 
@@ -105,7 +103,7 @@ static struct slot *find_slot(struct dg_mariadb *p, uint64_t conn)
 }
 
 /* A table record: remember the object for the QUERY that follows. */
-static void note_table(struct dg_mariadb *p, uint64_t conn, uint64_t qid, struct dg_str db,
+static void note_table(struct dg_mariadb *p, uint64_t conn, uint64_t qid, char op, struct dg_str db,
                        struct dg_str table)
 {
 	struct slot *s = find_slot(p, conn);
@@ -135,6 +133,7 @@ static void note_table(struct dg_mariadb *p, uint64_t conn, uint64_t qid, struct
 	memcpy(s->name[s->n], db.p, db.len);
 	s->name[s->n][db.len] = '.';
 	memcpy(s->name[s->n] + db.len + 1, table.p, table.len);
+	s->op[s->n] = op;
 	s->len[s->n++] = (uint8_t)(db.len + 1 + table.len);
 }
 
@@ -163,9 +162,41 @@ static bool eq(struct dg_str s, const char *lit)
 	return s.len == n && memcmp(s.p, lit, n) == 0;
 }
 
+static void set_object(struct dg_evt *evt, struct dg_str obj);
+
+/* Whether the statement names the table "db.table". */
+static bool names(const struct dg_sql *sql, const char *name, size_t len)
+{
+	for (size_t i = 0; i < sql->ntables; i++)
+		if (sql->tables[i].len == len && memcmp(sql->tables[i].p, name, len) == 0)
+			return true;
+	return false;
+}
+
+/* The action on a table the server opened: reading it is a read (an export when the
+ * statement exports), writing it the statement's write or delete, creating or dropping it
+ * DDL. */
+static const char *table_action(char op, const struct dg_sql *sql)
+{
+	bool exports = sql->action != NULL && strcmp(sql->action, "export") == 0;
+
+	/* privilege and server statements write the server's own tables to do what they do */
+	if (sql->action != NULL &&
+	    (strcmp(sql->action, "grant") == 0 || strcmp(sql->action, "admin") == 0 ||
+	     strcmp(sql->action, "set_role") == 0))
+		return sql->action;
+	if (op == 'R')
+		return exports ? "export" : "read";
+	if (op == 'W')
+		return sql->action != NULL && strcmp(sql->action, "delete") == 0 ? "delete"
+		                                                                 : "write";
+	return "ddl";
+}
+
 static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64_t qid, uint64_t rc,
                   struct dg_evt *evt)
 {
+	static const char *const changes[] = {"", "reduce", "increase", "change"};
 	struct dg_str stmt = f[8];
 	struct slot *s = find_slot(p, conn);
 	struct dg_sql sql;
@@ -189,25 +220,52 @@ static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64
 		dg_evt_set(evt, DG_F_DB_OPERATION, sql.verb.p, sql.verb.len);
 	if (sql.action != NULL)
 		dg_evt_set(evt, DG_F_EVENT_ACTION, sql.action, strlen(sql.action));
+	if (sql.audit != DG_SQL_AUDIT_NONE)
+		dg_evt_set(evt, DG_F_AUDIT_CHANGE, changes[sql.audit], strlen(changes[sql.audit]));
+	if (sql.action != NULL && strcmp(sql.action, "set_role") == 0)
+		dg_evt_set(evt, DG_F_USER_EFFECTIVE, sql.role.len ? sql.role.p : f[2].p,
+		           sql.role.len ? sql.role.len : f[2].len);
 	for (size_t i = 0; i < sql.ncolumns; i++)
 		dg_evt_push(evt, DG_F_DB_COLUMNS, sql.columns[i].p, sql.columns[i].len);
-	p->nobjects = 0;
 	if (sql.setting.len > 0) {
-		p->objects[p->nobjects++] = sql.setting;
+		set_object(evt, sql.setting);
 	} else if (s != NULL && s->qid == qid && s->n > 0 &&
 	           !(sql.action != NULL && strcmp(sql.action, "grant") == 0 && sql.ntables > 0)) {
 		/* the server's own list of what the statement opened (for a GRANT, that is the
-		 * privilege tables: the statement names the table concerned) */
+		 * privilege tables: the statement names the table concerned). A table the
+		 * statement does not name, opened with one it names that the server did not
+		 * list, is read through that view. */
+		const struct dg_str *view = NULL;
+
+		for (size_t i = 0; i < sql.ntables && view == NULL; i++) {
+			bool listed = false;
+
+			for (unsigned j = 0; j < s->n && !listed; j++)
+				listed = s->len[j] == sql.tables[i].len &&
+				         memcmp(s->name[j], sql.tables[i].p, s->len[j]) == 0;
+			if (!listed)
+				view = &sql.tables[i];
+		}
+		if (view != NULL)
+			dg_evt_add_object(evt, view->p, view->len, table_action('R', &sql), 0);
 		for (unsigned i = 0; i < s->n && used + s->len[i] <= p->cap; i++) {
-			memcpy(p->scratch + used, s->name[i], s->len[i]);
-			p->objects[p->nobjects].p = p->scratch + used;
-			p->objects[p->nobjects++].len = s->len[i];
+			char *name = p->scratch + used;
+			bool indirect = view != NULL && !names(&sql, s->name[i], s->len[i]);
+
+			memcpy(name, s->name[i], s->len[i]);
 			used += s->len[i];
+			if (dg_evt_add_object(evt, name, s->len[i], table_action(s->op[i], &sql),
+			                      indirect ? DG_OBJ_INDIRECT : 0) &&
+			    indirect)
+				evt->objects[evt->nobjects - 1].via = *view;
 		}
 	} else {
-		for (size_t i = 0; i < sql.ntables && i < SLOT_NAMES; i++)
-			p->objects[p->nobjects++] = sql.tables[i];
+		for (size_t i = 0; i < sql.ntables; i++)
+			dg_evt_add_object(evt, sql.tables[i].p, sql.tables[i].len,
+			                  dg_sql_table_action(&sql, i), 0);
 	}
+	if (evt->nobjects > 0)
+		set_object(evt, evt->objects[0].name);
 	if (s != NULL)
 		s->used = false;
 	if (rc != 0) {
@@ -257,9 +315,7 @@ int dg_mariadb_parse(struct dg_mariadb *p, const char *rec, size_t len, struct d
 	f[8].len = (size_t)(last - 1 - s);
 	f[9].p = last;
 	f[9].len = (size_t)(end - last);
-	evt->present = 0;
-	evt->nitems = 0;
-	p->nobjects = 0;
+	dg_evt_clear(evt);
 	if (!timestamp(f[0].p, f[0].len, p->tz, &evt->ts_ms)) {
 		*why = "server_audit: the time is not YYYYMMDD hh:mm:ss";
 		return -1;
@@ -286,7 +342,11 @@ int dg_mariadb_parse(struct dg_mariadb *p, const char *rec, size_t len, struct d
 		query(p, f, conn, qid, rc, evt);
 	} else if (eq(f[6], "READ") || eq(f[6], "WRITE") || eq(f[6], "CREATE") ||
 	           eq(f[6], "DROP") || eq(f[6], "ALTER") || eq(f[6], "RENAME")) {
-		note_table(p, conn, qid, f[7], f[8]);
+		note_table(p, conn, qid,
+		           eq(f[6], "READ")    ? 'R'
+		           : eq(f[6], "WRITE") ? 'W'
+		                               : 'D',
+		           f[7], f[8]);
 		return 0;
 	} else if (eq(f[6], "DISCONNECT")) {
 		return 0;
@@ -296,19 +356,5 @@ int dg_mariadb_parse(struct dg_mariadb *p, const char *rec, size_t len, struct d
 		*why = p->why;
 		return -1;
 	}
-	if (p->nobjects > 0)
-		set_object(evt, p->objects[0]);
-	p->base_items = evt->nitems;
-	return p->nobjects > 1 ? (int)p->nobjects : 1;
-}
-
-void dg_mariadb_event(struct dg_mariadb *p, int i, struct dg_evt *evt)
-{
-	if (i <= 0 || (unsigned)i >= p->nobjects)
-		return;
-	/* what enrichment added for the previous object goes */
-	evt->present &= ~(1ULL << DG_F_CLASSIFICATION | 1ULL << DG_F_CATEGORIES |
-	                  1ULL << DG_F_USER_ROLES | 1ULL << DG_F_DB_COLLECTION);
-	evt->nitems = p->base_items;
-	set_object(evt, p->objects[i]);
+	return 1;
 }

@@ -14,6 +14,9 @@
 #define CSV_FIELDS   26   /* PostgreSQL 15's csvlog columns */
 #define STMT_SLOTS   256  /* statements remembered for pgaudit.log_statement_once */
 #define STMT_KEY     64
+#define BACKENDS     512 /* backends whose current statement and role are remembered */
+#define SEEN         16  /* objects remembered per statement, to merge pgaudit's records */
+#define NAME_CAP     128
 
 /* One piece of a compiled log_line_prefix: literal text, or an escape. */
 struct item {
@@ -35,8 +38,23 @@ struct stmt {
 	size_t len, cap;
 };
 
+/* What one backend's records so far say: its current statement, the objects already given an
+ * event for it, the view it reads through, the role it acts as. */
+struct backend {
+	uint64_t pid, stmt;
+	bool used;
+	unsigned nseen;
+	uint64_t seen[SEEN];     /* hash of (substatement, object) */
+	uint64_t seen_any[SEEN]; /* hash of (action, object) */
+	char view[NAME_CAP];     /* a VIEW record of this statement */
+	size_t view_len;
+	char role[NAME_CAP]; /* SET ROLE */
+	size_t role_len;
+};
+
 struct dg_pglog {
 	struct stmt stmts[STMT_SLOTS];
+	struct backend backends[BACKENDS];
 	size_t max_record;
 	enum dg_pglog_layout layout;
 	const struct dg_tz *tz;
@@ -643,23 +661,47 @@ static bool timestamp(const struct dg_pglog *p, const struct msg *m, struct dg_e
 	}
 }
 
-/* Fills action, object and table from a statement, for records pgaudit did not itemise. */
-static void from_statement(struct dg_pglog *p, struct dg_evt *evt, const struct dg_str *stmt,
+/* Scans a statement into sql (names in the parser's scratch); fills the event's verb,
+ * columns and, for a statement alone, its action. */
+static void scan_statement(struct dg_pglog *p, struct dg_evt *evt, const struct dg_str *stmt,
                            struct dg_sql *sql)
 {
 	dg_sql_scan(DG_SQL_POSTGRESQL, stmt->p, stmt->len, "", 0, p->scratch + p->used,
 	            p->cap - p->used, sql);
 	p->used += sql->scratch_used;
-	if (sql->action != NULL)
-		dg_evt_set(evt, DG_F_EVENT_ACTION, sql->action, strlen(sql->action));
 	if (sql->verb.len > 0)
 		dg_evt_set(evt, DG_F_DB_OPERATION, sql->verb.p, sql->verb.len);
+	if (sql->audit != DG_SQL_AUDIT_NONE) {
+		static const char *const changes[] = {"", "reduce", "increase", "change"};
+
+		dg_evt_set(evt, DG_F_AUDIT_CHANGE, changes[sql->audit],
+		           strlen(changes[sql->audit]));
+	}
+}
+
+static void set_columns(struct dg_evt *evt, const struct dg_sql *sql)
+{
 	for (size_t i = 0; i < sql->ncolumns; i++)
 		dg_evt_push(evt, DG_F_DB_COLUMNS, sql->columns[i].p, sql->columns[i].len);
-	if (sql->setting.len > 0)
-		dg_evt_set(evt, DG_F_OBJECT, sql->setting.p, sql->setting.len);
-	else if (sql->ntables > 0)
-		dg_evt_set(evt, DG_F_OBJECT, sql->tables[0].p, sql->tables[0].len);
+}
+
+/* A denied statement, which pgaudit never logs: its objects from its text. */
+static void from_statement(struct dg_pglog *p, struct dg_evt *evt, const struct dg_str *stmt)
+{
+	struct dg_sql sql;
+
+	scan_statement(p, evt, stmt, &sql);
+	set_columns(evt, &sql);
+	if (sql.action != NULL)
+		dg_evt_set(evt, DG_F_EVENT_ACTION, sql.action, strlen(sql.action));
+	if (sql.setting.len > 0)
+		dg_evt_set(evt, DG_F_OBJECT, sql.setting.p, sql.setting.len);
+	for (size_t i = 0; sql.setting.len == 0 && i < sql.ntables; i++) {
+		if (i == 0)
+			dg_evt_set(evt, DG_F_OBJECT, sql.tables[0].p, sql.tables[0].len);
+		dg_evt_add_object(evt, sql.tables[i].p, sql.tables[i].len,
+		                  dg_sql_table_action(&sql, i), 0);
+	}
 }
 
 static void set_collection(struct dg_evt *evt)
@@ -719,6 +761,125 @@ static void statement_once(struct dg_pglog *p, const struct msg *m, struct dg_st
 	memcpy(st->key, key, sizeof key);
 }
 
+static uint64_t name_hash(const struct dg_str *sub, const char *p, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; sub != NULL && i < sub->len; i++)
+		h = (h ^ (unsigned char)sub->p[i]) * 1099511628211ULL;
+	h = (h ^ '/') * 1099511628211ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static bool parse_u64(const struct dg_str *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s->len == 0 || s->len > 19 || !digits_only(s->p, s->len))
+		return false;
+	for (size_t i = 0; i < s->len; i++)
+		v = v * 10 + (uint64_t)(s->p[i] - '0');
+	*out = v;
+	return true;
+}
+
+/* The state of the backend that wrote m, moved on to statement id; NULL when the record does
+ * not say which backend (a log_line_prefix without %p). */
+static struct backend *backend(struct dg_pglog *p, const struct msg *m, const struct dg_str *id)
+{
+	struct backend *be;
+	uint64_t pid, stmt = 0;
+
+	if (!parse_u64(&m->pid, &pid))
+		return NULL;
+	be = &p->backends[pid % BACKENDS];
+	if (!be->used || be->pid != pid) {
+		memset(be, 0, sizeof *be);
+		be->used = true;
+		be->pid = pid;
+	}
+	if (id != NULL && parse_u64(id, &stmt) && stmt != be->stmt) {
+		be->stmt = stmt;
+		be->nseen = 0;
+		be->view_len = 0;
+	}
+	return be;
+}
+
+/* Whether the statement already gave an event for the object: pgaudit writes an OBJECT and a
+ * SESSION record for the same access when both are on, and the same action on a name read
+ * from the statement text (sub NULL) repeats what the records of its other substatements
+ * named. Remembers it. */
+static bool seen(struct backend *be, const struct dg_str *sub, const char *name, size_t len,
+                 const char *action)
+{
+	struct dg_str a = {action ? action : "", action ? strlen(action) : 0};
+	uint64_t h = name_hash(sub, name, len), any = name_hash(&a, name, len);
+
+	if (be == NULL)
+		return false;
+	for (unsigned i = 0; i < be->nseen; i++)
+		if (sub != NULL ? be->seen[i] == h : be->seen_any[i] == any)
+			return true;
+	if (be->nseen < SEEN) {
+		be->seen[be->nseen] = h;
+		be->seen_any[be->nseen++] = any;
+	}
+	return false;
+}
+
+/* Whether the statement names the object ("core.customers" or unqualified "customers"). */
+static bool names(const struct dg_sql *sql, const struct dg_str *obj)
+{
+	const char *dot = memchr(obj->p, '.', obj->len);
+	size_t tail = dot ? obj->len - (size_t)(dot + 1 - obj->p) : obj->len;
+
+	for (size_t i = 0; i < sql->ntables; i++) {
+		const struct dg_str *t = &sql->tables[i];
+
+		if ((t->len == obj->len && memcmp(t->p, obj->p, t->len) == 0) ||
+		    (dot != NULL && memchr(t->p, '.', t->len) == NULL && t->len == tail &&
+		     memcmp(t->p, dot + 1, tail) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* The queries PostgreSQL runs itself to check foreign keys: not accesses by the user. */
+static bool referential_check(const struct dg_str *text)
+{
+	return (starts(text, "SELECT 1 FROM ONLY ") &&
+	        (find(text, " FOR KEY SHARE OF ") || find(text, " FOR SHARE OF "))) ||
+	       (starts(text, "SELECT fk.") && find(text, " LEFT OUTER JOIN ONLY ") != NULL);
+}
+
+/* pgaudit's class and command decide the action on the object a record names; the statement
+ * text refines a read into an export (COPY ... TO, a dump) and a change of settings into
+ * admin, and decides alone for the classes that say nothing of data (MISC, FUNCTION). */
+static const char *class_action(const struct dg_str *cls, const struct dg_str *cmd,
+                                const char *text, bool dump)
+{
+	bool admin = text != NULL && strcmp(text, "admin") == 0;
+	const char *a;
+
+	if (eq(cls, "READ"))
+		a = eq(cmd, "COPY") || (text != NULL && strcmp(text, "export") == 0) ? "export"
+		                                                                     : "read";
+	else if (eq(cls, "WRITE"))
+		a = eq(cmd, "DELETE") || eq(cmd, "TRUNCATE") ? "delete" : "write";
+	else if (eq(cls, "ROLE"))
+		a = admin ? "admin" : "grant";
+	else if (eq(cls, "DDL"))
+		a = admin ? "admin" : "ddl";
+	else
+		a = text;
+	if (dump && a != NULL && strcmp(a, "read") == 0)
+		a = "export";
+	return a;
+}
+
 /* "AUDIT: SESSION,1,1,READ,SELECT,TABLE,public.t,statement,parameters[,rows]" */
 static int audit(struct dg_pglog *p, const struct msg *m, struct dg_evt *evt, const char **why)
 {
@@ -726,7 +887,10 @@ static int audit(struct dg_pglog *p, const struct msg *m, struct dg_evt *evt, co
 	const char *s = text->p + 7, *end = text->p + text->len;
 	struct dg_str f[10] = {{0}};
 	struct dg_sql sql;
+	struct backend *be;
+	const char *action;
 	size_t n = 0;
+	bool dump = starts(&m->app, "pg_dump");
 
 	while (n < 10 && s < end) {
 		if (!csv_field(p, &s, end, &f[n])) {
@@ -741,38 +905,81 @@ static int audit(struct dg_pglog *p, const struct msg *m, struct dg_evt *evt, co
 		*why = "pgaudit: an AUDIT record without its nine or ten fields";
 		return -1;
 	}
+	if (n == 10 && (f[9].len == 0 || f[9].len > 18 || !digits_only(f[9].p, f[9].len))) {
+		*why = "pgaudit: the row count is not a number";
+		return -1;
+	}
+	be = backend(p, m, &f[1]);
 	dg_evt_set(evt, DG_F_EVENT_OUTCOME, "success", 7);
-	dg_evt_set(evt, DG_F_DB_OPERATION, f[4].p, f[4].len);
+	dg_evt_set(evt, DG_F_AUDIT_CLASS, f[3].p, f[3].len);
 	statement_once(p, m, f);
-	if (!eq(&f[7], "<previously logged>") && !eq(&f[7], "<not logged>"))
+	if (!eq(&f[7], "<previously logged>") && !eq(&f[7], "<not logged>")) {
+		if (referential_check(&f[7]))
+			return 0;
 		dg_evt_set(evt, DG_F_DB_QUERY, f[7].p, f[7].len);
+	}
 	if (eq(&f[4], "PREPARE") || eq(&f[4], "DEALLOCATE") || eq(&f[4], "EXPLAIN")) {
 		/* preparing touches no data; pgaudit logs the execution on its own */
-	} else if (dg_evt_has(evt, DG_F_DB_QUERY)) {
-		from_statement(p, evt, &f[7], &sql);
-		dg_evt_set(evt, DG_F_DB_OPERATION, f[4].p, f[4].len);
+		memset(&sql, 0, sizeof sql);
 	} else {
-		from_statement(p, evt, &f[4], &sql); /* the command alone: "SELECT", "GRANT" */
+		/* the text, or the command alone ("SELECT", "GRANT") */
+		scan_statement(p, evt, dg_evt_has(evt, DG_F_DB_QUERY) ? &f[7] : &f[4], &sql);
 	}
-	if (!dg_evt_has(evt, DG_F_EVENT_ACTION)) {
-		static const char *const by_class[][2] = {
-		    {"READ", "read"}, {"WRITE", "write"}, {"ROLE", "grant"}, {"DDL", "ddl"}};
-
-		for (size_t i = 0; i < 4; i++)
-			if (eq(&f[3], by_class[i][0]) && !eq(&f[4], "PREPARE"))
-				dg_evt_set(evt, DG_F_EVENT_ACTION, by_class[i][1],
-				           strlen(by_class[i][1]));
-	}
-	if (f[6].len > 0) /* pgaudit's own name of the object wins over the statement's */
+	dg_evt_set(evt, DG_F_DB_OPERATION, f[4].p, f[4].len);
+	action = eq(&f[4], "PREPARE") ? NULL : class_action(&f[3], &f[4], sql.action, dump);
+	if (action != NULL)
+		dg_evt_set(evt, DG_F_EVENT_ACTION, action, strlen(action));
+	if (f[6].len > 0) {
+		/* pgaudit names the object: the statement's text decides nothing about it */
+		if (seen(be, &f[2], f[6].p, f[6].len, action))
+			return 0;
+		if (be != NULL && eq(&f[5], "VIEW") && f[6].len < NAME_CAP) {
+			memcpy(be->view, f[6].p, f[6].len);
+			be->view_len = f[6].len;
+		}
 		dg_evt_set(evt, DG_F_OBJECT, f[6].p, f[6].len);
+		set_columns(evt, &sql);
+		if (be != NULL && be->view_len > 0 && !eq(&f[5], "VIEW") && !names(&sql, &f[6])) {
+			/* a table the statement reads only through a view it names */
+			dg_evt_add_object(evt, f[6].p, f[6].len, action, DG_OBJ_INDIRECT);
+			evt->objects[0].via = (struct dg_str){be->view, be->view_len};
+		}
+	} else {
+		size_t added = 0;
+
+		set_columns(evt, &sql);
+		if (sql.setting.len > 0)
+			dg_evt_set(evt, DG_F_OBJECT, sql.setting.p, sql.setting.len);
+		for (size_t i = 0; sql.setting.len == 0 && i < sql.ntables; i++) {
+			const char *a =
+			    sql.table_read[i]
+			        ? class_action(&(struct dg_str){"READ", 4}, &f[4], sql.action, dump)
+			        : action;
+
+			if (seen(be, NULL, sql.tables[i].p, sql.tables[i].len, a))
+				continue;
+			if (added++ == 0)
+				dg_evt_set(evt, DG_F_OBJECT, sql.tables[i].p, sql.tables[i].len);
+			dg_evt_add_object(evt, sql.tables[i].p, sql.tables[i].len, a, 0);
+		}
+		if (sql.ntables > 0 && added == 0)
+			return 0; /* every table it names has its event from another record */
+	}
+	if (action != NULL && strcmp(action, "set_role") == 0) {
+		const struct dg_str *who = sql.role.len > 0 ? &sql.role : &m->user;
+
+		if (be != NULL) {
+			be->role_len = sql.role.len < NAME_CAP ? sql.role.len : 0;
+			memcpy(be->role, sql.role.p ? sql.role.p : "", be->role_len);
+		}
+		dg_evt_set(evt, DG_F_USER_EFFECTIVE, who->p, who->len);
+	} else if (be != NULL && be->role_len > 0) {
+		dg_evt_set(evt, DG_F_USER_EFFECTIVE, be->role, be->role_len);
+	}
 	set_collection(evt);
 	if (n == 10) {
 		int64_t rows = 0;
 
-		if (f[9].len == 0 || f[9].len > 18 || !digits_only(f[9].p, f[9].len)) {
-			*why = "pgaudit: the row count is not a number";
-			return -1;
-		}
 		for (size_t i = 0; i < f[9].len; i++)
 			rows = rows * 10 + (f[9].p[i] - '0');
 		dg_evt_set_int(evt, DG_F_RECORDS, rows, f[9].p, f[9].len);
@@ -782,10 +989,7 @@ static int audit(struct dg_pglog *p, const struct msg *m, struct dg_evt *evt, co
 
 static int to_event(struct dg_pglog *p, struct msg *m, struct dg_evt *evt, const char **why)
 {
-	struct dg_sql sql;
-
-	evt->present = 0;
-	evt->nitems = 0;
+	dg_evt_clear(evt);
 	if (!timestamp(p, m, evt)) {
 		*why = "a record whose time cannot be read";
 		return -1;
@@ -811,7 +1015,7 @@ static int to_event(struct dg_pglog *p, struct msg *m, struct dg_evt *evt, const
 		dg_evt_set(evt, DG_F_MESSAGE, m->text.p, m->text.len);
 		if (m->statement.len > 0) {
 			dg_evt_set(evt, DG_F_DB_QUERY, m->statement.p, m->statement.len);
-			from_statement(p, evt, &m->statement, &sql);
+			from_statement(p, evt, &m->statement);
 			set_collection(evt);
 		}
 	} else {

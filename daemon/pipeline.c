@@ -42,6 +42,11 @@ struct dg_pipeline {
 	struct dg_engine *engine;
 	struct dg_finding_env env;
 	struct dg_evt evt;
+	/* the fields a database record's parse gave, before an object's event adds to them */
+	uint64_t base_present;
+	unsigned base_nitems;
+	const struct dg_ref *ref;
+	bool emitted;
 	struct input *inputs;
 	uint32_t ninputs, cap;
 	struct dg_pipeline_totals totals;
@@ -186,6 +191,97 @@ static bool blank(const struct dg_record *rec)
 	return true;
 }
 
+static void evaluate(struct dg_pipeline *p, const struct dg_ref *ref)
+{
+	dg_session_apply(p->cfg->session, &p->evt);
+	dg_catalog_enrich(p->cfg->catalog, &p->evt);
+	dg_register_add(p->totals.sharing, &p->evt);
+	dg_engine_eval(p->engine, &p->evt, ref, on_match, p);
+}
+
+/* The event of one object of a database record: the record's own fields, that object and the
+ * action on it. */
+static void object_event(struct dg_pipeline *p, const char *name, size_t len, const char *action)
+{
+	struct dg_evt *evt = &p->evt;
+	const char *dot = memchr(name, '.', len);
+
+	evt->present = p->base_present;
+	evt->nitems = p->base_nitems;
+	dg_evt_set(evt, DG_F_OBJECT, name, len);
+	dg_evt_set(evt, DG_F_DB_COLLECTION, dot ? dot + 1 : name,
+	           dot ? len - (size_t)(dot + 1 - name) : len);
+	if (action != NULL)
+		dg_evt_set(evt, DG_F_EVENT_ACTION, action, strlen(action));
+	evaluate(p, p->ref);
+	p->emitted = true;
+}
+
+struct covered {
+	struct dg_pipeline *p;
+	const char *action;
+};
+
+static void covered_event(const char *object, void *arg)
+{
+	struct covered *c = arg;
+
+	object_event(c->p, object, strlen(object), c->action);
+}
+
+/* One event per catalogued object a database record names, each under the catalogue's name
+ * for it (an unqualified name resolved, "schema.*" every table it covers); objects the
+ * catalogue does not know (a sequence, the server's statistics tables) would only repeat the
+ * first event, which stands for them when none is catalogued. A table read through a
+ * catalogued view is the view's access, not one of its own; through a view the catalogue does
+ * not know, it stays the table's, so nothing the view may expose goes unseen. */
+static void objects(struct dg_pipeline *p, const struct dg_ref *ref)
+{
+	struct dg_evt *evt = &p->evt;
+	const struct dg_catalog *cat = p->cfg->catalog;
+	const struct dg_str *db = dg_evt_str(evt, DG_F_DB_NAMESPACE);
+	const struct dg_str *user = dg_evt_str(evt, DG_F_USER_NAME);
+	char first[256], name[256];
+	size_t first_len = 0;
+	const char *first_action = NULL;
+
+	if (evt->nobjects == 0) {
+		evaluate(p, ref);
+		return;
+	}
+	p->base_present = evt->present;
+	p->base_nitems = evt->nitems;
+	p->ref = ref;
+	p->emitted = false;
+	for (unsigned i = 0; i < evt->nobjects; i++) {
+		const struct dg_evt_object *o = &evt->objects[i];
+		size_t len = dg_catalog_resolve(cat, &o->name, db, user, name, sizeof name);
+
+		if (len == 0)
+			continue;
+		if (len >= 2 && memcmp(name + len - 2, ".*", 2) == 0) {
+			struct covered c = {p, o->action};
+			struct dg_str pattern = {name, len};
+
+			if (dg_catalog_each(cat, &pattern, covered_event, &c) > 0)
+				continue;
+		} else if ((o->flags & DG_OBJ_INDIRECT) &&
+		           dg_catalog_lookup(cat, o->via.p, o->via.len) != NULL) {
+			continue;
+		} else if (evt->nobjects == 1 || dg_catalog_lookup(cat, name, len) != NULL) {
+			object_event(p, name, len, o->action);
+			continue;
+		}
+		if (first_len == 0) {
+			memcpy(first, name, len);
+			first_len = len;
+			first_action = o->action;
+		}
+	}
+	if (!p->emitted && first_len > 0)
+		object_event(p, first, first_len, first_action);
+}
+
 static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record *rec)
 {
 	struct input *in = &p->inputs[input];
@@ -230,24 +326,8 @@ static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record 
 			p->totals.last_ms = p->evt.ts_ms;
 		p->totals.have_time = true;
 	}
-	/* A statement over several tables is one event per catalogued table, as pgaudit logs
-	 * it; tables the catalogue does not know (a sequence, the server's statistics tables)
-	 * would only repeat the first event. */
-	for (int i = 0; i < n; i++) {
-		if (i > 0) {
-			const struct dg_str *obj;
-
-			dg_mariadb_event(in->my, i, &p->evt);
-			obj = dg_evt_str(&p->evt, DG_F_OBJECT);
-			if (obj == NULL ||
-			    dg_catalog_lookup(p->cfg->catalog, obj->p, obj->len) == NULL)
-				continue;
-		}
-		dg_session_apply(p->cfg->session, &p->evt);
-		dg_catalog_enrich(p->cfg->catalog, &p->evt);
-		dg_register_add(p->totals.sharing, &p->evt);
-		dg_engine_eval(p->engine, &p->evt, &ref, on_match, p);
-	}
+	if (n > 0)
+		objects(p, &ref);
 }
 
 /* "YYYY-MM-DD hh:mm:ss[.fff] ZONE," opens a csvlog row; the zone is one word. */

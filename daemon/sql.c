@@ -10,12 +10,14 @@ struct tok {
 	const char *p;
 	size_t len;
 	int depth; /* parenthesis depth before the token */
+	bool exec; /* inside a MariaDB executable comment */
 };
 
 struct lex {
 	const char *s, *end;
 	enum dg_sql_dialect dialect;
 	int depth;
+	int exec; /* MariaDB executable comments open: their text is code */
 };
 
 struct scan {
@@ -25,6 +27,10 @@ struct scan {
 	size_t schema_len;
 	char *scratch;
 	size_t cap, used;
+	bool reading;        /* tables met now are read, not the statement's target */
+	struct dg_str value; /* of the setting a SET changes */
+	struct tok ctes[8];  /* names the WITH clause defines: not tables */
+	size_t nctes;
 };
 
 static bool word_char(unsigned char c)
@@ -70,7 +76,7 @@ static const char *skip_dollar(const struct lex *lx, const char *s)
 static struct tok next(struct lex *lx)
 {
 	const char *s = lx->s;
-	struct tok t = {T_END, NULL, 0, 0};
+	struct tok t = {T_END, NULL, 0, 0, false};
 
 	for (;;) {
 		while (s < lx->end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
@@ -78,6 +84,18 @@ static struct tok next(struct lex *lx)
 		if (s + 1 < lx->end && s[0] == '-' && s[1] == '-') {
 			while (s < lx->end && *s != '\n')
 				s++;
+		} else if (lx->dialect == DG_SQL_MARIADB && lx->end - s >= 3 && s[0] == '/' &&
+		           s[1] == '*' &&
+		           (s[2] == '!' || (s[2] == 'M' && lx->end - s >= 4 && s[3] == '!'))) {
+			/* slash-star-bang NNNNN ... star-slash is code the server runs (mysqldump
+			 * writes its SQL_NO_CACHE so) */
+			s += s[2] == '!' ? 3 : 4;
+			while (s < lx->end && *s >= '0' && *s <= '9')
+				s++;
+			lx->exec++;
+		} else if (lx->exec > 0 && s + 1 < lx->end && s[0] == '*' && s[1] == '/') {
+			s += 2;
+			lx->exec--;
 		} else if (s + 1 < lx->end && s[0] == '/' && s[1] == '*') {
 			const char *e = s + 2;
 
@@ -92,6 +110,7 @@ static struct tok next(struct lex *lx)
 		}
 	}
 	t.depth = lx->depth;
+	t.exec = lx->exec > 0;
 	if (s >= lx->end) {
 		lx->s = s;
 		return t;
@@ -216,6 +235,10 @@ static void table_or_call(struct scan *sc, struct tok first, bool maybe_call)
 	n = read_name(sc, first, parts);
 	if ((maybe_call && is_punct(peek(&sc->lx), '(')) || out->ntables == DG_SQL_MAX_TABLES)
 		return;
+	for (size_t i = 0; n == 1 && i < sc->nctes; i++)
+		if (sc->ctes[i].len == first.len &&
+		    strncasecmp(sc->ctes[i].p, first.p, first.len) == 0)
+			return;
 	if (n == 1 && sc->schema_len > 0) {
 		if (!put(sc, sc->schema, sc->schema_len) || !put(sc, ".", 1))
 			goto full;
@@ -226,9 +249,11 @@ static void table_or_call(struct scan *sc, struct tok first, bool maybe_call)
 	for (size_t i = 0; i < out->ntables; i++)
 		if (out->tables[i].len == sc->used - mark &&
 		    memcmp(out->tables[i].p, sc->scratch + mark, sc->used - mark) == 0) {
-			sc->used = mark; /* named twice: once is enough */
+			sc->used = mark; /* named twice: once is enough, and the target wins */
+			out->table_read[i] &= sc->reading;
 			return;
 		}
+	out->table_read[out->ntables] = sc->reading;
 	out->tables[out->ntables].p = sc->scratch + mark;
 	out->tables[out->ntables++].len = sc->used - mark;
 	return;
@@ -300,7 +325,106 @@ static void setting(struct scan *sc, struct tok t)
 static bool audit_setting(const struct dg_str *s)
 {
 	return (s->len >= 8 && memcmp(s->p, "pgaudit.", 8) == 0) ||
+	       (s->len == 7 && memcmp(s->p, "pgaudit", 7) == 0) ||
 	       (s->len >= 12 && memcmp(s->p, "server_audit", 12) == 0);
+}
+
+/* The value after "=" or TO: a word, number or string (its quotes dropped), or "default". */
+static struct dg_str *value(struct scan *sc)
+{
+	static struct dg_str none = {"", 0};
+	struct tok t = next(&sc->lx);
+	struct dg_str *v = &sc->value;
+
+	if (is_punct(t, '=') || is(t, "to"))
+		t = next(&sc->lx);
+	if (t.t == T_END || t.t == T_PUNCT)
+		return &none;
+	*v = (struct dg_str){t.p, t.len};
+	if (t.t == T_STR && t.len >= 2 && (t.p[0] == '\'' || t.p[0] == '"'))
+		*v = (struct dg_str){t.p + 1, t.len - 2};
+	return v;
+}
+
+/* Whether the comma-separated list holds item (any case, blanks around items ignored). */
+static bool has_item(const struct dg_str *list, const char *item)
+{
+	const char *s = list->p, *end = list->p + list->len;
+	size_t n = strlen(item);
+
+	while (s < end) {
+		const char *e = memchr(s, ',', (size_t)(end - s));
+		const char *a = s, *b = e ? e : end;
+
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if ((size_t)(b - a) == n && strncasecmp(a, item, n) == 0)
+			return true;
+		s = e ? e + 1 : end;
+	}
+	return false;
+}
+
+static bool has_exclusion(const struct dg_str *list)
+{
+	for (size_t i = 0; i < list->len; i++)
+		if (list->p[i] == '-')
+			return true;
+	return false;
+}
+
+static bool falsy(const struct dg_str *v)
+{
+	return has_item(v, "off") || has_item(v, "0") || has_item(v, "false") ||
+	       has_item(v, "no") || v->len == 0;
+}
+
+static bool named(const struct dg_str *s, const char *name)
+{
+	return s->len == strlen(name) && memcmp(s->p, name, s->len) == 0;
+}
+
+/* What setting an audit setting to v (NULL: back to its default) does to the trail. Only a
+ * change that lowers auditing is tampering; the rest is configuration worth recording. */
+static enum dg_sql_audit audit_change(const struct dg_str *setting, const struct dg_str *v)
+{
+	static const char *const pg_switches[] = {"pgaudit.log_relation", "pgaudit.log_rows",
+	                                          "pgaudit.log_parameter", "pgaudit.log_statement",
+	                                          NULL};
+
+	if (v != NULL && v->len == 7 && strncasecmp(v->p, "default", 7) == 0)
+		v = NULL;
+	if (named(setting, "pgaudit.log")) {
+		/* the default is none; PCI DSS 10.2 wants reads, writes, privileges and DDL */
+		if (v == NULL || has_exclusion(v))
+			return DG_SQL_AUDIT_REDUCE;
+		if (has_item(v, "all") || (has_item(v, "read") && has_item(v, "write") &&
+		                           has_item(v, "role") && has_item(v, "ddl")))
+			return DG_SQL_AUDIT_INCREASE;
+		return DG_SQL_AUDIT_REDUCE;
+	}
+	for (size_t i = 0; pg_switches[i] != NULL; i++)
+		if (named(setting, pg_switches[i]))
+			return v != NULL && !falsy(v) ? DG_SQL_AUDIT_INCREASE : DG_SQL_AUDIT_REDUCE;
+	if (named(setting, "pgaudit.role") || named(setting, "server_audit_logging"))
+		return v != NULL && !falsy(v) ? DG_SQL_AUDIT_INCREASE : DG_SQL_AUDIT_REDUCE;
+	if (named(setting, "server_audit_events")) {
+		/* empty (the default) logs every event */
+		if (v == NULL || v->len == 0 ||
+		    (has_item(v, "connect") &&
+		     (has_item(v, "query") ||
+		      (has_item(v, "query_dml") && has_item(v, "query_ddl") &&
+		       has_item(v, "query_dcl")))))
+			return DG_SQL_AUDIT_INCREASE;
+		return DG_SQL_AUDIT_REDUCE;
+	}
+	if (named(setting, "server_audit_excl_users") || named(setting, "server_audit_incl_users"))
+		return v == NULL || v->len == 0 ? DG_SQL_AUDIT_INCREASE : DG_SQL_AUDIT_REDUCE;
+	if (named(setting, "server_audit_file_path") || named(setting, "server_audit_output_type"))
+		return DG_SQL_AUDIT_REDUCE; /* the trail goes where its collector does not look */
+	return DG_SQL_AUDIT_CHANGE;
 }
 
 static const char *const non_columns[] = {"distinct",
@@ -383,13 +507,22 @@ static void star(struct scan *sc)
 }
 
 /* The rest of a SELECT (or the query part of another statement): tables after FROM and JOIN at
- * any depth, '*' in the top-level select list, INTO OUTFILE. */
+ * any depth, '*' in the top-level select list, INTO OUTFILE. In another statement, the SELECT
+ * at its top level (INSERT ... SELECT) has its select list read too. */
 static void query_body(struct scan *sc, struct tok prev, int top, bool select_list)
 {
 	const bool select = select_list; /* only a SELECT writes INTO OUTFILE */
+	bool listed = select_list;
 	struct tok t;
 
 	while ((t = next(&sc->lx)).t != T_END) {
+		if (t.exec && is(t, "sql_no_cache"))
+			sc->out->dump = true;
+		if (!listed && is(t, "select") && t.depth == top) {
+			listed = select_list = true;
+			prev = t;
+			continue;
+		}
 		if (select_list && t.depth == top) {
 			if (is(t, "from") || is(t, "into"))
 				select_list = false;
@@ -400,8 +533,9 @@ static void query_body(struct scan *sc, struct tok prev, int top, bool select_li
 		}
 		if (select_list && t.depth >= top)
 			column(sc, prev, t);
-		if (is(t, "from") || is(t, "join")) {
-			from_list(sc, t.depth);
+		if (is(t, "from") || is(t, "join") ||
+		    (is(t, "using") && t.depth == top && !is_punct(peek(&sc->lx), '('))) {
+			from_list(sc, t.depth); /* USING: DELETE's other tables */
 		} else if (is(t, "into") && t.depth == top) {
 			struct tok u = peek(&sc->lx);
 
@@ -427,6 +561,26 @@ static void skip_if_exists(struct scan *sc)
 	}
 }
 
+/* CREATE TABLE t [(...)] AS query (MariaDB: the AS may go): the query's tables are read. */
+static void create_as(struct scan *sc)
+{
+	struct tok t;
+
+	while ((t = next(&sc->lx)).t != T_END) {
+		if (t.depth != 0)
+			continue;
+		if (is(t, "as"))
+			t = next(&sc->lx);
+		if (is(t, "with") || is(t, "table") || is(t, "values") || is(t, "select")) {
+			sc->reading = true;
+			if (is(t, "table"))
+				table(sc, next(&sc->lx));
+			query_body(sc, t, t.depth, is(t, "select"));
+			return;
+		}
+	}
+}
+
 static void ddl(struct scan *sc, struct tok verb)
 {
 	struct tok t;
@@ -443,23 +597,46 @@ static void ddl(struct scan *sc, struct tok verb)
 				next(&sc->lx);
 				table(sc, next(&sc->lx));
 			}
+			if (is(verb, "create"))
+				create_as(sc);
 			return;
 		}
 		if (is(t, "role") || is(t, "user") || is(t, "group")) {
 			sc->out->action = "grant";
+			/* ALTER ROLE r SET pgaudit.log = 'none' changes auditing, not privileges */
+			while ((t = next(&sc->lx)).t != T_END)
+				if (t.depth == 0 && (is(t, "set") || is(t, "reset"))) {
+					bool reset = is(t, "reset");
+
+					setting(sc, next(&sc->lx));
+					if (!audit_setting(&sc->out->setting)) {
+						sc->out->setting = (struct dg_str){NULL, 0};
+						return;
+					}
+					sc->out->action = "admin";
+					sc->out->audit = audit_change(&sc->out->setting,
+					                              reset ? NULL : value(sc));
+					return;
+				}
 			return;
 		}
 		if (is(t, "extension") || is(t, "plugin")) {
 			skip_if_exists(sc);
 			setting(sc, next(&sc->lx));
 			sc->out->action = "admin";
+			if (audit_setting(&sc->out->setting))
+				sc->out->audit =
+				    is(verb, "drop") ? DG_SQL_AUDIT_REDUCE : DG_SQL_AUDIT_INCREASE;
 			return;
 		}
 		if (is(t, "set") || is(t, "reset")) {
 			/* ALTER DATABASE d SET x = ..., ALTER ROLE r SET x = ... */
 			setting(sc, next(&sc->lx));
-			if (audit_setting(&sc->out->setting))
+			if (audit_setting(&sc->out->setting)) {
 				sc->out->action = "admin";
+				sc->out->audit = audit_change(&sc->out->setting,
+				                              is(t, "reset") ? NULL : value(sc));
+			}
 			return;
 		}
 		if (is(t, "as") || is(t, "select") || t.depth > 0)
@@ -467,27 +644,107 @@ static void ddl(struct scan *sc, struct tok verb)
 	}
 }
 
+/* "name.*" (every table of a schema or database) into the tables; "*.*" for every one. */
+static void all_tables(struct scan *sc, const struct tok *schema)
+{
+	struct dg_sql *out = sc->out;
+	size_t mark = sc->used;
+
+	if (out->ntables == DG_SQL_MAX_TABLES)
+		return;
+	if (schema == NULL       ? !put(sc, "*", 1)
+	    : schema->t == T_END ? !put(sc, sc->schema, sc->schema_len)
+	                         : !put_ident(sc, *schema)) {
+		sc->used = mark;
+		return;
+	}
+	if (sc->used == mark || !put(sc, ".*", 2)) {
+		sc->used = mark;
+		return;
+	}
+	out->table_read[out->ntables] = false;
+	out->tables[out->ntables].p = sc->scratch + mark;
+	out->tables[out->ntables++].len = sc->used - mark;
+}
+
+/* GRANT/REVOKE privileges ON objects: tables, ALL TABLES IN SCHEMA s (PostgreSQL), db.* and
+ * *.* (MariaDB). */
 static void grant(struct scan *sc)
 {
 	struct tok t;
+	bool data = false; /* a privilege on rows, not FILE or PROCESS on the server */
 
 	sc->out->action = "grant";
 	while ((t = next(&sc->lx)).t != T_END) {
-		if (is(t, "on") && t.depth == 0) {
-			t = next(&sc->lx);
-			if (is(t, "table"))
-				t = next(&sc->lx);
-			if (is(t, "schema") || is(t, "database") || is(t, "all") ||
-			    is(t, "function") || is(t, "sequence") || is(t, "procedure") ||
-			    !is_ident(t))
+		if (is(t, "select") || is(t, "insert") || is(t, "update") || is(t, "delete") ||
+		    is(t, "all") || is(t, "truncate"))
+			data = true;
+		if (!is(t, "on") || t.depth != 0)
+			continue;
+		t = next(&sc->lx);
+		if (is(t, "all") && is(peek(&sc->lx), "tables")) {
+			next(&sc->lx);
+			if (!is(next(&sc->lx), "in") || !is(next(&sc->lx), "schema"))
 				return;
-			table(sc, t);
-			while (is_punct(peek(&sc->lx), ',')) {
+			do {
+				t = next(&sc->lx);
+				if (is_ident(t))
+					all_tables(sc, &t);
+			} while (is_punct(peek(&sc->lx), ',') && next(&sc->lx).t != T_END);
+			return;
+		}
+		if (is_punct(t, '*')) { /* MariaDB: *.* or * (the current database) */
+			struct tok none = {T_END, NULL, 0, 0, false};
+
+			if (!data)
+				return;
+			if (is_punct(peek(&sc->lx), '.')) {
 				next(&sc->lx);
-				table(sc, next(&sc->lx));
+				next(&sc->lx);
+				all_tables(sc, NULL);
+			} else if (sc->schema_len > 0) {
+				all_tables(sc, &none);
 			}
 			return;
 		}
+		if (is(t, "table"))
+			t = next(&sc->lx);
+		if (is(t, "schema") || is(t, "database") || is(t, "all") || is(t, "function") ||
+		    is(t, "sequence") || is(t, "procedure") || !is_ident(t))
+			return;
+		do {
+			struct lex save = sc->lx;
+
+			/* db.* */
+			if (is_punct(peek(&sc->lx), '.')) {
+				next(&sc->lx);
+				if (is_punct(next(&sc->lx), '*')) {
+					if (data)
+						all_tables(sc, &t);
+					continue;
+				}
+				sc->lx = save;
+			}
+			table(sc, t);
+		} while (is_punct(peek(&sc->lx), ',') && next(&sc->lx).t != T_END &&
+		         is_ident(t = next(&sc->lx)));
+		return;
+	}
+}
+
+/* SET ROLE r, SET SESSION AUTHORIZATION u (and their way back: NONE, DEFAULT, RESET): acting
+ * with another role's privileges. t is the token after ROLE or AUTHORIZATION. */
+static void set_role(struct scan *sc, struct tok t)
+{
+	struct dg_sql *out = sc->out;
+	size_t mark = sc->used;
+
+	out->action = "set_role";
+	if (t.t == T_STR && t.len >= 2) {
+		if (put(sc, t.p + 1, t.len - 2))
+			out->role = (struct dg_str){sc->scratch + mark, t.len - 2};
+	} else if (is_ident(t) && !is(t, "none") && !is(t, "default") && put_ident(sc, t)) {
+		out->role = (struct dg_str){sc->scratch + mark, sc->used - mark};
 	}
 }
 
@@ -501,16 +758,38 @@ static void set(struct scan *sc)
 		t = next(&sc->lx);
 	} else if (is(t, "session") || is(t, "local")) {
 		t = next(&sc->lx);
-	} else if (is(t, "role") || is(t, "names") || is(t, "password") || is(t, "transaction")) {
+		if (is(t, "authorization") || is(t, "role")) {
+			set_role(sc, next(&sc->lx));
+			return;
+		}
+	} else if (is(t, "role")) {
+		set_role(sc, next(&sc->lx));
+		return;
+	} else if (is(t, "names") || is(t, "password") || is(t, "transaction")) {
 		return;
 	}
-	if (t.t == T_PUNCT && t.p[0] == '@') /* SET @@global.x */
-		return;
+	if (t.t == T_PUNCT && t.p[0] == '@') { /* SET @@global.x */
+		struct tok u = next(&sc->lx);
+
+		if (!is_punct(u, '@'))
+			return;
+		u = next(&sc->lx);
+		if (is(u, "global") && is_punct(peek(&sc->lx), '.')) {
+			next(&sc->lx);
+			global = true;
+			t = next(&sc->lx);
+		} else {
+			return;
+		}
+	}
 	setting(sc, t);
-	if (global || audit_setting(&sc->out->setting))
+	if (global || audit_setting(&sc->out->setting)) {
 		sc->out->action = "admin";
-	else
+		if (audit_setting(&sc->out->setting))
+			sc->out->audit = audit_change(&sc->out->setting, value(sc));
+	} else {
 		sc->out->setting = (struct dg_str){NULL, 0}; /* a session setting */
+	}
 }
 
 static void scan(struct scan *sc);
@@ -519,11 +798,17 @@ void dg_sql_scan(enum dg_sql_dialect dialect, const char *text, size_t len,
                  const char *default_schema, size_t schema_len, char *scratch, size_t cap,
                  struct dg_sql *out)
 {
-	struct scan sc = {
-	    {text, text + len, dialect, 0}, out, default_schema, schema_len, scratch, cap, 0};
+	struct scan sc = {.lx = {.s = text, .end = text + len, .dialect = dialect},
+	                  .out = out,
+	                  .schema = default_schema,
+	                  .schema_len = schema_len,
+	                  .scratch = scratch,
+	                  .cap = cap};
 
 	memset(out, 0, sizeof *out);
 	scan(&sc);
+	if (out->dump && out->action != NULL && strcmp(out->action, "read") == 0)
+		out->action = "export";
 	out->scratch_used = sc.used;
 }
 
@@ -545,20 +830,31 @@ static void scan(struct scan *sc)
 	}
 	if (is(t, "with")) {
 		/* the common table expressions read tables too */
+		sc->reading = true;
+		t = next(&sc->lx);
+		if (is(t, "recursive"))
+			t = next(&sc->lx);
 		while (t.t != T_END &&
 		       !(t.depth == 0 && (is(t, "select") || is(t, "insert") || is(t, "update") ||
 		                          is(t, "delete") || is(t, "merge")))) {
 			if (is(t, "from") || is(t, "join"))
 				from_list(sc, t.depth);
+			else if (t.depth == 0 && is_ident(t) && sc->nctes < 8 && !is(t, "as") &&
+			         !is(t, "materialized") && !is(t, "not") &&
+			         (is(peek(&sc->lx), "as") || is_punct(peek(&sc->lx), '(')))
+				sc->ctes[sc->nctes++] =
+				    t; /* name AS (...) or name (cols) AS (...) */
 			t = next(&sc->lx);
 		}
 	}
+	sc->reading = false;
 	if (t.t != T_WORD)
 		return;
 	out->verb.p = t.p;
 	out->verb.len = t.len;
 	if (is(t, "select") || is(t, "table") || is(t, "values")) {
 		out->action = "read";
+		sc->reading = true;
 		if (is(t, "table"))
 			table(sc, next(&sc->lx));
 		query_body(sc, t, t.depth, is(t, "select"));
@@ -569,15 +865,50 @@ static void scan(struct scan *sc)
 		if (is(peek(&sc->lx), "into"))
 			next(&sc->lx);
 		table(sc, next(&sc->lx));
+		sc->reading = true; /* INSERT ... SELECT reads its source */
 		query_body(sc, t, t.depth, false);
 	} else if (is(t, "update")) {
 		out->action = "write";
 		if (is(peek(&sc->lx), "only"))
 			next(&sc->lx);
 		table(sc, next(&sc->lx));
+		sc->reading = true; /* FROM, sub-selects */
 		query_body(sc, t, t.depth, false);
+	} else if (is(t, "declare")) {
+		/* DECLARE c [BINARY ...] CURSOR [WITH HOLD] FOR query: what pg_dump --inserts reads
+		 * with */
+		while ((t = next(&sc->lx)).t != T_END && !(is(t, "for") && t.depth == 0))
+			;
+		t = next(&sc->lx);
+		if (!is(t, "select") && !is(t, "with") && !is(t, "table"))
+			return;
+		out->action = "read";
+		sc->reading = true;
+		if (is(t, "table"))
+			table(sc, next(&sc->lx));
+		query_body(sc, t, t.depth, is(t, "select"));
+	} else if (is(t, "reset")) {
+		t = next(&sc->lx);
+		if (is(t, "role") || (is(t, "session") && is(peek(&sc->lx), "authorization"))) {
+			out->action = "set_role";
+		} else {
+			setting(sc, t);
+			if (audit_setting(&out->setting)) {
+				out->action = "admin";
+				out->audit = audit_change(&out->setting, NULL);
+			} else {
+				out->setting = (struct dg_str){NULL, 0};
+			}
+		}
 	} else if (is(t, "delete")) {
 		out->action = "delete";
+		if (is(peek(&sc->lx), "from")) {
+			next(&sc->lx);
+			if (is(peek(&sc->lx), "only"))
+				next(&sc->lx);
+			table(sc, next(&sc->lx));
+		}
+		sc->reading = true; /* USING, sub-selects */
 		query_body(sc, t, t.depth, false);
 	} else if (is(t, "truncate")) {
 		out->action = "delete";
@@ -593,12 +924,28 @@ static void scan(struct scan *sc)
 
 		out->action = "write";
 		if (is_punct(u, '(')) {
+			sc->reading = true;
 			query_body(sc, u, u.depth + 1, true); /* COPY (query) TO ... */
 			out->select_star = false;
 			out->action = "export";
 			return;
 		}
 		table(sc, u);
+		/* COPY t (a, b): those columns; COPY t: every one */
+		if (is_punct(peek(&sc->lx), '(')) {
+			next(&sc->lx);
+			while ((u = next(&sc->lx)).t != T_END && !is_punct(u, ')'))
+				if (is_ident(u) && out->ncolumns < DG_SQL_MAX_COLUMNS) {
+					size_t mark = sc->used;
+
+					if (put_ident(sc, u))
+						out->columns[out->ncolumns++] = (struct dg_str){
+						    sc->scratch + mark, sc->used - mark};
+				}
+		} else if (out->ntables > 0) {
+			star(sc);
+			out->select_star = false; /* not a SELECT */
+		}
 		while ((u = next(&sc->lx)).t != T_END)
 			if (u.depth == 0 && is(u, "to")) {
 				out->action = "export";
@@ -620,9 +967,13 @@ static void scan(struct scan *sc)
 		t = next(&sc->lx); /* SET or RESET */
 		setting(sc, next(&sc->lx));
 		out->action = "admin";
+		if (audit_setting(&out->setting))
+			out->audit = audit_change(&out->setting, is(t, "reset") ? NULL : value(sc));
 	} else if (is(t, "set")) {
 		set(sc);
 	} else if (is(t, "install") || is(t, "uninstall")) {
+		bool install = is(t, "install");
+
 		out->action = "admin";
 		t = next(&sc->lx); /* PLUGIN or SONAME */
 		t = next(&sc->lx);
@@ -641,8 +992,19 @@ static void scan(struct scan *sc)
 				out->setting.len = n;
 			}
 		}
+		if (audit_setting(&out->setting))
+			out->audit = install ? DG_SQL_AUDIT_INCREASE : DG_SQL_AUDIT_REDUCE;
 	} else if (is(t, "create") || is(t, "alter") || is(t, "drop") || is(t, "rename") ||
 	           is(t, "comment")) {
 		ddl(sc, t);
 	}
+}
+
+const char *dg_sql_table_action(const struct dg_sql *sql, size_t i)
+{
+	if (i >= sql->ntables || !sql->table_read[i])
+		return sql->dump ? "export" : sql->action;
+	if (sql->dump || (sql->action != NULL && strcmp(sql->action, "export") == 0))
+		return "export";
+	return "read";
 }

@@ -46,6 +46,9 @@ enum dg_field {
 	DG_F_MASKED,             /* whether what was shown was masked */
 	DG_F_RETENTION_UNTIL,    /* when the data should have been deleted */
 	DG_F_DB_APPLICATION,     /* the client's application name (PostgreSQL application_name) */
+	DG_F_USER_EFFECTIVE,     /* the role a session acts as after SET ROLE */
+	DG_F_AUDIT_CHANGE,       /* a change to audit settings: reduce, increase or change */
+	DG_F_AUDIT_CLASS, /* the server's audit class of the record (pgaudit: READ, WRITE...) */
 	DG_F_NMODEL
 };
 
@@ -84,13 +87,41 @@ struct dg_ref {
 	uint64_t offset;
 };
 
+#define DG_MAX_OBJECTS 8 /* objects one database record names */
+
+enum { DG_OBJ_INDIRECT = 1 }; /* read through a view the statement names, not by name */
+
+/* An object a database record concerns, before the catalogue resolves it: the pipeline turns
+ * each into an event of its own (dg.object and event.action set from it). */
+struct dg_evt_object {
+	struct dg_str name; /* as the log names it: maybe unqualified, or "schema.*" for all */
+	const char *action; /* on this object; NULL: the event's */
+	struct dg_str via;  /* DG_OBJ_INDIRECT: the view */
+	unsigned flags;
+};
+
 struct dg_evt {
 	uint64_t present; /* bit f set: field f has a value (null counts as absent) */
 	int64_t ts_ms;    /* @timestamp as milliseconds since the epoch */
 	struct dg_val v[DG_MAX_FIELDS];
 	struct dg_str items[DG_MAX_ITEMS];
 	unsigned nitems;
+	/* database parsers: the objects the record names (none: dg.object is as set) */
+	struct dg_evt_object objects[DG_MAX_OBJECTS];
+	unsigned nobjects;
 };
+
+/* Empties an event for the next record. */
+static inline void dg_evt_clear(struct dg_evt *evt)
+{
+	evt->present = 0;
+	evt->nitems = 0;
+	evt->nobjects = 0;
+}
+
+/* Adds an object to a database event; false when the event holds DG_MAX_OBJECTS. */
+bool dg_evt_add_object(struct dg_evt *evt, const char *p, size_t len, const char *action,
+                       unsigned flags);
 
 static inline bool dg_evt_has(const struct dg_evt *evt, int field)
 {

@@ -19,13 +19,11 @@ struct dg_mariadb;
 /* A parser whose times are local time in tz, which must outlive it. */
 struct dg_mariadb *dg_mariadb_new(const struct dg_tz *tz, size_t max_record);
 void dg_mariadb_free(struct dg_mariadb *p);
-/* Parses one record. Returns the number of events it yields (0 for table records, which only
- * name objects, and for disconnects), the first in evt; -1 with *why if it is malformed. */
+/* Parses one record. Returns 1 with the event in evt (its objects in evt->objects), 0 for table
+ * records, which only name the objects of their QUERY, and for disconnects; -1 with *why if it
+ * is malformed. */
 int dg_mariadb_parse(struct dg_mariadb *p, const char *rec, size_t len, struct dg_evt *evt,
                      const char **why);
-/* Turns evt, as the last parse left it, into event i (1 <= i < the count): the same access to
- * its i-th object. */
-void dg_mariadb_event(struct dg_mariadb *p, int i, struct dg_evt *evt);
 /* Whether line looks like a server_audit record: for format detection. */
 bool dg_mariadb_looks(const char *line, size_t len);
 

@@ -23,6 +23,7 @@ expected=$(sort <<'EOF2'
 DB-EXPORT-CLASSIFIED analyst core.customers
 DB-GRANT-CLASSIFIED dba core.customers
 DB-GRANT-CLASSIFIED dba core.customers
+DB-GRANT-CLASSIFIED root core.customers
 DB-SELECT-STAR-SENSITIVE analyst core.customers
 DB-SELECT-STAR-SENSITIVE analyst core.customers
 JRT-ID-NUMBER-IN-LOG dba core.customers
@@ -32,7 +33,7 @@ PCI-PRIVILEGE-CHANGE dba core.branches
 PCI-PRIVILEGE-CHANGE dba core.customers
 PCI-PRIVILEGE-CHANGE dba core.customers
 PCI-PRIVILEGE-CHANGE dba mysql.db
-PCI-PRIVILEGE-CHANGE root mysql.db
+PCI-PRIVILEGE-CHANGE root core.customers
 PCI-PRIVILEGE-CHANGE root mysql.db
 PCI-PRIVILEGE-CHANGE root mysql.db
 PCI-PRIVILEGE-CHANGE root mysql.db
@@ -57,7 +58,8 @@ ok "$lines records, none malformed, exactly the expected findings"
 jq -e -s 'map(select(.rule == "JRT-ID-NUMBER-IN-LOG")) | .[0].fields["db.query.text"]
 	| test("^INSERT INTO core.customers\n  SELECT seq, concat\\(.customer ., seq\\)")' \
 	findings.jsonl >/dev/null || fail "the statement was not decoded"
-jq -e -s 'map(select(.rule == "DB-GRANT-CLASSIFIED")) | .[1].fields["db.query.text"] ==
+jq -e -s 'map(select(.rule == "DB-GRANT-CLASSIFIED" and .fields["user.name"] == "dba")) |
+	.[1].fields["db.query.text"] ==
 	"GRANT SELECT ON core.customers TO intern@\u0027%\u0027"' findings.jsonl >/dev/null ||
 	fail "the grant was not decoded"
 ok "statements with quotes and newlines are decoded"
@@ -73,9 +75,15 @@ expect_eq "$(jq -r '.period.start' reports-sh/latest/report.json)" "$want" \
 cat >bad-tz.conf <<'CONF'
 databases = {
   timezone = "Mars/Olympus";
+  search_paths = { bank = "core"; };
 };
+assets = ( { object = "core.t"; classification = "c3"; } );
 CONF
 expect_rc 2 "$DGAUDIT" check -c bad-tz.conf 2>check.err
 grep -q "^bad-tz.conf:2: time zone 'Mars/Olympus' is unknown" check.err ||
 	fail "bad time zone message: $(cat check.err)"
+grep -q '^bad-tz.conf:3: a search path is a list of schemas' check.err ||
+	fail "bad search path message: $(cat check.err)"
+grep -q "^bad-tz.conf:5: classification 'c3' is not one of classification_levels (C1, C2, C3)" \
+	check.err || fail "bad classification message: $(cat check.err)"
 ok "local times read in the configured IANA zone; an unknown zone is refused at its line"

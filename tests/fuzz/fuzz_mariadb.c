@@ -26,11 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (n < 0 && why == NULL)
 			abort();
-		for (int i = 1; i < n; i++) {
-			dg_mariadb_event(p, i, &evt);
-			if (dg_evt_str(&evt, DG_F_OBJECT) == NULL)
+		if (n > 1 || evt.nobjects > DG_MAX_OBJECTS ||
+		    (n == 1 && evt.nobjects > 0 && dg_evt_str(&evt, DG_F_OBJECT) == NULL))
+			abort();
+		for (unsigned i = 0; n == 1 && i < evt.nobjects; i++)
+			if (evt.objects[i].name.len == 0 || evt.objects[i].action == NULL)
 				abort();
-		}
 		s = nl ? nl + 1 : end;
 	}
 	return 0;

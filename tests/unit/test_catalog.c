@@ -91,6 +91,80 @@ static void test_columns_outrank_tables(void **state)
 	assert_string_equal(enrich("core.branches", star, "a"), ":");
 }
 
+/* Reading every column takes the highest class of the table's columns and its own, whatever
+ * order the catalogue lists them in. */
+static void test_every_column_takes_the_highest(void **state)
+{
+	static const char *const star[] = {"*", NULL};
+	static const char *const two[] = {"name", "id_number", NULL};
+
+	(void)state;
+	add("core.accounts.branch", "C1", "branch", false);
+	add("core.accounts.card_no", "C3", "bank_card", false);
+	add("core.accounts.balance", "C2", "balance", false);
+	add("core.accounts", "C2", "account", false);
+	add("core.branches.city", "C1", "city", false);
+	add("core.branches", "C2", "site", false);
+	assert_string_equal(enrich("core.accounts", star, "a"),
+	                    "C3:account,branch,bank_card,balance");
+	/* the table's own class when it is the highest */
+	assert_string_equal(enrich("core.branches", star, "a"), "C2:site,city");
+	/* named columns: the highest of them */
+	assert_string_equal(enrich("core.customers", two, "a"), "C3:name,id_card");
+}
+
+static void collect(const char *object, void *arg)
+{
+	snprintf((char *)arg + strlen(arg), 256 - strlen(arg), " %s", object);
+}
+
+/* Unqualified names through the database's search path, then a unique catalogued table of that
+ * name; "schema.*" covers the schema's catalogued tables. */
+static void test_resolve_and_cover(void **state)
+{
+	char out[64];
+	struct dg_str bank = {"bank", 4}, dw = {"dw", 2}, ana = {"ana", 3};
+	char **path = dg_xcalloc(3, sizeof *path);
+	size_t n;
+	char got[256] = "";
+
+	(void)state;
+	(void)n;
+#define RESOLVE(name, db, want)                                                                    \
+	do {                                                                                       \
+		struct dg_str nm = {name, strlen(name)};                                           \
+		n = dg_catalog_resolve(cat, &nm, db, &ana, out, sizeof out);                       \
+		assert_int_equal(n, strlen(want));                                                 \
+		assert_memory_equal(out, want, n);                                                 \
+	} while (0)
+	add("dw.facts", "C1", "x", false);
+	add("public.facts", "C2", "x", false);
+	add("ana.scratch", "C1", "x", false);
+	/* the default path: "$user", public */
+	RESOLVE("facts", &bank, "public.facts");
+	RESOLVE("scratch", &bank, "ana.scratch");
+	/* no match on the path: the one table of that name */
+	RESOLVE("customers", &bank, "core.customers");
+	/* two tables of that name, neither on the path: unresolved */
+	path[0] = dg_xstrdup("core");
+	dg_catalog_set_search_path(cat, "dw", path);
+	RESOLVE("facts", &dw, "facts");
+	RESOLVE("facts", &bank, "public.facts");
+	RESOLVE("core.customers", &dw, "core.customers");
+	RESOLVE("nothing", &bank, "nothing");
+
+	{
+		struct dg_str core = {"core.*", 6}, all = {"*.*", 3}, none = {"hr.*", 4};
+
+		assert_int_equal(dg_catalog_each(cat, &core, collect, got), 3);
+		assert_string_equal(got, " core.customers core.accounts core.branches");
+		got[0] = '\0';
+		assert_int_equal(dg_catalog_each(cat, &none, collect, got), 0);
+		assert_int_equal(dg_catalog_each(cat, &all, collect, got), 6);
+	}
+#undef RESOLVE
+}
+
 static void test_roles(void **state)
 {
 	(void)state;
@@ -103,6 +177,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_columns_outrank_tables),
 	    cmocka_unit_test(test_roles),
+	    cmocka_unit_test(test_every_column_takes_the_highest),
+	    cmocka_unit_test(test_resolve_and_cover),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

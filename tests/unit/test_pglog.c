@@ -296,6 +296,229 @@ static void test_statement_once(void **state)
 	dg_pglog_free(p);
 }
 
+/* Feeds records to one parser, as one log: returns what each gave (1, 0 or -1) as a string. */
+static const char *feed(struct dg_pglog *p, const char *const *recs, size_t n)
+{
+	static char got[64];
+	const char *why;
+
+	for (size_t i = 0; i < n && i < sizeof got - 1; i++) {
+		int rc = dg_pglog_parse(p, recs[i], strlen(recs[i]), &evt, &why);
+
+		got[i] = rc < 0 ? '-' : (char)('0' + rc);
+		got[i + 1] = '\0';
+	}
+	return got;
+}
+
+#define D "2026-12-02 00:28:25.275 UTC [10338] dba@bank 127.0.0.1(38770) psql LOG:  AUDIT: "
+
+/* With pgaudit.role and pgaudit.log both on, an access is an OBJECT and a SESSION record: one
+ * event. A table named twice by one statement is one event too; the next statement's is new. */
+static void test_object_and_session_merge(void **state)
+{
+	char *cause = NULL;
+	struct dg_pglog *p = dg_pglog_new(DG_PGLOG_STDERR, PREFIX, NULL, 4096, &cause);
+	static const char *const recs[] = {
+	    D "OBJECT,13,1,READ,SELECT,TABLE,core.customers,SELECT * FROM core.customers WHERE id "
+	      "= 1;,<none>,1",
+	    D "SESSION,13,1,READ,SELECT,TABLE,core.customers,SELECT * FROM core.customers WHERE id "
+	      "= 1;,<none>,1",
+	    /* another backend's statement 13 is its own */
+	    "2026-12-02 00:28:25.275 UTC [777] ana@bank 127.0.0.1(5) psql LOG:  AUDIT: "
+	    "SESSION,13,1,READ,SELECT,TABLE,core.customers,SELECT 1 FROM core.customers,<none>,1",
+	    D "SESSION,14,1,READ,SELECT,TABLE,pg_catalog.pg_class,\"SELECT 1 FROM pg_class a, "
+	      "pg_class b\",<none>,1",
+	    D "SESSION,14,1,READ,SELECT,TABLE,pg_catalog.pg_class,\"SELECT 1 FROM pg_class a, "
+	      "pg_class b\",<none>,1",
+	    D "SESSION,15,1,READ,SELECT,TABLE,core.customers,SELECT * FROM core.customers WHERE id "
+	      "= 1;,<none>,1",
+	};
+
+	(void)state;
+	assert_non_null(p);
+	assert_string_equal(feed(p, recs, 6), "101101");
+	assert_field(DG_F_AUDIT_CLASS, "READ");
+	dg_pglog_free(p);
+}
+
+/* pgaudit's class and command decide the action on the object it names: the source of a CREATE
+ * TABLE AS or of a WITH ... INSERT is read; the statement text adds only what pgaudit does not
+ * say (the new table of a CREATE TABLE AS, the tables of a COPY). */
+static void test_class_decides(void **state)
+{
+	char *cause = NULL;
+	struct dg_pglog *p = dg_pglog_new(DG_PGLOG_STDERR, PREFIX, NULL, 4096, &cause);
+	static const char *const ctas[] = {
+	    D "SESSION,16,1,READ,SELECT,TABLE,core.customers,CREATE TABLE core.copy1 AS SELECT * "
+	      "FROM core.customers;,<none>,2",
+	    D "SESSION,16,2,DDL,CREATE TABLE AS,,,CREATE TABLE core.copy1 AS SELECT * FROM "
+	      "core.customers;,<none>,0",
+	};
+	static const char *const with[] = {
+	    D "SESSION,17,1,WRITE,INSERT,TABLE,core.copy1,WITH c AS (SELECT id FROM "
+	      "core.customers) INSERT INTO core.copy1 (id) SELECT id FROM c;,<none>,2",
+	    D "SESSION,17,1,READ,SELECT,TABLE,core.customers,WITH c AS (SELECT id FROM "
+	      "core.customers) INSERT INTO core.copy1 (id) SELECT id FROM c;,<none>,2",
+	};
+	static const char *const copy[] = {
+	    D "SESSION,26,1,READ,SELECT,TABLE,core.customers,COPY (SELECT id FROM core.customers) "
+	      "TO STDOUT;,<none>,2",
+	    D "SESSION,26,2,READ,COPY,,,COPY (SELECT id FROM core.customers) TO STDOUT;,<none>,0",
+	    D "SESSION,25,1,READ,COPY,,,COPY core.customers TO STDOUT;,<none>,0",
+	};
+	static const char *const schema[] = {
+	    D "SESSION,30,1,DDL,CREATE SCHEMA,,,\"CREATE SCHEMA s2 CREATE TABLE t (i int) GRANT "
+	      "SELECT ON s2.t TO teller\",<none>,0",
+	    D "SESSION,30,1,ROLE,GRANT,,,\"CREATE SCHEMA s2 CREATE TABLE t (i int) GRANT "
+	      "SELECT ON s2.t TO teller\",<none>,0",
+	};
+	const char *why;
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(dg_pglog_parse(p, ctas[0], strlen(ctas[0]), &evt, &why), 1);
+	assert_field(DG_F_EVENT_ACTION, "read");
+	assert_field(DG_F_OBJECT, "core.customers");
+	assert_evt_field(&evt, DG_F_DB_COLUMNS, "*");
+	assert_int_equal(dg_pglog_parse(p, ctas[1], strlen(ctas[1]), &evt, &why), 1);
+	assert_field(DG_F_EVENT_ACTION, "ddl");
+	assert_evt_objects(&evt, "core.copy1:ddl"); /* its source has its event */
+
+	assert_int_equal(dg_pglog_parse(p, with[0], strlen(with[0]), &evt, &why), 1);
+	assert_field(DG_F_EVENT_ACTION, "write");
+	assert_field(DG_F_OBJECT, "core.copy1");
+	assert_int_equal(dg_pglog_parse(p, with[1], strlen(with[1]), &evt, &why), 1);
+	assert_field(DG_F_EVENT_ACTION, "read");
+	assert_field(DG_F_OBJECT, "core.customers");
+
+	assert_int_equal(dg_pglog_parse(p, copy[0], strlen(copy[0]), &evt, &why), 1);
+	assert_field(DG_F_EVENT_ACTION, "export");
+	assert_int_equal(dg_pglog_parse(p, copy[1], strlen(copy[1]), &evt, &why), 0);
+	assert_int_equal(dg_pglog_parse(p, copy[2], strlen(copy[2]), &evt, &why), 1);
+	assert_field(DG_F_EVENT_ACTION, "export");
+	assert_evt_objects(&evt, "core.customers:export");
+	assert_evt_field(&evt, DG_F_DB_COLUMNS, "*"); /* no column list: every column */
+
+	assert_int_equal(dg_pglog_parse(p, schema[0], strlen(schema[0]), &evt, &why), 1);
+	assert_field(DG_F_EVENT_ACTION, "ddl");
+	assert_int_equal(dg_pglog_parse(p, schema[1], strlen(schema[1]), &evt, &why), 1);
+	assert_field(DG_F_EVENT_ACTION, "grant");
+	dg_pglog_free(p);
+}
+
+/* The base table of a view is read through the view the statement names; a foreign-key check
+ * is the server's own query; a dump's reads are exports. */
+static void test_views_checks_dumps(void **state)
+{
+	char *cause = NULL;
+	struct dg_pglog *p = dg_pglog_new(DG_PGLOG_STDERR, PREFIX, NULL, 4096, &cause);
+	static const char *const view[] = {
+	    D "SESSION,14,1,READ,SELECT,VIEW,core.customers_masked,SELECT * FROM "
+	      "core.customers_masked;,<none>,2",
+	    D "SESSION,14,1,READ,SELECT,TABLE,core.customers,SELECT * FROM "
+	      "core.customers_masked;,<none>,2",
+	};
+	static const char *const fk[] = {
+	    D "SESSION,15,1,READ,SELECT,TABLE,core.customers,\"SELECT 1 FROM ONLY "
+	      "\"\"core\"\".\"\"customers\"\" x WHERE \"\"id\"\" OPERATOR(pg_catalog.=) $1 FOR KEY "
+	      "SHARE OF x\",1,1",
+	    D "SESSION,15,2,WRITE,INSERT,TABLE,core.accounts,\"INSERT INTO core.accounts VALUES "
+	      "(1, 1, 100);\",<none>,1",
+	};
+	static const char *const dump[] = {
+	    "2026-12-02 00:28:25.609 UTC [10346] dba@bank 127.0.0.1(38794) pg_dump LOG:  AUDIT: "
+	    "SESSION,63,1,READ,DECLARE CURSOR,,,\"DECLARE _pg_dump_cursor CURSOR FOR SELECT id, "
+	    "name, id_number FROM ONLY core.customers\",<none>,0",
+	};
+	const char *why;
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(dg_pglog_parse(p, view[0], strlen(view[0]), &evt, &why), 1);
+	assert_field(DG_F_OBJECT, "core.customers_masked");
+	assert_evt_objects(&evt, "");
+	assert_int_equal(dg_pglog_parse(p, view[1], strlen(view[1]), &evt, &why), 1);
+	assert_evt_objects(&evt, "core.customers<core.customers_masked:read");
+
+	assert_string_equal(feed(p, fk, 2), "01");
+	assert_field(DG_F_OBJECT, "core.accounts");
+	assert_field(DG_F_EVENT_ACTION, "write");
+
+	assert_int_equal(dg_pglog_parse(p, dump[0], strlen(dump[0]), &evt, &why), 1);
+	assert_field(DG_F_EVENT_ACTION, "export");
+	assert_evt_objects(&evt, "core.customers:export");
+	dg_pglog_free(p);
+}
+
+/* SET ROLE is an event naming the role taken on, and the backend's later events carry it
+ * until RESET ROLE. An unqualified GRANT keeps its name for the catalogue to resolve. */
+static void test_set_role_and_names(void **state)
+{
+	char *cause = NULL;
+	struct dg_pglog *p = dg_pglog_new(DG_PGLOG_STDERR, PREFIX, NULL, 4096, &cause);
+	static const char *const recs[] = {
+	    D "SESSION,20,1,MISC,SET,,,SET ROLE teller;,<none>,0",
+	    D "SESSION,21,1,READ,SELECT,VIEW,core.customers_masked,SELECT name FROM "
+	      "core.customers_masked;,<none>,2",
+	    D "SESSION,22,1,MISC,RESET,,,RESET ROLE;,<none>,0",
+	    D "SESSION,23,1,READ,SELECT,TABLE,core.branches,SELECT * FROM core.branches;,<none>,2",
+	    D "SESSION,11,1,ROLE,GRANT,,,GRANT SELECT ON customers TO teller;,<none>,0",
+	    D "SESSION,12,1,ROLE,GRANT,,,GRANT SELECT ON ALL TABLES IN SCHEMA core TO "
+	      "teller;,<none>,0",
+	};
+	const char *why;
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(dg_pglog_parse(p, recs[0], strlen(recs[0]), &evt, &why), 1);
+	assert_field(DG_F_EVENT_ACTION, "set_role");
+	assert_field(DG_F_USER_EFFECTIVE, "teller");
+	assert_field(DG_F_USER_NAME, "dba");
+	assert_int_equal(dg_pglog_parse(p, recs[1], strlen(recs[1]), &evt, &why), 1);
+	assert_field(DG_F_USER_EFFECTIVE, "teller");
+	assert_int_equal(dg_pglog_parse(p, recs[2], strlen(recs[2]), &evt, &why), 1);
+	assert_field(DG_F_EVENT_ACTION, "set_role");
+	assert_field(DG_F_USER_EFFECTIVE, "dba");
+	assert_int_equal(dg_pglog_parse(p, recs[3], strlen(recs[3]), &evt, &why), 1);
+	assert_field(DG_F_USER_EFFECTIVE, NULL);
+	assert_int_equal(dg_pglog_parse(p, recs[4], strlen(recs[4]), &evt, &why), 1);
+	assert_evt_objects(&evt, "customers:grant");
+	assert_int_equal(dg_pglog_parse(p, recs[5], strlen(recs[5]), &evt, &why), 1);
+	assert_evt_objects(&evt, "core.*:grant");
+	dg_pglog_free(p);
+}
+
+/* Changing audit settings: turning them down is a reduction, up an increase. */
+static void test_audit_changes(void **state)
+{
+	char *cause = NULL;
+	struct dg_pglog *p = dg_pglog_new(DG_PGLOG_STDERR, PREFIX, NULL, 4096, &cause);
+	static const char *const recs[] = {
+	    D "SESSION,27,1,MISC,SET,,,SET pgaudit.log = 'all';,<none>,0",
+	    D "SESSION,28,1,DDL,ALTER SYSTEM,,,ALTER SYSTEM SET pgaudit.log = 'none';,<none>,0",
+	    D "SESSION,30,1,DDL,CREATE EXTENSION,,,CREATE EXTENSION pgaudit;,<none>,0",
+	    D "SESSION,31,1,DDL,DROP EXTENSION,,,DROP EXTENSION pgaudit;,<none>,0",
+	};
+	static const char *const want[][2] = {
+	    {"pgaudit.log", "increase"},
+	    {"pgaudit.log", "reduce"},
+	    {"pgaudit", "increase"},
+	    {"pgaudit", "reduce"},
+	};
+	const char *why;
+
+	(void)state;
+	assert_non_null(p);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(dg_pglog_parse(p, recs[i], strlen(recs[i]), &evt, &why), 1);
+		assert_field(DG_F_EVENT_ACTION, "admin");
+		assert_field(DG_F_OBJECT, want[i][0]);
+		assert_field(DG_F_AUDIT_CHANGE, want[i][1]);
+	}
+	dg_pglog_free(p);
+}
+
 static void test_malformed(void **state)
 {
 	static const char *const bad[] = {
@@ -397,6 +620,11 @@ int main(void)
 	    cmocka_unit_test(test_logins),
 	    cmocka_unit_test(test_pgaudit_fields),
 	    cmocka_unit_test(test_statement_once),
+	    cmocka_unit_test(test_object_and_session_merge),
+	    cmocka_unit_test(test_class_decides),
+	    cmocka_unit_test(test_views_checks_dumps),
+	    cmocka_unit_test(test_set_role_and_names),
+	    cmocka_unit_test(test_audit_changes),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_csvlog),
 	    cmocka_unit_test(test_jsonlog),

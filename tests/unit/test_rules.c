@@ -314,7 +314,7 @@ static const struct {
      "test.conf:3: user.name is a string: eq needs a string"},
     {RULE("s = { field = \"event.action\"; in = [\"read\", \"reed\"]; };"),
      "test.conf:3: event.action is never 'reed' (it is one of read, write, delete, export, "
-     "share, login, grant, ddl, admin) (did you mean 'read'?)"},
+     "share, login, grant, ddl, admin, set_role) (did you mean 'read'?)"},
     {RULE("s = { field = \"@timestamp\"; outside = \"office_hour\"; };"),
      "test.conf:3: unknown schedule 'office_hour'"},
     {RULE("s = { field = \"user.name\"; outside = \"x\"; };"),
