@@ -21,6 +21,7 @@ void dg_finding_protect(const struct dg_finding_env *env, int field, const char 
 		dg_buf_add(out, dg_hash_hex(mac, 12, hex), 24);
 		break;
 	case DG_F_USER_NAME:
+	case DG_F_USER_EFFECTIVE:
 	case DG_F_HOST_NAME:
 	case DG_F_SERVICE_NAME:
 	case DG_F_SOURCE_IP:

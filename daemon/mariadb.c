@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dgaudit/ip.h"
 #include "dgaudit/sql.h"
@@ -173,10 +174,32 @@ static bool names(const struct dg_sql *sql, const char *name, size_t len)
 	return false;
 }
 
+/* The server's own tables (the optimizer reads mysql.table_stats for many statements). */
+static bool system_table(const char *name, size_t len)
+{
+	static const char *const schemas[] = {"mysql.", "information_schema.",
+	                                      "performance_schema.", "sys.", NULL};
+
+	for (size_t i = 0; schemas[i] != NULL; i++)
+		if (len > strlen(schemas[i]) &&
+		    strncasecmp(name, schemas[i], strlen(schemas[i])) == 0)
+			return true;
+	return false;
+}
+
 /* The action on a table the server opened: reading it is a read (an export when the
  * statement exports), writing it the statement's write or delete, creating or dropping it
  * DDL. */
-static const char *table_action(char op, const struct dg_sql *sql)
+static bool reads(const struct dg_sql *sql, const char *name, size_t len)
+{
+	for (size_t i = 0; i < sql->ntables; i++)
+		if (sql->table_read[i] && sql->tables[i].len == len &&
+		    memcmp(sql->tables[i].p, name, len) == 0)
+			return true;
+	return false;
+}
+
+static const char *table_action(char op, const struct dg_sql *sql, const char *name, size_t len)
 {
 	bool exports = sql->action != NULL && strcmp(sql->action, "export") == 0;
 
@@ -185,6 +208,11 @@ static const char *table_action(char op, const struct dg_sql *sql)
 	    (strcmp(sql->action, "grant") == 0 || strcmp(sql->action, "admin") == 0 ||
 	     strcmp(sql->action, "set_role") == 0))
 		return sql->action;
+	if (sql->locks)
+		return NULL; /* LOCK TABLES opens the tables, it reads no row */
+	if (op == 'R' && sql->action != NULL && strcmp(sql->action, "ddl") == 0 &&
+	    !reads(sql, name, len))
+		return "ddl"; /* CREATE VIEW opens what it selects from, and reads no row */
 	if (op == 'R')
 		return exports ? "export" : "read";
 	if (op == 'W')
@@ -236,8 +264,12 @@ static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64
 		 * statement does not name, opened with one it names that the server did not
 		 * list, is read through that view. */
 		const struct dg_str *view = NULL;
+		bool unnamed = false;
 
-		for (size_t i = 0; i < sql.ntables && view == NULL; i++) {
+		for (unsigned j = 0; j < s->n && !unnamed; j++)
+			unnamed = !system_table(s->name[j], s->len[j]) &&
+			          !names(&sql, s->name[j], s->len[j]);
+		for (size_t i = 0; unnamed && i < sql.ntables && view == NULL; i++) {
 			bool listed = false;
 
 			for (unsigned j = 0; j < s->n && !listed; j++)
@@ -247,14 +279,16 @@ static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64
 				view = &sql.tables[i];
 		}
 		if (view != NULL)
-			dg_evt_add_object(evt, view->p, view->len, table_action('R', &sql), 0);
+			dg_evt_add_object(evt, view->p, view->len,
+			                  table_action('R', &sql, view->p, view->len), 0);
 		for (unsigned i = 0; i < s->n && used + s->len[i] <= p->cap; i++) {
 			char *name = p->scratch + used;
 			bool indirect = view != NULL && !names(&sql, s->name[i], s->len[i]);
 
 			memcpy(name, s->name[i], s->len[i]);
 			used += s->len[i];
-			if (dg_evt_add_object(evt, name, s->len[i], table_action(s->op[i], &sql),
+			if (dg_evt_add_object(evt, name, s->len[i],
+			                      table_action(s->op[i], &sql, s->name[i], s->len[i]),
 			                      indirect ? DG_OBJ_INDIRECT : 0) &&
 			    indirect)
 				evt->objects[evt->nobjects - 1].via = *view;

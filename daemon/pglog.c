@@ -952,7 +952,8 @@ static int audit(struct dg_pglog *p, const struct msg *m, struct dg_evt *evt, co
 			dg_evt_set(evt, DG_F_OBJECT, sql.setting.p, sql.setting.len);
 		for (size_t i = 0; sql.setting.len == 0 && i < sql.ntables; i++) {
 			const char *a =
-			    sql.table_read[i]
+			    sql.table_granted[i] ? "grant"
+			    : sql.table_read[i]
 			        ? class_action(&(struct dg_str){"READ", 4}, &f[4], sql.action, dump)
 			        : action;
 

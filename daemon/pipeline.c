@@ -229,21 +229,35 @@ static void covered_event(const char *object, void *arg)
 	object_event(c->p, object, strlen(object), c->action);
 }
 
+static bool privileged(const char *action)
+{
+	return action != NULL && (strcmp(action, "grant") == 0 || strcmp(action, "admin") == 0 ||
+	                          strcmp(action, "set_role") == 0);
+}
+
 /* One event per catalogued object a database record names, each under the catalogue's name
  * for it (an unqualified name resolved, "schema.*" every table it covers); objects the
- * catalogue does not know (a sequence, the server's statistics tables) would only repeat the
- * first event, which stands for them when none is catalogued. A table read through a
- * catalogued view is the view's access, not one of its own; through a view the catalogue does
- * not know, it stays the table's, so nothing the view may expose goes unseen. */
+ * catalogue does not know (a sequence, the server's statistics tables) would only repeat an
+ * event, so the first of them stands for the rest when none is catalogued; a grant or a
+ * change of settings among them (CREATE SCHEMA ... GRANT) has its own, as the rules on those
+ * need no catalogue. A table read through a catalogued view is the view's access, not one of its
+ * own; through a view the catalogue does not know, it stays the table's, so nothing the view
+ * may expose goes unseen. */
 static void objects(struct dg_pipeline *p, const struct dg_ref *ref)
 {
 	struct dg_evt *evt = &p->evt;
 	const struct dg_catalog *cat = p->cfg->catalog;
 	const struct dg_str *db = dg_evt_str(evt, DG_F_DB_NAMESPACE);
 	const struct dg_str *user = dg_evt_str(evt, DG_F_USER_NAME);
-	char first[256], name[256];
-	size_t first_len = 0;
-	const char *first_action = NULL;
+	struct {
+		const char *action;
+		bool emitted;
+		char name[256];
+		size_t len;
+	} by_action[DG_MAX_OBJECTS];
+	unsigned nactions = 0;
+	char name[256];
+	bool any = false;
 
 	if (evt->nobjects == 0) {
 		evaluate(p, ref);
@@ -252,34 +266,48 @@ static void objects(struct dg_pipeline *p, const struct dg_ref *ref)
 	p->base_present = evt->present;
 	p->base_nitems = evt->nitems;
 	p->ref = ref;
-	p->emitted = false;
 	for (unsigned i = 0; i < evt->nobjects; i++) {
 		const struct dg_evt_object *o = &evt->objects[i];
 		size_t len = dg_catalog_resolve(cat, &o->name, db, user, name, sizeof name);
+		unsigned a = 0;
 
 		if (len == 0)
 			continue;
+		while (a < nactions && !(by_action[a].action == o->action ||
+		                         (by_action[a].action && o->action &&
+		                          strcmp(by_action[a].action, o->action) == 0)))
+			a++;
+		if (a == nactions) {
+			by_action[a].action = o->action;
+			by_action[a].emitted = false;
+			by_action[a].len = 0;
+			nactions++;
+		}
+		p->emitted = false;
 		if (len >= 2 && memcmp(name + len - 2, ".*", 2) == 0) {
 			struct covered c = {p, o->action};
 			struct dg_str pattern = {name, len};
 
-			if (dg_catalog_each(cat, &pattern, covered_event, &c) > 0)
-				continue;
+			dg_catalog_each(cat, &pattern, covered_event, &c);
 		} else if ((o->flags & DG_OBJ_INDIRECT) &&
 		           dg_catalog_lookup(cat, o->via.p, o->via.len) != NULL) {
 			continue;
 		} else if (evt->nobjects == 1 || dg_catalog_lookup(cat, name, len) != NULL) {
 			object_event(p, name, len, o->action);
-			continue;
 		}
-		if (first_len == 0) {
-			memcpy(first, name, len);
-			first_len = len;
-			first_action = o->action;
+		by_action[a].emitted |= p->emitted;
+		any |= p->emitted;
+		if (!p->emitted && by_action[a].len == 0) {
+			memcpy(by_action[a].name, name, len);
+			by_action[a].len = len;
 		}
 	}
-	if (!p->emitted && first_len > 0)
-		object_event(p, first, first_len, first_action);
+	for (unsigned a = 0; a < nactions; a++)
+		if (!by_action[a].emitted && by_action[a].len > 0 &&
+		    (!any || privileged(by_action[a].action))) {
+			object_event(p, by_action[a].name, by_action[a].len, by_action[a].action);
+			any = true;
+		}
 }
 
 static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record *rec)

@@ -1257,11 +1257,12 @@ static int compile_rule(struct loader *ld, const config_setting_t *g, struct dg_
 		}
 		ld->env.name = pack_name;
 	}
-	/* Who did what to which data of whom, whatever the rule tests. */
-	r->shown_fields |= 1ULL << DG_F_USER_NAME | 1ULL << DG_F_EVENT_ACTION |
-	                   1ULL << DG_F_OBJECT | 1ULL << DG_F_CLASSIFICATION |
-	                   1ULL << DG_F_SUBJECT_ID | 1ULL << DG_F_SERVICE_NAME |
-	                   1ULL << DG_F_SOURCE_IP;
+	/* Who did what to which data of whom, whatever the rule tests; with which role's
+	 * privileges after SET ROLE. */
+	r->shown_fields |= 1ULL << DG_F_USER_NAME | 1ULL << DG_F_USER_EFFECTIVE |
+	                   1ULL << DG_F_EVENT_ACTION | 1ULL << DG_F_OBJECT |
+	                   1ULL << DG_F_CLASSIFICATION | 1ULL << DG_F_SUBJECT_ID |
+	                   1ULL << DG_F_SERVICE_NAME | 1ULL << DG_F_SOURCE_IP;
 	if (rc == 0)
 		index_rule(r);
 	for (size_t i = 0; rc == 0 && i < r->nfixtures; i++) {

@@ -29,6 +29,7 @@ struct scan {
 	size_t cap, used;
 	bool reading;        /* tables met now are read, not the statement's target */
 	struct dg_str value; /* of the setting a SET changes */
+	bool granting;       /* tables met now are granted on (CREATE SCHEMA ... GRANT) */
 	struct tok ctes[8];  /* names the WITH clause defines: not tables */
 	size_t nctes;
 };
@@ -247,13 +248,15 @@ static void table_or_call(struct scan *sc, struct tok first, bool maybe_call)
 		if ((i > (n >= 2 ? n - 2 : 0) && !put(sc, ".", 1)) || !put_ident(sc, parts[i]))
 			goto full;
 	for (size_t i = 0; i < out->ntables; i++)
-		if (out->tables[i].len == sc->used - mark &&
+		if (out->table_granted[i] == sc->granting &&
+		    out->tables[i].len == sc->used - mark &&
 		    memcmp(out->tables[i].p, sc->scratch + mark, sc->used - mark) == 0) {
 			sc->used = mark; /* named twice: once is enough, and the target wins */
 			out->table_read[i] &= sc->reading;
 			return;
 		}
 	out->table_read[out->ntables] = sc->reading;
+	out->table_granted[out->ntables] = sc->granting;
 	out->tables[out->ntables].p = sc->scratch + mark;
 	out->tables[out->ntables++].len = sc->used - mark;
 	return;
@@ -581,11 +584,60 @@ static void create_as(struct scan *sc)
 	}
 }
 
+static void grant(struct scan *sc);
+
+/* CREATE SCHEMA s [AUTHORIZATION r] elements: the tables it creates, and those its GRANT
+ * elements grant on (unqualified names are the new schema's). */
+static void create_schema(struct scan *sc)
+{
+	struct dg_sql *out = sc->out;
+	struct tok t = next(&sc->lx), name = t;
+	char schema[64];
+	size_t n = 0;
+
+	if (is(t, "if")) {
+		sc->lx.s = t.p; /* IF NOT EXISTS */
+		skip_if_exists(sc);
+		name = t = next(&sc->lx);
+	}
+	if (!is_ident(name) || name.len >= sizeof schema)
+		return;
+	for (size_t i = 0; i < name.len; i++) /* folded as put_ident folds */
+		schema[n++] = name.t == T_WORD && name.p[i] >= 'A' && name.p[i] <= 'Z'
+		                  ? (char)(name.p[i] - 'A' + 'a')
+		                  : name.p[i];
+	if (name.t == T_QIDENT) {
+		memmove(schema, schema + 1, n - 2);
+		n -= 2;
+	}
+	sc->schema = schema;
+	sc->schema_len = n;
+	while ((t = next(&sc->lx)).t != T_END) {
+		if (t.depth != 0)
+			continue;
+		if (is(t, "table")) {
+			table(sc, next(&sc->lx));
+		} else if (is(t, "grant")) {
+			sc->granting = true;
+			grant(sc);
+			sc->granting = false;
+		}
+	}
+	out->action = "ddl";
+	sc->schema = NULL;
+	sc->schema_len = 0;
+}
+
 static void ddl(struct scan *sc, struct tok verb)
 {
 	struct tok t;
 
 	sc->out->action = "ddl";
+	if (is(verb, "create") && is(peek(&sc->lx), "schema")) {
+		next(&sc->lx);
+		create_schema(sc);
+		return;
+	}
 	while ((t = next(&sc->lx)).t != T_END) {
 		if (is(t, "table") && t.depth == 0) {
 			skip_if_exists(sc);
@@ -960,6 +1012,8 @@ static void scan(struct scan *sc)
 				table(sc, next(&sc->lx));
 				break;
 			}
+	} else if (is(t, "lock") || is(t, "unlock")) {
+		out->locks = true;
 	} else if (is(t, "grant") || is(t, "revoke")) {
 		grant(sc);
 	} else if (is(t, "alter") && is(peek(&sc->lx), "system")) {
@@ -1002,6 +1056,8 @@ static void scan(struct scan *sc)
 
 const char *dg_sql_table_action(const struct dg_sql *sql, size_t i)
 {
+	if (i < sql->ntables && sql->table_granted[i])
+		return "grant";
 	if (i >= sql->ntables || !sql->table_read[i])
 		return sql->dump ? "export" : sql->action;
 	if (sql->dump || (sql->action != NULL && strcmp(sql->action, "export") == 0))

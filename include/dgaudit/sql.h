@@ -40,7 +40,10 @@ struct dg_sql {
 	/* the table is only read, as the source of CREATE TABLE AS, INSERT ... SELECT, a CTE or
 	 * a sub-select, not the statement's target */
 	bool table_read[DG_SQL_MAX_TABLES];
+	/* the statement grants on the table, inside another (CREATE SCHEMA ... GRANT) */
+	bool table_granted[DG_SQL_MAX_TABLES];
 	bool dump;          /* a dump tool's read (mysqldump's SELECT SQL_NO_CACHE): an export */
+	bool locks;         /* LOCK TABLES: the tables it names are opened, not read */
 	struct dg_str role; /* SET ROLE, SET SESSION AUTHORIZATION: the role taken on; empty
 	                     * when the statement returns to the session user */
 	enum dg_sql_audit audit; /* for an audit setting or plugin */

@@ -21,17 +21,24 @@ if grep -q "WHERE id = 10" "$MYLOG"; then fail "server_audit logged after being 
 
 expected=$(sort <<'EOF2'
 DB-EXPORT-CLASSIFIED analyst core.customers
+DB-EXPORT-CLASSIFIED dba core.customers
+DB-GRANT-CLASSIFIED dba core.accounts
 DB-GRANT-CLASSIFIED dba core.customers
 DB-GRANT-CLASSIFIED dba core.customers
+DB-GRANT-CLASSIFIED dba core.customers
+DB-GRANT-CLASSIFIED root core.accounts
 DB-GRANT-CLASSIFIED root core.customers
 DB-SELECT-STAR-SENSITIVE analyst core.customers
 DB-SELECT-STAR-SENSITIVE analyst core.customers
 JRT-ID-NUMBER-IN-LOG dba core.customers
+PCI-AUDIT-CONFIG-CHANGE dba server_audit_logging
 PCI-AUDIT-TRAIL-TAMPERING dba server_audit_logging
 PCI-LOGIN-AFTER-FAILURES teller -
 PCI-PRIVILEGE-CHANGE dba core.branches
 PCI-PRIVILEGE-CHANGE dba core.customers
 PCI-PRIVILEGE-CHANGE dba core.customers
+PCI-PRIVILEGE-CHANGE dba core.customers
+PCI-PRIVILEGE-CHANGE dba core.customers_masked
 PCI-PRIVILEGE-CHANGE dba mysql.db
 PCI-PRIVILEGE-CHANGE root core.customers
 PCI-PRIVILEGE-CHANGE root mysql.db
@@ -40,6 +47,8 @@ PCI-PRIVILEGE-CHANGE root mysql.db
 PCI-PRIVILEGE-CHANGE root mysql.db
 PIPL-SENSITIVE-NO-BASIS analyst core.customers
 PIPL-SENSITIVE-NO-BASIS analyst core.customers
+PIPL-SENSITIVE-NO-BASIS dba core.customers
+PIPL-SENSITIVE-NO-BASIS dba core.customers
 PIPL-SENSITIVE-NO-BASIS dba core.customers
 PIPL-SENSITIVE-NO-BASIS teller core.customers
 PIPL-SENSITIVE-NO-BASIS teller core.customers
@@ -63,6 +72,20 @@ jq -e -s 'map(select(.rule == "DB-GRANT-CLASSIFIED" and .fields["user.name"] == 
 	"GRANT SELECT ON core.customers TO intern@\u0027%\u0027"' findings.jsonl >/dev/null ||
 	fail "the grant was not decoded"
 ok "statements with quotes and newlines are decoded"
+
+# What the statement's verb hides: the dump's SELECT is an export, the copy's source a read, a
+# grant on core.* one on each catalogued table of core, and the masked view is read without
+# its table (no finding for the teller's SELECT * on it).
+jq -e -s 'map(select(.rule == "DB-EXPORT-CLASSIFIED" and .fields["user.name"] == "dba"))
+	| .[0].fields["db.query.text"] | test("SQL_NO_CACHE")' findings.jsonl >/dev/null ||
+	fail "the dump is not an export"
+jq -e -s 'map(select(.rule == "DB-GRANT-CLASSIFIED" and
+	(.fields["db.query.text"] | test("ON core\\.\\*")))) | map(.fields["dg.object"]) | sort ==
+	["core.accounts", "core.customers"]' findings.jsonl >/dev/null ||
+	fail "a grant on core.* does not cover the catalogued tables"
+jq -e -s 'map(select(.fields["db.query.text"] // "" | test("customers_masked WHERE"))) == []' \
+	findings.jsonl >/dev/null || fail "reading the masked view raised a finding"
+ok "a dump is an export, core.* covers its tables, a masked view is not its table"
 
 # server_audit writes local time: --timezone (or the source's timezone) places it in UTC.
 first=$(head -1 "$MYLOG" | cut -d, -f1)

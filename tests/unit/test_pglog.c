@@ -367,11 +367,10 @@ static void test_class_decides(void **state)
 	    D "SESSION,26,2,READ,COPY,,,COPY (SELECT id FROM core.customers) TO STDOUT;,<none>,0",
 	    D "SESSION,25,1,READ,COPY,,,COPY core.customers TO STDOUT;,<none>,0",
 	};
+	/* pgaudit writes one DDL record for a CREATE SCHEMA, whatever it grants */
 	static const char *const schema[] = {
-	    D "SESSION,30,1,DDL,CREATE SCHEMA,,,\"CREATE SCHEMA s2 CREATE TABLE t (i int) GRANT "
-	      "SELECT ON s2.t TO teller\",<none>,0",
-	    D "SESSION,30,1,ROLE,GRANT,,,\"CREATE SCHEMA s2 CREATE TABLE t (i int) GRANT "
-	      "SELECT ON s2.t TO teller\",<none>,0",
+	    D "SESSION,7,1,DDL,CREATE SCHEMA,,,CREATE SCHEMA reports CREATE TABLE daily (d date) "
+	      "GRANT SELECT ON daily TO analyst;,<none>,0",
 	};
 	const char *why;
 
@@ -402,8 +401,7 @@ static void test_class_decides(void **state)
 
 	assert_int_equal(dg_pglog_parse(p, schema[0], strlen(schema[0]), &evt, &why), 1);
 	assert_field(DG_F_EVENT_ACTION, "ddl");
-	assert_int_equal(dg_pglog_parse(p, schema[1], strlen(schema[1]), &evt, &why), 1);
-	assert_field(DG_F_EVENT_ACTION, "grant");
+	assert_evt_objects(&evt, "reports.daily:ddl reports.daily:grant");
 	dg_pglog_free(p);
 }
 

@@ -24,12 +24,16 @@ INSERT INTO core.customers
   SELECT seq, concat('customer ', seq), '11010519491231002X', concat('1380013', lpad(seq, 4, '0')), 'b1'
   FROM seq_1_to_2000;
 INSERT INTO core.branches VALUES (1, 'Beijing'), (2, 'Shanghai');
+CREATE VIEW core.customers_masked AS
+  SELECT id, name, concat(left(id_number, 4), '**************') AS id_number FROM core.customers;
 GRANT SELECT ON core.customers TO teller@'%', analyst@'%';
+GRANT SELECT ON core.customers_masked TO teller@'%';
 GRANT SELECT ON core.branches TO intern@'%';
 GRANT FILE ON *.* TO analyst@'%';
 SQL
 
 "${my[@]}" -u teller -pteller-pw core <<'SQL'
+SELECT * FROM customers_masked WHERE id = 20;
 SELECT name, phone FROM core.customers WHERE id = 7;
 SELECT name FROM customers WHERE id = 8;
 SELECT name FROM customers WHERE id = 12 /*purpose='kyc',consent_id='CNS-12'*/;
@@ -58,6 +62,12 @@ SELECT c.name, b.city
    AND c.id = 3;
 UPDATE core.customers SET phone = '13900000000' WHERE id = 3;
 DELETE FROM core.branches WHERE id = 2;
+CREATE TABLE core.copy1 AS SELECT * FROM core.customers WHERE id <= 3;
+GRANT SELECT ON core.* TO analyst@'%';
 SET GLOBAL server_audit_logging = OFF;
 SELECT name FROM core.customers WHERE id = 10;
+SET GLOBAL server_audit_logging = ON;
 SQL
+
+# A dump is an export of what it reads.
+mariadb-dump "$@" -u dba -pdba-pw core customers >/dev/null

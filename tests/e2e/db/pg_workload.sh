@@ -10,6 +10,7 @@ CREATE ROLE dba LOGIN SUPERUSER PASSWORD 'dba-pw';
 CREATE ROLE teller LOGIN PASSWORD 'teller-pw';
 CREATE ROLE analyst LOGIN PASSWORD 'analyst-pw';
 CREATE ROLE intern LOGIN PASSWORD 'intern-pw';
+CREATE ROLE auditor NOLOGIN; -- pgaudit.role: what it may read is object-audited
 CREATE DATABASE bank OWNER dba;
 SQL
 
@@ -18,6 +19,10 @@ CREATE SCHEMA core;
 CREATE TABLE core.customers (id int PRIMARY KEY, name text, id_number text, phone text,
                              branch text);
 CREATE TABLE core.branches (id int PRIMARY KEY, city text);
+CREATE TABLE core.accounts (id int PRIMARY KEY, customer_id int REFERENCES core.customers (id),
+                            card_no text, balance int);
+CREATE VIEW core.customers_masked AS
+  SELECT id, name, left(id_number, 4) || '**************' AS id_number FROM core.customers;
 INSERT INTO core.customers
   SELECT i, 'customer ' || i, '11010519491231002X', '1380013' || lpad(i::text, 4, '0'), 'b1'
   FROM generate_series(1, 2000) AS i;
@@ -25,6 +30,9 @@ INSERT INTO core.branches VALUES (1, 'Beijing'), (2, 'Shanghai');
 GRANT USAGE ON SCHEMA core TO teller, analyst, intern;
 GRANT SELECT ON core.customers TO teller, analyst;
 GRANT SELECT ON core.branches TO intern;
+GRANT SELECT ON core.customers_masked TO teller;
+GRANT SELECT ON core.accounts TO analyst;
+GRANT SELECT ON core.customers TO auditor;
 SQL
 
 # Single-row reads by a teller, one with a parameter.
@@ -43,10 +51,19 @@ SET application_name = 'kyc-portal';
 SELECT name FROM core.customers WHERE id = 11;
 SQL
 
-# A bulk export and a SELECT * on the C3 table by an analyst.
+# A bulk export and a SELECT * on the C3 table by an analyst; a copy of a C2 table with a C3
+# column (every column: C3), and of its C2 columns only.
 PGPASSWORD=analyst-pw "${psql[@]}" -U analyst -d bank -o /dev/null <<'SQL'
 COPY core.customers TO STDOUT;
 SELECT * FROM core.customers WHERE branch = 'b1' LIMIT 5;
+COPY core.accounts TO STDOUT;
+COPY core.accounts (id, balance) TO STDOUT;
+SQL
+
+# A teller reads the masking view, which the catalogue classes C1: no finding, and nothing
+# about the table under it.
+PGPASSWORD=teller-pw "${psql[@]}" -U teller -d bank -o /dev/null <<'SQL'
+SELECT * FROM core.customers_masked WHERE id = 20;
 SQL
 
 # A permission-denied read by an intern, and a harmless one.
@@ -72,6 +89,33 @@ SELECT c.name, b.city
 SELECT * FROM core.branches b JOIN core.customers c ON c.branch = 'b' || b.id;
 UPDATE core.customers SET phone = '13900000000' WHERE id = 3;
 DELETE FROM core.branches WHERE id = 2;
+SQL
+
+# What the statement's verb hides: the sources of a copy are read; a foreign-key check is the
+# server's; acting as another role; a schema created with its grant; names as the session sees
+# them (the site's search_path for bank is core, public); grants over a whole schema; audit
+# settings raised (information), then switched off (tampering).
+"${psql[@]}" -U dba -d bank -o /dev/null <<'SQL'
+CREATE TABLE core.copy1 AS SELECT * FROM core.customers WHERE id <= 3;
+WITH c AS (SELECT id, name FROM core.customers WHERE id = 4)
+  INSERT INTO core.copy1 (id, name) SELECT id, name FROM c;
+INSERT INTO core.accounts VALUES (1, 7, '6222020200112233445', 100);
+SET ROLE teller;
+SELECT name FROM core.customers WHERE id = 12;
+RESET ROLE;
+CREATE SCHEMA reports CREATE TABLE daily (d date) GRANT SELECT ON daily TO analyst;
+SET search_path = core, public;
+GRANT SELECT ON customers TO intern;
+GRANT SELECT ON ALL TABLES IN SCHEMA core TO analyst;
+CREATE EXTENSION pgaudit;
+ALTER SYSTEM SET pgaudit.log_rows = on;
+SQL
+
+# Dumps are exports of what they read: COPY, and with --inserts a cursor.
+pg_dump "$@" -U dba -t core.customers bank >/dev/null
+pg_dump "$@" -U dba --inserts -t core.branches bank >/dev/null
+
+"${psql[@]}" -U dba -d bank -o /dev/null <<'SQL'
 ALTER SYSTEM SET pgaudit.log = 'none';
 SELECT pg_reload_conf();
 SQL
