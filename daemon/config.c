@@ -335,6 +335,28 @@ static int read_map(struct dg_config *cfg, const char *name, const config_settin
 	return rc;
 }
 
+/* A share between 0 and 1: 0.1, or 0 / 1. */
+static void get_ratio(const char *name, const config_setting_t *g, const char *key, double *out,
+                      struct dg_diag *d)
+{
+	const config_setting_t *s = config_setting_get_member(g, key);
+	double v;
+
+	if (s == NULL)
+		return;
+	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	else
+		v = -1;
+	if (v < 0 || v > 1) {
+		dg_diag_fail(d, name, s, "%s is a share from 0 to 1, e.g. 0.1 for 10%%", key);
+		return;
+	}
+	*out = v;
+}
+
 static int get_size(const char *name, const config_setting_t *g, const char *key, size_t min,
                     size_t max, size_t *out, struct dg_diag *d)
 {
@@ -447,7 +469,8 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 	                                  NULL};
 	static const char *const report_keys[] = {"directory", "key",           "pseudonym_key",
 	                                          "interval",  "max_malformed", NULL};
-	static const char *const limit_keys[] = {"max_line", "lateness", NULL};
+	static const char *const limit_keys[] = {"max_line", "lateness", "max_malformed_ratio",
+	                                         NULL};
 	static const char *const rule_keys[] = {"directories", "packs", "disable_rules", NULL};
 	static const char *const daemon_keys[] = {"metrics",  "poll",         "findings",
 	                                          "max_held", "rotated_idle", NULL};
@@ -479,6 +502,7 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 	if ((s = group(name, root, "limits", limit_keys, d)) != NULL) {
 		get_size(name, s, "max_line", 256, 256 * 1024 * 1024, &cfg->max_line, d);
 		dg_cfgutil_duration(name, s, "lateness", 0, 7 * DAY, &cfg->lateness_ms, d);
+		get_ratio(name, s, "max_malformed_ratio", &cfg->max_malformed_ratio, d);
 	}
 	if ((s = group(name, root, "daemon", daemon_keys, d)) != NULL) {
 		int err = 0;
@@ -730,6 +754,7 @@ struct dg_config *dg_config_load_extra(const char *path, char *const *extra, int
 	cfg->lateness_ms = 10 * 60 * 1000;
 	cfg->report_interval_ms = 3600 * 1000;
 	cfg->max_malformed_listed = 1000;
+	cfg->max_malformed_ratio = 0.1;
 	cfg->poll_ms = 1000;
 	cfg->max_held = 16;
 	cfg->rotated_idle_ms = 10 * 1000;

@@ -546,7 +546,13 @@ static void close_period(struct daemon *d, bool final)
 		struct dg_input_stats st;
 		struct dg_report_input ri = {0};
 		struct dg_source_id sid = {0};
+		char why[512];
 
+		if ((in->active || in->ended) &&
+		    !dg_pipeline_health(d->pipe, i, d->cfg->max_malformed_ratio, why, sizeof why)) {
+			dg_log_warnx("%s", why);
+			dg_report_integrity(d->report, dg_clock_wall_ms(), "malformed_ratio", why);
+		}
 		if (in->active) {
 			dg_pipeline_close_period(d->pipe, i, &st);
 			dg_tail_rewind(d->tail, i, st.end_offset);

@@ -13,6 +13,8 @@
 #include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
 
+#define MAX_REASONS 8
+
 struct input {
 	struct dg_input_stats st;
 	struct dg_framer *fr;
@@ -33,6 +35,14 @@ struct input {
 	struct dg_buf first; /* bytes before the first line is whole, when its format is unknown */
 	bool holding, in_quotes;
 	struct dg_record hrec; /* where the held record starts; truncated if it outgrew the cap */
+	/* the period's malformed records: the reasons given most, and the first record's start */
+	struct {
+		char text[96];
+		uint64_t count;
+	} reasons[MAX_REASONS];
+	uint64_t other_reasons;
+	char first_bad[96];
+	uint64_t first_bad_line;
 };
 
 struct dg_pipeline {
@@ -175,9 +185,39 @@ static void on_match(const struct dg_match *m, void *arg)
 	p->hooks.finding(p->hooks.arg, m, dg_finding_render(&p->env, m));
 }
 
+/* Counts a malformed record's reason, for the verdict on an input that is mostly malformed. */
+static void tally(struct input *in, const struct dg_record *rec, const char *why)
+{
+	size_t i;
+
+	if (in->st.malformed == 0) {
+		size_t n =
+		    rec->len < sizeof in->first_bad - 1 ? rec->len : sizeof in->first_bad - 1;
+		const char *nl = memchr(rec->data, '\n', n);
+
+		if (nl != NULL)
+			n = (size_t)(nl - rec->data);
+		memcpy(in->first_bad, rec->data, n);
+		in->first_bad[n] = '\0';
+		in->first_bad_line = rec->line;
+	}
+	for (i = 0; i < MAX_REASONS && in->reasons[i].count > 0; i++)
+		if (strncmp(in->reasons[i].text, why, sizeof in->reasons[i].text - 1) == 0) {
+			in->reasons[i].count++;
+			return;
+		}
+	if (i == MAX_REASONS) {
+		in->other_reasons++;
+		return;
+	}
+	snprintf(in->reasons[i].text, sizeof in->reasons[i].text, "%s", why);
+	in->reasons[i].count = 1;
+}
+
 static void malformed(struct dg_pipeline *p, uint32_t input, const struct dg_record *rec,
                       const char *why)
 {
+	tally(&p->inputs[input], rec, why);
 	p->inputs[input].st.malformed++;
 	p->totals.malformed++;
 	p->hooks.malformed(p->hooks.arg, input, rec, why);
@@ -701,12 +741,38 @@ void dg_pipeline_close_period(struct dg_pipeline *p, uint32_t input, struct dg_i
 	 * dropped here and read again, so that each period's digest covers exactly its range. */
 	in->st.start_offset = in->st.end_offset = resume;
 	in->st.records = in->st.malformed = in->st.blank = 0;
+	memset(in->reasons, 0, sizeof in->reasons);
+	in->other_reasons = 0;
 	dg_hash_reset(in->done);
 	in->has_partial = false;
 	in->holding = false;
 	in->in_quotes = false;
 	dg_framer_seek(in->fr, resume, line);
 	in->fed = resume;
+}
+
+bool dg_pipeline_health(const struct dg_pipeline *p, uint32_t input, double max_ratio, char *out,
+                        size_t cap)
+{
+	const struct input *in = &p->inputs[input];
+	const uint64_t bad = in->st.malformed, all = in->st.records;
+	size_t top = 0;
+
+	if (bad == 0 || (double)bad <= max_ratio * (double)all)
+		return true;
+	for (size_t i = 1; i < MAX_REASONS; i++)
+		if (in->reasons[i].count > in->reasons[top].count)
+			top = i;
+	snprintf(out, cap,
+	         "%s: %llu of %llu records malformed (%.1f%%, more than limits.max_malformed_ratio "
+	         "%.1f%%): the audit of this input cannot be relied on. Most often (%llu): %s. "
+	         "First, line %llu: "
+	         "%s",
+	         in->st.name, (unsigned long long)bad, (unsigned long long)all,
+	         100.0 * (double)bad / (double)all, 100.0 * max_ratio,
+	         (unsigned long long)in->reasons[top].count, in->reasons[top].text,
+	         (unsigned long long)in->first_bad_line, in->first_bad);
+	return false;
 }
 
 uint64_t dg_pipeline_resume(const struct dg_pipeline *p, uint32_t input, uint64_t *line)

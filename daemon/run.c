@@ -437,6 +437,16 @@ int dg_run_main(int argc, char **argv)
 	info.seq = 1;
 	info.host = host;
 	info.version = DG_VERSION;
+	/* An input mostly malformed was not audited: the wrong log_line_prefix or format. */
+	for (uint32_t i = 0; i < dg_pipeline_ninputs(r.pipe); i++) {
+		char why[512];
+
+		if (!dg_pipeline_health(r.pipe, i, r.cfg->max_malformed_ratio, why, sizeof why)) {
+			fprintf(stderr, "dgaudit run: %s\n", why);
+			dg_report_integrity(r.report, dg_clock_wall_ms(), "malformed_ratio", why);
+			r.unreadable = true;
+		}
+	}
 	info.mode = "run";
 	info.config_sha256 = r.cfg->digest;
 	info.rules_sha256 = dg_rules_digest(r.cfg->rules);

@@ -48,6 +48,7 @@ struct dg_config {
 	char *pseudonym_key_path; /* NULL: <state>/pseudonym.key, created on first use */
 	int64_t report_interval_ms;
 	size_t max_malformed_listed; /* malformed records itemised in a report */
+	double max_malformed_ratio;  /* an input with more malformed records is no audit */
 	size_t max_line;
 	int64_t lateness_ms;
 	char *metrics_listen; /* "127.0.0.1:9464", or NULL for none */

@@ -89,6 +89,11 @@ void dg_pipeline_end_input(struct dg_pipeline *p, uint32_t input);
  * its digest covering exactly [start_offset, end_offset); the next period starts at
  * end_offset. A line still being read is dropped and must be fed again from end_offset. */
 void dg_pipeline_close_period(struct dg_pipeline *p, uint32_t input, struct dg_input_stats *out);
+/* Whether the input's period so far is an audit: false, with why in out (cap bytes), when
+ * more than max_ratio of its records are malformed, naming the reason given most (for a
+ * PostgreSQL log, the log_line_prefix expected) and the first malformed line. */
+bool dg_pipeline_health(const struct dg_pipeline *p, uint32_t input, double max_ratio, char *out,
+                        size_t cap);
 /* Where reading must resume after a restart (start of the first line not complete), and the
  * line number it will have. */
 uint64_t dg_pipeline_resume(const struct dg_pipeline *p, uint32_t input, uint64_t *line);

@@ -62,7 +62,12 @@ ok "a signing key readable by others is refused"
 	printf '{"@timestamp":"2026-11-02T00:00:06Z","event.action":"delete","dg.object":"audit.b"}\r\n'
 	printf '{"@timestamp":"2026-11-02T00:00:07Z","event.action":"delete","dg.object":"audit.c"}'
 } >bad.jsonl
+# Six records of nine malformed is no audit (limits.max_malformed_ratio, default 10 %): exit 3.
 printf 'limits = { max_line = 100000; };\n' >cap.conf
+expect_rc 3 "$DGAUDIT" run -c cap.conf -o rb0 bad.jsonl >/dev/null 2>err.txt
+grep -q "bad.jsonl: 6 of 9 records malformed (66.7%, more than limits.max_malformed_ratio 10.0%)" \
+	err.txt || fail "a mostly malformed input was not refused: $(cat err.txt)"
+printf 'limits = { max_line = 100000; max_malformed_ratio = 1; };\n' >cap.conf
 expect_rc 1 "$DGAUDIT" run -c cap.conf -o rb bad.jsonl >f.jsonl 2>/dev/null
 expect_eq "$(wc -l <f.jsonl)" 3 "findings around malformed records"
 expect_eq "$(jq -c '[.malformed.count, (.malformed.listed | map(.line))]' rb/latest/report.json)" \

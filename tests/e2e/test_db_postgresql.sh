@@ -113,6 +113,19 @@ jq -e -s 'map(select(.rule == "PCI-AUDIT-TRAIL-TAMPERING")) | length == 1' "$f" 
 	fail "raising audit settings was taken for tampering"
 ok "OBJECT and SESSION records merged; FK checks, masked views, SET ROLE, CREATE SCHEMA ... GRANT, unqualified and schema-wide grants, COPY classes, audit changes all as meant"
 
+# Audited with the wrong log_line_prefix (Debian's default without the session part: only the
+# postmaster's own lines match), nearly every record is malformed: that is no audit.
+# The run says so, names the prefix it expected and the first line it saw, and exits 3; the
+# signed report carries the verdict.
+expect_rc 3 "$DGAUDIT" run -c "$CONF" -o reports-prefix --log-line-prefix '%m [%p] ' \
+	"$PGLOGDIR"/*.log >/dev/null 2>prefix.err
+grep -q "records malformed (.*more than limits.max_malformed_ratio 10.0%).*log_line_prefix '%m \[%p\] '.*First, line [0-9]*: 20" \
+	prefix.err || fail "the wrong prefix was not named: $(cat prefix.err)"
+jq -e '.integrity_events | map(select(.type == "malformed_ratio")) | length == 1' \
+	reports-prefix/latest/report.json >/dev/null || fail "the report does not carry the verdict"
+"$DGAUDIT" verify reports-prefix/latest >/dev/null || fail "the report does not verify"
+ok "a log read with the wrong prefix is no audit: exit 3, the expected prefix and first line named"
+
 expect_rc 1 "$DGAUDIT" run -c "$CONF" -o reports-crit --fail-on critical "$PGLOGDIR"/*.log \
 	>/dev/null 2>&1
 ok "the disabled audit log alone fails a --fail-on critical run"
