@@ -458,6 +458,7 @@ static void commit(struct daemon *d)
 	uint64_t report_len;
 	char *cause = NULL;
 
+	dg_pipeline_settle(d->pipe); /* what a checkpoint passes over is audited */
 	if (dg_bundle_sync(d->bundle, &report_len, &cause) != 0)
 		dg_log_fatalx("%s", cause);
 	if (d->findings != NULL && d->pending_findings.len > 0) {

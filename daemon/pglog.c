@@ -17,6 +17,9 @@
 #define BACKENDS     512 /* backends whose current statement and role are remembered */
 #define SEEN         16  /* objects remembered per statement, to merge pgaudit's records */
 #define NAME_CAP     128
+#define PENDING      16   /* logins waiting to see whether their backend fails at once */
+#define PENDING_CAP  2048 /* a longer "connection authorized" record is not held */
+#define PENDING_MS   1000 /* a FATAL comes milliseconds after; after this, the login stood */
 
 /* One piece of a compiled log_line_prefix: literal text, or an escape. */
 struct item {
@@ -29,6 +32,7 @@ struct item {
 struct msg {
 	struct dg_str ts, user, db, host, sev, state, text, statement, pid, app;
 	bool epoch; /* ts is %n: seconds since the epoch */
+	struct dg_str detail;
 };
 
 /* The text of one statement of one backend, for the records that say <previously logged>. */
@@ -52,8 +56,25 @@ struct backend {
 	size_t role_len;
 };
 
+/* A "connection authorized" record held back: PostgreSQL writes it before it checks that the
+ * database (with trust authentication, the role) exists, so a FATAL of the same backend next
+ * makes it a failed login. */
+struct pending {
+	bool used;
+	uint64_t pid;
+	int64_t ts_ms;
+	struct dg_ref ref;
+	size_t len;
+	char rec[PENDING_CAP];
+};
+
 struct dg_pglog {
 	struct stmt stmts[STMT_SLOTS];
+	struct pending pending[PENDING];
+	unsigned released[PENDING]; /* indexes of pending logins given back by the last parse */
+	unsigned nreleased, next_released, npending;
+	struct dg_ref where;     /* of the record being parsed */
+	struct dg_pglog *shadow; /* parses a released login without disturbing the current */
 	struct backend backends[BACKENDS];
 	size_t max_record;
 	enum dg_pglog_layout layout;
@@ -65,6 +86,8 @@ struct dg_pglog {
 	char *scratch; /* decoded text of the current record */
 	size_t cap, used;
 	char why[160];
+	bool failed_login; /* the FATAL being parsed ends a held login */
+	bool no_defer;     /* the shadow: gives logins at once */
 };
 
 static const char *const severities[] = {"LOG",    "ERROR",  "FATAL",  "PANIC",  "WARNING",
@@ -150,6 +173,7 @@ void dg_pglog_free(struct dg_pglog *p)
 	if (p == NULL)
 		return;
 	dg_json_free(p->json);
+	dg_pglog_free(p->shadow);
 	for (size_t i = 0; i < STMT_SLOTS; i++)
 		free(p->stmts[i].text);
 	free(p->scratch);
@@ -413,6 +437,8 @@ static int parse_stderr(struct dg_pglog *p, const char *rec, size_t len, struct 
 		s = part(p, rest + n, end, &text);
 		if (kind.len == 9 && memcmp(kind.p, "STATEMENT", 9) == 0)
 			m->statement = text;
+		else if (kind.len == 6 && memcmp(kind.p, "DETAIL", 6) == 0)
+			m->detail = text;
 	}
 	return 0;
 }
@@ -500,6 +526,7 @@ static int parse_csv(struct dg_pglog *p, const char *rec, size_t len, struct msg
 	m->state = f[12];
 	m->text = f[13];
 	m->statement = f[19];
+	m->detail = f[14];
 	m->app = f[22];
 	return 0;
 }
@@ -520,6 +547,7 @@ static int parse_json(struct dg_pglog *p, const char *rec, size_t len, struct ms
 	            {"state_code", offsetof(struct msg, state)},
 	            {"message", offsetof(struct msg, text)},
 	            {"statement", offsetof(struct msg, statement)},
+	            {"detail", offsetof(struct msg, detail)},
 	            {"application_name", offsetof(struct msg, app)}};
 
 	if (n < 0)
@@ -1002,13 +1030,21 @@ static int to_event(struct dg_pglog *p, struct msg *m, struct dg_evt *evt, const
 		dg_evt_set(evt, DG_F_EVENT_ACTION, "login", 5);
 		dg_evt_set(evt, DG_F_EVENT_OUTCOME, "success", 7);
 	} else if (eq(&m->sev, "FATAL") &&
-	           (eq(&m->state, "28P01") || eq(&m->state, "28000") ||
+	           (p->failed_login || eq(&m->state, "28P01") || eq(&m->state, "28000") ||
 	            find(&m->text, "authentication failed for user") != NULL ||
 	            starts(&m->text, "no pg_hba.conf entry for") ||
 	            (starts(&m->text, "role \"") && find(&m->text, "\" does not exist")))) {
 		dg_evt_set(evt, DG_F_EVENT_ACTION, "login", 5);
 		dg_evt_set(evt, DG_F_EVENT_OUTCOME, "failure", 7);
 		dg_evt_set(evt, DG_F_MESSAGE, m->text.p, m->text.len);
+		/* a scanner trying names: the server says the role is not there (with a password
+		 * method, in the DETAIL line, which the client never sees) */
+		if ((starts(&m->text, "role \"") && find(&m->text, "\" does not exist")) ||
+		    (starts(&m->detail, "Role \"") && find(&m->detail, "\" does not exist")))
+			dg_evt_set(evt, DG_F_EVENT_REASON, "unknown_account", 15);
+		else if (eq(&m->state, "3D000") ||
+		         (starts(&m->text, "database \"") && find(&m->text, "\" does not exist")))
+			dg_evt_set(evt, DG_F_EVENT_REASON, "unknown_database", 16);
 	} else if (eq(&m->sev, "ERROR") &&
 	           (eq(&m->state, "42501") || starts(&m->text, "permission denied"))) {
 		/* pgaudit writes nothing for a denied statement: this is the only trace */
@@ -1030,6 +1066,74 @@ static int to_event(struct dg_pglog *p, struct msg *m, struct dg_evt *evt, const
 	return 1;
 }
 
+static void count_pending(struct dg_pglog *p)
+{
+	p->npending = 0;
+	for (unsigned i = 0; i < PENDING; i++)
+		p->npending += p->pending[i].used;
+}
+
+static void release(struct dg_pglog *p, unsigned i)
+{
+	if (p->nreleased < PENDING)
+		p->released[p->nreleased++] = i;
+}
+
+/* Held logins: a FATAL of their backend makes one a failed login (the FATAL's event); any
+ * other record of it, or a record written more than PENDING_MS later, lets it stand. Returns
+ * true when this record is the authorized message itself, now held. */
+static bool hold_login(struct dg_pglog *p, const struct msg *m, const char *rec, size_t len)
+{
+	uint64_t pid = 0;
+	bool have_pid = parse_u64(&m->pid, &pid);
+	struct dg_evt when;
+	unsigned free_slot = PENDING, oldest = PENDING;
+
+	bool authorized = eq(&m->sev, "LOG") && starts(&m->text, "connection authorized: ");
+
+	if (p->no_defer || (p->npending == 0 && !authorized) || !timestamp(p, m, &when))
+		return false;
+	for (unsigned i = 0; i < PENDING; i++) {
+		struct pending *pe = &p->pending[i];
+
+		if (!pe->used) {
+			free_slot = i;
+			continue;
+		}
+		if (have_pid && pe->pid == pid && eq(&m->sev, "FATAL")) {
+			pe->used = false; /* the FATAL is the login's outcome */
+			p->failed_login = true;
+			free_slot = i;
+		} else if ((have_pid && pe->pid == pid) || when.ts_ms - pe->ts_ms > PENDING_MS) {
+			pe->used = false;
+			release(p, i);
+		} else if (oldest == PENDING || pe->ts_ms < p->pending[oldest].ts_ms) {
+			oldest = i;
+		}
+	}
+	if (!have_pid || !authorized || len > PENDING_CAP) {
+		count_pending(p);
+		return false;
+	}
+	if (free_slot == PENDING) { /* more logins at once than slots: the oldest stands */
+		free_slot = oldest;
+		p->pending[oldest].used = false;
+		release(p, oldest);
+	}
+	/* a slot released by this parse keeps its text until the caller has taken it */
+	for (unsigned i = 0; i < p->nreleased; i++)
+		if (p->released[i] == free_slot)
+			return false;
+	p->pending[free_slot].used = true;
+	p->pending[free_slot].pid = pid;
+	p->pending[free_slot].ts_ms = when.ts_ms;
+	p->pending[free_slot].ref = p->where;
+	p->pending[free_slot].len = len;
+	memcpy(p->pending[free_slot].rec, rec, len);
+	count_pending(p);
+	return true;
+}
+
 int dg_pglog_parse(struct dg_pglog *p, const char *rec, size_t len, struct dg_evt *evt,
                    const char **why)
 {
@@ -1037,6 +1141,8 @@ int dg_pglog_parse(struct dg_pglog *p, const char *rec, size_t len, struct dg_ev
 	int rc;
 
 	p->used = 0;
+	p->nreleased = p->next_released = 0;
+	p->failed_login = false;
 	switch (p->layout) {
 	case DG_PGLOG_STDERR:
 		rc = parse_stderr(p, rec, len, &m, why);
@@ -1048,5 +1154,48 @@ int dg_pglog_parse(struct dg_pglog *p, const char *rec, size_t len, struct dg_ev
 		rc = parse_json(p, rec, len, &m, why);
 		break;
 	}
-	return rc < 0 ? -1 : to_event(p, &m, evt, why);
+	if (rc < 0)
+		return -1;
+	if (hold_login(p, &m, rec, len))
+		return 0;
+	return to_event(p, &m, evt, why);
+}
+
+void dg_pglog_where(struct dg_pglog *p, const struct dg_ref *ref)
+{
+	p->where = *ref;
+}
+
+void dg_pglog_settle(struct dg_pglog *p)
+{
+	p->nreleased = p->next_released = 0;
+	for (unsigned i = 0; i < PENDING; i++)
+		if (p->pending[i].used) {
+			p->pending[i].used = false;
+			release(p, i);
+		}
+	p->npending = 0;
+}
+
+bool dg_pglog_released(struct dg_pglog *p, struct dg_evt *evt, struct dg_ref *ref)
+{
+	const char *why;
+	char *cause = NULL;
+
+	while (p->next_released < p->nreleased) {
+		const struct pending *pe = &p->pending[p->released[p->next_released++]];
+
+		if (p->shadow == NULL) {
+			p->shadow = dg_pglog_new(p->layout, p->prefix, p->tz, PENDING_CAP, &cause);
+			free(cause);
+			if (p->shadow == NULL)
+				return false;
+			p->shadow->no_defer = true;
+		}
+		if (dg_pglog_parse(p->shadow, pe->rec, pe->len, evt, &why) == 1) {
+			*ref = pe->ref;
+			return true;
+		}
+	}
+	return false;
 }

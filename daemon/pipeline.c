@@ -52,6 +52,7 @@ struct dg_pipeline {
 	struct dg_engine *engine;
 	struct dg_finding_env env;
 	struct dg_evt evt;
+	struct dg_evt login; /* a PostgreSQL login held back, let stand */
 	/* the fields a database record's parse gave, before an object's event adds to them */
 	uint64_t base_present;
 	unsigned base_nitems;
@@ -231,12 +232,37 @@ static bool blank(const struct dg_record *rec)
 	return true;
 }
 
+static void evaluate_evt(struct dg_pipeline *p, struct dg_evt *evt, const struct dg_ref *ref)
+{
+	dg_session_apply(p->cfg->session, evt);
+	dg_catalog_enrich(p->cfg->catalog, evt);
+	dg_register_add(p->totals.sharing, evt);
+	dg_engine_eval(p->engine, evt, ref, on_match, p);
+}
+
 static void evaluate(struct dg_pipeline *p, const struct dg_ref *ref)
 {
-	dg_session_apply(p->cfg->session, &p->evt);
-	dg_catalog_enrich(p->cfg->catalog, &p->evt);
-	dg_register_add(p->totals.sharing, &p->evt);
-	dg_engine_eval(p->engine, &p->evt, ref, on_match, p);
+	evaluate_evt(p, &p->evt, ref);
+}
+
+static void event_time(struct dg_pipeline *p, const struct dg_evt *evt)
+{
+	if (!p->totals.have_time || evt->ts_ms < p->totals.first_ms)
+		p->totals.first_ms = evt->ts_ms;
+	if (!p->totals.have_time || evt->ts_ms > p->totals.last_ms)
+		p->totals.last_ms = evt->ts_ms;
+	p->totals.have_time = true;
+}
+
+/* The logins a PostgreSQL parser held back and now lets stand, before what comes after them. */
+static void released_logins(struct dg_pipeline *p, struct input *in)
+{
+	struct dg_ref ref;
+
+	while (dg_pglog_released(in->pg, &p->login, &ref)) {
+		event_time(p, &p->login);
+		evaluate_evt(p, &p->login, &ref);
+	}
 }
 
 /* The event of one object of a database record: the record's own fields, that object and the
@@ -374,7 +400,9 @@ static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record 
 	case DG_FORMAT_PG_STDERR:
 	case DG_FORMAT_PG_CSV:
 	case DG_FORMAT_PG_JSON:
+		dg_pglog_where(in->pg, &ref);
 		n = dg_pglog_parse(in->pg, rec->data, rec->len, &p->evt, &why);
+		released_logins(p, in);
 		break;
 	case DG_FORMAT_MARIADB:
 		n = dg_mariadb_parse(in->my, rec->data, rec->len, &p->evt, &why);
@@ -387,13 +415,8 @@ static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record 
 		malformed(p, input, rec, why);
 		return;
 	}
-	if (n > 0) {
-		if (!p->totals.have_time || p->evt.ts_ms < p->totals.first_ms)
-			p->totals.first_ms = p->evt.ts_ms;
-		if (!p->totals.have_time || p->evt.ts_ms > p->totals.last_ms)
-			p->totals.last_ms = p->evt.ts_ms;
-		p->totals.have_time = true;
-	}
+	if (n > 0)
+		event_time(p, &p->evt);
 	if (n > 0)
 		objects(p, &ref);
 }
@@ -671,6 +694,20 @@ int dg_pipeline_feed(struct dg_pipeline *p, uint32_t input, const char *buf, siz
 	return feed_bytes(p, input, buf, len, cause);
 }
 
+static void settle(struct dg_pipeline *p, struct input *in)
+{
+	if (in->pg == NULL)
+		return;
+	dg_pglog_settle(in->pg);
+	released_logins(p, in);
+}
+
+void dg_pipeline_settle(struct dg_pipeline *p)
+{
+	for (uint32_t i = 0; i < p->ninputs; i++)
+		settle(p, &p->inputs[i]);
+}
+
 void dg_pipeline_flush(struct dg_pipeline *p, uint32_t input)
 {
 	struct input *in = &p->inputs[input];
@@ -719,6 +756,7 @@ void dg_pipeline_end_input(struct dg_pipeline *p, uint32_t input)
 	if (dg_framer_finish(in->fr, &rec))
 		line(p, input, &rec);
 	release(p, input);
+	settle(p, in);
 	/* Everything held was audited: its bytes are now part of the digest. */
 	if (in->has_partial) {
 		dg_hash_copy(in->done, in->partial);

@@ -34,8 +34,21 @@ bool dg_pglog_continues(struct dg_pglog *p, const char *line, size_t len);
 /* stderr: whether line starts with the prefix and a severity, i.e. opens a message. */
 bool dg_pglog_opens(struct dg_pglog *p, const char *line, size_t len);
 /* Parses one record. Returns 1 with evt filled (valid until the next call), 0 for a well-formed
- * record that carries no event, -1 with *why if it is malformed. */
+ * record that carries no event, -1 with *why if it is malformed.
+ *
+ * PostgreSQL writes "connection authorized" before it checks that the database (and, with
+ * trust authentication, the role) exists: the record is held, and the backend's FATAL right
+ * after makes it a failed login (the FATAL's event). Any other record of the backend, or one
+ * written a second later, lets it stand: dg_pglog_released then gives it, before the event
+ * of the record parsed. */
 int dg_pglog_parse(struct dg_pglog *p, const char *rec, size_t len, struct dg_evt *evt,
                    const char **why);
+/* Where the next record parsed is, for the logins held back: they keep their own. */
+void dg_pglog_where(struct dg_pglog *p, const struct dg_ref *ref);
+/* The next login let stand by the last parse or settle, into evt with its record's place; false
+ * when there is none. Valid until the next parse. */
+bool dg_pglog_released(struct dg_pglog *p, struct dg_evt *evt, struct dg_ref *ref);
+/* Lets every held login stand: at the end of an input, and before a checkpoint. */
+void dg_pglog_settle(struct dg_pglog *p);
 
 #endif

@@ -89,6 +89,9 @@ void dg_pipeline_end_input(struct dg_pipeline *p, uint32_t input);
  * its digest covering exactly [start_offset, end_offset); the next period starts at
  * end_offset. A line still being read is dropped and must be fed again from end_offset. */
 void dg_pipeline_close_period(struct dg_pipeline *p, uint32_t input, struct dg_input_stats *out);
+/* Audits what parsers hold back to see what follows (a PostgreSQL login whose backend may fail
+ * at once): before a checkpoint, so that nothing held is lost to a restart. */
+void dg_pipeline_settle(struct dg_pipeline *p);
 /* Whether the input's period so far is an audit: false, with why in out (cap bytes), when
  * more than max_ratio of its records are malformed, naming the reason given most (for a
  * PostgreSQL log, the log_line_prefix expected) and the first malformed line. */

@@ -32,6 +32,7 @@ DB-SELECT-STAR-SENSITIVE analyst core.customers
 DB-SELECT-STAR-SENSITIVE analyst core.customers
 JRT-ID-NUMBER-IN-LOG dba core.customers
 PCI-AUDIT-CONFIG-CHANGE dba server_audit_logging
+PCI-AUDIT-FIELDS-MISSING intern core.accounts
 PCI-AUDIT-TRAIL-TAMPERING dba server_audit_logging
 PCI-LOGIN-AFTER-FAILURES teller -
 PCI-PRIVILEGE-CHANGE dba core.branches
@@ -45,6 +46,7 @@ PCI-PRIVILEGE-CHANGE root mysql.db
 PCI-PRIVILEGE-CHANGE root mysql.db
 PCI-PRIVILEGE-CHANGE root mysql.db
 PCI-PRIVILEGE-CHANGE root mysql.db
+PCI-REPEATED-DENIED intern core.customers_masked
 PIPL-SENSITIVE-NO-BASIS analyst core.customers
 PIPL-SENSITIVE-NO-BASIS analyst core.customers
 PIPL-SENSITIVE-NO-BASIS dba core.customers
@@ -85,7 +87,10 @@ jq -e -s 'map(select(.rule == "DB-GRANT-CLASSIFIED" and
 	fail "a grant on core.* does not cover the catalogued tables"
 jq -e -s 'map(select(.fields["db.query.text"] // "" | test("customers_masked WHERE"))) == []' \
 	findings.jsonl >/dev/null || fail "reading the masked view raised a finding"
-ok "a dump is an export, core.* covers its tables, a masked view is not its table"
+jq -e -s 'map(select(.rule == "PCI-REPEATED-DENIED")) | .[0].message ==
+	"intern was refused 6 accesses within 10m"' findings.jsonl >/dev/null ||
+	fail "the intern's refusals were not reported"
+ok "a dump is an export, core.* covers its tables, a masked view is not its table, refusals add up"
 
 # server_audit writes local time: --timezone (or the source's timezone) places it in UTC.
 first=$(head -1 "$MYLOG" | cut -d, -f1)

@@ -46,6 +46,7 @@ PCI-AUDIT-CONFIG-CHANGE dba pgaudit
 PCI-AUDIT-CONFIG-CHANGE dba pgaudit.log_rows
 PCI-AUDIT-TRAIL-TAMPERING dba pgaudit.log
 PCI-LOGIN-AFTER-FAILURES teller -
+PCI-LOGIN-UNKNOWN-ACCOUNT scan_admin -
 PCI-PRIVILEGE-CHANGE dba -
 PCI-PRIVILEGE-CHANGE dba core.accounts
 PCI-PRIVILEGE-CHANGE dba core.branches
@@ -61,6 +62,7 @@ PCI-PRIVILEGE-CHANGE postgres -
 PCI-PRIVILEGE-CHANGE postgres -
 PCI-PRIVILEGE-CHANGE postgres -
 PCI-PRIVILEGE-CHANGE postgres -
+PCI-REPEATED-DENIED intern core.customers
 PIPL-SENSITIVE-NO-BASIS analyst core.accounts
 PIPL-SENSITIVE-NO-BASIS analyst core.customers
 PIPL-SENSITIVE-NO-BASIS analyst core.customers
@@ -111,7 +113,31 @@ jq -e -s 'map(select(.fields["dg.object"] == "core.accounts" and .rule == "DB-EX
 	fail "COPY without columns does not take the C3 column's class"
 jq -e -s 'map(select(.rule == "PCI-AUDIT-TRAIL-TAMPERING")) | length == 1' "$f" >/dev/null ||
 	fail "raising audit settings was taken for tampering"
-ok "OBJECT and SESSION records merged; FK checks, masked views, SET ROLE, CREATE SCHEMA ... GRANT, unqualified and schema-wide grants, COPY classes, audit changes all as meant"
+jq -e -s 'map(select(.rule == "PCI-LOGIN-UNKNOWN-ACCOUNT")) | .[0].message ==
+	"3 accounts that do not exist tried from 127.0.0.1 within 10m"' "$f" >/dev/null ||
+	fail "the scanner's names were not reported"
+jq -e -s 'map(select(.rule == "PCI-REPEATED-DENIED")) | .[0].message ==
+	"intern was refused 6 accesses within 10m"' "$f" >/dev/null ||
+	fail "the intern's refusals were not reported"
+# "connection authorized" to a database that does not exist, then FATAL: one failed login, no
+# successful one (a site rule sees every login to it).
+mkdir -p login-rules
+cat >login-rules/logins.conf <<'CONF'
+rules = (
+  { id = "T-LOGIN"; title = "a login to nosuchdb"; severity = "high"; compliance = ( ("T", "1") );
+    select = { login = { field = "event.action"; eq = "login"; };
+               db = { field = "db.namespace"; eq = "nosuchdb"; }; };
+    condition = "login and db";
+    message = "{event.outcome} {event.reason}"; }
+);
+CONF
+printf 'databases = { log_line_prefix = "%%m [%%p] %%q%%u@%%d %%r %%a "; };\nrules = { packs = []; directories = ["login-rules"]; };\n' \
+	>logins.conf
+expect_rc 1 "$DGAUDIT" run -c logins.conf -o reports-logins "$PGLOGDIR"/*.log >logins.jsonl \
+	2>/dev/null
+expect_eq "$(jq -r .message logins.jsonl)" "failure unknown_database" \
+	"the login to a database that does not exist"
+ok "OBJECT and SESSION records merged; FK checks, masked views, SET ROLE, CREATE SCHEMA ... GRANT, unqualified and schema-wide grants, COPY classes, audit changes, refusals, unknown accounts and databases all as meant"
 
 # Audited with the wrong log_line_prefix (Debian's default without the session part: only the
 # postmaster's own lines match), nearly every record is malformed: that is no audit.

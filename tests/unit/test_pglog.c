@@ -31,6 +31,7 @@ static int parse(enum dg_pglog_layout layout, const char *prefix, const char *re
 	static struct dg_pglog *p;
 	char *cause = NULL;
 	static char copy[8192];
+	int rc;
 
 	dg_pglog_free(p);
 	p = dg_pglog_new(layout, prefix, NULL, 4096, &cause);
@@ -38,7 +39,15 @@ static int parse(enum dg_pglog_layout layout, const char *prefix, const char *re
 	/* the event points into the record: keep it alive past the parser */
 	strcpy(copy, rec);
 	*why = NULL;
-	return dg_pglog_parse(p, copy, strlen(copy), &evt, why);
+	rc = dg_pglog_parse(p, copy, strlen(copy), &evt, why);
+	if (rc == 0) { /* a log of one record ends: a login held back stands */
+		struct dg_ref ref;
+
+		dg_pglog_settle(p);
+		if (dg_pglog_released(p, &evt, &ref))
+			rc = 1;
+	}
+	return rc;
 }
 
 static void test_audit_record(void **state)
@@ -517,6 +526,98 @@ static void test_audit_changes(void **state)
 	dg_pglog_free(p);
 }
 
+#define A(pid, ms)                                                                                 \
+	"2026-12-02 00:28:25." ms " UTC [" pid "] dba@nosuchdb 127.0.0.1(38784) [unknown] "
+
+/* "connection authorized" comes before PostgreSQL checks that the database exists: a FATAL of
+ * the backend right after makes the connection a failed login, and only then. */
+static void test_held_logins(void **state)
+{
+	char *cause = NULL;
+	struct dg_pglog *p = dg_pglog_new(DG_PGLOG_STDERR, PREFIX, NULL, 4096, &cause);
+	static const char *const recs[] = {
+	    A("10340", "332") "LOG:  connection authorized: user=dba database=nosuchdb",
+	    A("10340", "332") "FATAL:  database \"nosuchdb\" does not exist",
+	    A("10342", "366") "LOG:  connection authorized: user=dba database=bank",
+	    A("10343", "367") "LOG:  connection authorized: user=ana database=bank",
+	    /* 10342 goes on: its login stood */
+	    A("10342", "400") "LOG:  AUDIT: SESSION,1,1,READ,SELECT,,,SELECT 1,<none>,1",
+	    /* a record of another backend two seconds later: 10343's stood too */
+	    "2026-12-02 00:28:27.500 UTC [10344] dba@bank 127.0.0.1(1) psql LOG:  AUDIT: "
+	    "SESSION,1,1,READ,SELECT,,,SELECT 1,<none>,1",
+	    A("10345", "900") "LOG:  connection authorized: user=eve database=bank",
+	};
+	struct dg_evt login;
+	struct dg_ref ref;
+	const char *why;
+
+	(void)state;
+	assert_non_null(p);
+	for (size_t i = 0; i < 7; i++) {
+		struct dg_ref here = {0, i + 1, i * 100};
+
+		dg_pglog_where(p, &here);
+		switch (i) {
+		case 0:
+		case 2:
+		case 3:
+		case 6:
+			assert_int_equal(dg_pglog_parse(p, recs[i], strlen(recs[i]), &evt, &why),
+			                 0);
+			assert_false(dg_pglog_released(p, &login, &ref));
+			break;
+		case 1:
+			assert_int_equal(dg_pglog_parse(p, recs[i], strlen(recs[i]), &evt, &why),
+			                 1);
+			assert_field(DG_F_EVENT_ACTION, "login");
+			assert_field(DG_F_EVENT_OUTCOME, "failure");
+			assert_field(DG_F_EVENT_REASON, "unknown_database");
+			assert_false(dg_pglog_released(p, &login, &ref));
+			break;
+		case 4:
+		case 5:
+			assert_int_equal(dg_pglog_parse(p, recs[i], strlen(recs[i]), &evt, &why),
+			                 1);
+			assert_true(dg_pglog_released(p, &login, &ref));
+			assert_evt_field(&login, DG_F_EVENT_OUTCOME, "success");
+			assert_evt_field(&login, DG_F_USER_NAME, "dba"); /* from the prefix */
+			assert_int_equal(ref.line, i == 4 ? 3 : 4);      /* its own record */
+			assert_false(dg_pglog_released(p, &login, &ref));
+			assert_field(DG_F_EVENT_ACTION, "read"); /* the record's own, untouched */
+			break;
+		}
+	}
+	/* the end of the input lets the last one stand */
+	dg_pglog_settle(p);
+	assert_true(dg_pglog_released(p, &login, &ref));
+	assert_int_equal(ref.line, 7);
+	assert_false(dg_pglog_released(p, &login, &ref));
+	dg_pglog_free(p);
+}
+
+/* A login as a role that does not exist: with trust authentication the message says so, with
+ * a password method its DETAIL line does (the client sees only "authentication failed"). */
+static void test_unknown_account(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       P "FATAL:  password authentication failed for user \"scan1\"\n" P
+	                         "DETAIL:  Role \"scan1\" does not exist.\n\tConnection matched "
+	                         "pg_hba.conf line 4: \"host all all 127.0.0.1/32 scram-sha-256\"",
+	                       &why),
+	                 1);
+	assert_field(DG_F_EVENT_OUTCOME, "failure");
+	assert_field(DG_F_EVENT_REASON, "unknown_account");
+	assert_int_equal(parse(DG_PGLOG_STDERR, PREFIX,
+	                       P "FATAL:  password authentication failed for user \"teller\"\n" P
+	                         "DETAIL:  Connection matched pg_hba.conf line 4",
+	                       &why),
+	                 1);
+	assert_field(DG_F_EVENT_REASON, NULL);
+}
+
 static void test_malformed(void **state)
 {
 	static const char *const bad[] = {
@@ -623,6 +724,8 @@ int main(void)
 	    cmocka_unit_test(test_views_checks_dumps),
 	    cmocka_unit_test(test_set_role_and_names),
 	    cmocka_unit_test(test_audit_changes),
+	    cmocka_unit_test(test_held_logins),
+	    cmocka_unit_test(test_unknown_account),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_csvlog),
 	    cmocka_unit_test(test_jsonlog),

@@ -49,6 +49,11 @@ SELECT city FROM core.branches;
 SELECT id_number FROM core.customers WHERE id = 1;
 SQL
 
+for t in customers accounts customers customers_masked customers; do
+	"${my[@]}" -u intern -pintern-pw core -e "SELECT * FROM core.$t LIMIT 1" >/dev/null 2>&1 &&
+		exit 1
+done
+
 for i in 1 2 3 4 5; do
 	"${my[@]}" -u teller -pwrong -e 'SELECT 1' 2>/dev/null && exit 1
 done

@@ -72,6 +72,19 @@ SELECT city FROM core.branches;
 SELECT id_number FROM core.customers WHERE id = 1;
 SQL
 
+# An intern tries one table after another: five refusals.
+for t in customers accounts customers_masked customers accounts; do
+	PGPASSWORD=intern-pw "${psql[@]}" -U intern -d bank -o /dev/null \
+		-c "SELECT * FROM core.$t LIMIT 1" 2>/dev/null && exit 1
+done
+
+# A connection to a database that does not exist is a failed login, though the server says
+# "connection authorized" first; a scanner tries names that are no accounts.
+"${psql[@]}" -U dba -d nosuchdb -c 'SELECT 1' 2>/dev/null && exit 1
+for name in scan_admin scan_oracle scan_test; do
+	PGPASSWORD=guess "${psql[@]}" -U "$name" -d bank -c 'SELECT 1' 2>/dev/null && exit 1
+done
+
 # Five failed logins, then a success.
 for i in 1 2 3 4 5; do
 	PGPASSWORD=wrong "${psql[@]}" -U teller -d bank -c 'SELECT 1' 2>/dev/null && exit 1
