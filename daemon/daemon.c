@@ -125,6 +125,15 @@ static void on_malformed(void *arg, uint32_t input, const struct dg_record *rec,
 	d->malformed++;
 }
 
+static void on_integrity(void *arg, uint32_t input, const char *type, const char *detail)
+{
+	struct daemon *d = arg;
+
+	(void)input;
+	dg_log_warnx("%s", detail);
+	dg_report_integrity(d->report, dg_clock_wall_ms(), type, detail);
+}
+
 static const struct dg_source_cfg *source_of(const struct dg_config *cfg, const char *path)
 {
 	for (size_t i = 0; i < cfg->nsources; i++)
@@ -919,7 +928,7 @@ static void reload(struct daemon *d)
 {
 	char *cause = NULL;
 	struct dg_config *cfg = dg_config_load(d->conf_path, dg_clock_wall_ms(), &cause);
-	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, d};
+	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, d, on_integrity};
 	struct dg_pipeline *old = d->pipe;
 	struct dg_cjson *windows;
 	uint32_t *identity;
@@ -1158,7 +1167,7 @@ static int64_t checkpoint_time(struct daemon *d)
 static int setup(struct daemon *d)
 {
 	char *cause = NULL, **globs;
-	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, d};
+	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, d, on_integrity};
 	struct dg_tail_hooks th = {tail_open, tail_data, tail_close, tail_event, tail_resume, d};
 	static const int sigs[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 	struct timeval commit_tv = {0, TICK_MS * 1000};

@@ -44,6 +44,7 @@ static const char *const model_names[DG_F_NMODEL] = {
     [DG_F_AUDIT_CHANGE] = "dg.audit_change",
     [DG_F_AUDIT_CLASS] = "db.audit.class",
     [DG_F_EVENT_REASON] = "event.reason",
+    [DG_F_AUDIT_GAP] = "dg.audit_gap",
 };
 
 static const enum dg_field_type model_types[DG_F_NMODEL] = {
@@ -85,6 +86,7 @@ static const enum dg_field_type model_types[DG_F_NMODEL] = {
     [DG_F_AUDIT_CHANGE] = DG_TYPE_STRING,
     [DG_F_AUDIT_CLASS] = DG_TYPE_STRING,
     [DG_F_EVENT_REASON] = DG_TYPE_STRING,
+    [DG_F_AUDIT_GAP] = DG_TYPE_NUMBER,
 };
 
 static const char *const actions[] = {"read",  "write", "delete", "export",   "share", "login",

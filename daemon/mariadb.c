@@ -31,6 +31,12 @@ struct dg_mariadb {
 	struct slot slots[SLOTS];
 	unsigned victim;
 	char why[128];
+	/* Query ids are the server's, one counter for every connection. While auditing is
+	 * lowered (logging off, users excluded), the ids the log skips are statements that ran
+	 * unaudited: counted from the lowering to the raising. */
+	bool lowered;
+	uint64_t lowered_qid, logged_qids, last_counted;
+	char gap[256], gap_n[24];
 };
 
 struct dg_mariadb *dg_mariadb_new(const struct dg_tz *tz, size_t max_record)
@@ -221,6 +227,55 @@ static const char *table_action(char op, const struct dg_sql *sql, const char *n
 	return "ddl";
 }
 
+/* The settings that decide which statements server_audit writes at all. */
+static bool gating(const struct dg_str *setting)
+{
+	static const char *const names[] = {"server_audit_logging", "server_audit_excl_users",
+	                                    "server_audit_incl_users", "server_audit_events", NULL};
+
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (setting->len == strlen(names[i]) &&
+		    memcmp(setting->p, names[i], setting->len) == 0)
+			return true;
+	return false;
+}
+
+/* A lowering of auditing opens a window, the next raising closes it: the query ids between
+ * that no record carries (a logged disconnect's quit took one) ran unaudited, or were commands
+ * the plugin never logs (a ping, an unlogged client's quit), and the raising's event says how
+ * many at most (dg.audit_gap). */
+static void audit_window(struct dg_mariadb *p, const struct dg_sql *sql, uint64_t qid,
+                         struct dg_evt *evt)
+{
+	if (!gating(&sql->setting))
+		return;
+	if (sql->audit == DG_SQL_AUDIT_REDUCE && !p->lowered) {
+		p->lowered = true;
+		p->lowered_qid = p->last_counted = qid;
+		p->logged_qids = 0;
+	} else if (sql->audit == DG_SQL_AUDIT_INCREASE && p->lowered && qid > p->lowered_qid) {
+		uint64_t between = qid - p->lowered_qid - 1;
+		uint64_t logged = p->logged_qids - (p->last_counted == qid); /* not this one */
+		uint64_t unaudited = between > logged ? between - logged : 0;
+		int n;
+
+		p->lowered = false;
+		if (unaudited == 0)
+			return;
+		n = snprintf(
+		    p->gap, sizeof p->gap,
+		    "server_audit logged nothing for %llu of the %llu query ids between %llu "
+		    "and %llu, while auditing was lowered: statements that ran then are not in "
+		    "the audit trail",
+		    (unsigned long long)unaudited, (unsigned long long)between,
+		    (unsigned long long)p->lowered_qid, (unsigned long long)qid);
+		dg_evt_set_int(evt, DG_F_AUDIT_GAP, (int64_t)unaudited, p->gap_n,
+		               (size_t)snprintf(p->gap_n, sizeof p->gap_n, "%llu",
+		                                (unsigned long long)unaudited));
+		dg_evt_set(evt, DG_F_MESSAGE, p->gap, (size_t)n);
+	}
+}
+
 static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64_t qid, uint64_t rc,
                   struct dg_evt *evt)
 {
@@ -250,6 +305,8 @@ static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64
 		dg_evt_set(evt, DG_F_EVENT_ACTION, sql.action, strlen(sql.action));
 	if (sql.audit != DG_SQL_AUDIT_NONE)
 		dg_evt_set(evt, DG_F_AUDIT_CHANGE, changes[sql.audit], strlen(changes[sql.audit]));
+	if (rc == 0)
+		audit_window(p, &sql, qid, evt);
 	if (sql.action != NULL && strcmp(sql.action, "set_role") == 0)
 		dg_evt_set(evt, DG_F_USER_EFFECTIVE, sql.role.len ? sql.role.p : f[2].p,
 		           sql.role.len ? sql.role.len : f[2].len);
@@ -359,6 +416,10 @@ int dg_mariadb_parse(struct dg_mariadb *p, const char *rec, size_t len, struct d
 		*why = "server_audit: connection id, query id or return code is not a number";
 		return -1;
 	}
+	if (p->lowered && qid > p->lowered_qid && qid != p->last_counted) {
+		p->logged_qids++; /* a query the log does carry (its table records share its id) */
+		p->last_counted = qid;
+	}
 	dg_evt_set(evt, DG_F_TIMESTAMP, f[0].p, f[0].len);
 	dg_evt_set(evt, DG_F_DB_SYSTEM, "mariadb", 7);
 	dg_evt_set(evt, DG_F_SERVICE_NAME, "mariadb", 7);
@@ -383,6 +444,8 @@ int dg_mariadb_parse(struct dg_mariadb *p, const char *rec, size_t len, struct d
 		           f[7], f[8]);
 		return 0;
 	} else if (eq(f[6], "DISCONNECT")) {
+		if (p->lowered)
+			p->logged_qids++; /* the client's quit took a query id of its own */
 		return 0;
 	} else {
 		snprintf(p->why, sizeof p->why, "server_audit: unknown operation '%.*s'",

@@ -417,6 +417,15 @@ static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record 
 	}
 	if (n > 0)
 		event_time(p, &p->evt);
+	if (n > 0 && dg_evt_has(&p->evt, DG_F_AUDIT_GAP) && p->hooks.integrity != NULL) {
+		const struct dg_str *m = dg_evt_str(&p->evt, DG_F_MESSAGE);
+		char *detail =
+		    dg_xasprintf("%s line %llu: %.*s", in->st.name, (unsigned long long)rec->line,
+		                 m ? (int)m->len : 0, m ? m->p : "");
+
+		p->hooks.integrity(p->hooks.arg, input, "audit_gap", detail);
+		free(detail);
+	}
 	if (n > 0)
 		objects(p, &ref);
 }

@@ -85,6 +85,14 @@ static void on_malformed(void *arg, uint32_t input, const struct dg_record *rec,
 	dg_report_malformed(r->report, dg_pipeline_input(r->pipe, input)->name, rec, why);
 }
 
+static void on_integrity(void *arg, uint32_t input, const char *type, const char *detail)
+{
+	struct run *r = arg;
+
+	(void)input;
+	dg_report_integrity(r->report, dg_clock_wall_ms(), type, detail);
+}
+
 /* Audits one input to its end and records it in the report. */
 static void audit_input(struct run *r, const char *path, char *buf)
 {
@@ -307,7 +315,7 @@ int dg_run_main(int argc, char **argv)
 	struct run r = {.format = NULL, .fail_on = DG_SEV_HIGH, .out = stdout};
 	const char *conf = NULL, *outdir = NULL, *findings = NULL, *tzspec = NULL;
 	uint8_t pkey[DG_PSEUDONYM_KEY_LEN];
-	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, &r};
+	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, &r, on_integrity};
 	struct dg_signer *signer = NULL;
 	struct dg_report_info info = {0};
 	struct dg_bundle *bundle = NULL;

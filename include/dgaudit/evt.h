@@ -49,8 +49,8 @@ enum dg_field {
 	DG_F_USER_EFFECTIVE,     /* the role a session acts as after SET ROLE */
 	DG_F_AUDIT_CHANGE,       /* a change to audit settings: reduce, increase or change */
 	DG_F_AUDIT_CLASS,  /* the server's audit class of the record (pgaudit: READ, WRITE...) */
-	DG_F_EVENT_REASON, /* why it failed, as the server says: unknown_account, unknown_database
-	                    */
+	DG_F_EVENT_REASON, /* why it failed, as the server says: unknown_account... */
+	DG_F_AUDIT_GAP,    /* statements that ran unaudited while auditing was lowered */
 	DG_F_NMODEL
 };
 

@@ -23,6 +23,8 @@ struct dg_pipeline_hooks {
 	/* A record that could not be audited, and why. */
 	void (*malformed)(void *arg, uint32_t input, const struct dg_record *rec, const char *why);
 	void *arg;
+	/* Something the log says about the audit trail itself (a gap in it); may be NULL. */
+	void (*integrity)(void *arg, uint32_t input, const char *type, const char *detail);
 };
 
 enum dg_format {

@@ -31,8 +31,12 @@ DB-GRANT-CLASSIFIED root core.customers
 DB-SELECT-STAR-SENSITIVE analyst core.customers
 DB-SELECT-STAR-SENSITIVE analyst core.customers
 JRT-ID-NUMBER-IN-LOG dba core.customers
+PCI-AUDIT-CONFIG-CHANGE dba server_audit_excl_users
 PCI-AUDIT-CONFIG-CHANGE dba server_audit_logging
 PCI-AUDIT-FIELDS-MISSING intern core.accounts
+PCI-AUDIT-GAP dba server_audit_excl_users
+PCI-AUDIT-GAP dba server_audit_logging
+PCI-AUDIT-TRAIL-TAMPERING dba server_audit_excl_users
 PCI-AUDIT-TRAIL-TAMPERING dba server_audit_logging
 PCI-LOGIN-AFTER-FAILURES teller -
 PCI-PRIVILEGE-CHANGE dba core.branches
@@ -91,6 +95,16 @@ jq -e -s 'map(select(.rule == "PCI-REPEATED-DENIED")) | .[0].message ==
 	"intern was refused 6 accesses within 10m"' findings.jsonl >/dev/null ||
 	fail "the intern's refusals were not reported"
 ok "a dump is an export, core.* covers its tables, a masked view is not its table, refusals add up"
+
+# Query ids are the server's: the ids skipped while logging was off (one statement) and while
+# the teller was excluded (three) are holes in the trail, reported as findings and as
+# integrity events of the signed report.
+jq -e -s 'map(select(.rule == "PCI-AUDIT-GAP")) | map(.fields["dg.audit_gap"]) == [1, 3]' \
+	findings.jsonl >/dev/null || fail "audit gaps: $(jq -c 'select(.rule == "PCI-AUDIT-GAP")
+	| .message' findings.jsonl)"
+jq -e '.integrity_events | map(select(.type == "audit_gap")) | length == 2' "$R" >/dev/null ||
+	fail "the report does not carry the audit gaps"
+ok "statements run while server_audit was off or a user excluded are reported as gaps"
 
 # server_audit writes local time: --timezone (or the source's timezone) places it in UTC.
 first=$(head -1 "$MYLOG" | cut -d, -f1)

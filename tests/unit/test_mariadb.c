@@ -115,6 +115,48 @@ static void test_tables_then_query(void **state)
 	assert_field(DG_F_OBJECT, "core.other");
 }
 
+/* Query ids are the server's: while logging was off or users excluded, the ids the log skips
+ * ran unaudited, and the raising's event says how many. */
+static void test_audit_gap(void **state)
+{
+	static const char *const recs[] = {
+	    "20261202 00:28:58,vm,root,localhost,3,15,QUERY,bank,'SET GLOBAL server_audit_logging "
+	    "= "
+	    "OFF',0",
+	    "20261202 00:28:58,vm,root,localhost,3,17,QUERY,bank,'SET GLOBAL server_audit_logging "
+	    "= "
+	    "ON',0",
+	    "20261202 00:28:58,vm,root,localhost,3,18,QUERY,bank,'SET GLOBAL "
+	    "server_audit_excl_users "
+	    "= \\'teller\\'',0",
+	    "20261202 00:28:59,vm,ana,localhost,9,20,READ,bank,t,",
+	    "20261202 00:28:59,vm,ana,localhost,9,20,QUERY,bank,'SELECT 1 FROM t',0",
+	    "20261202 00:28:59,vm,ana,localhost,9,21,QUERY,bank,'SELECT 2',0",
+	    "20261202 00:28:59,vm,root,localhost,3,26,QUERY,bank,'SET GLOBAL "
+	    "server_audit_excl_users "
+	    "= \\'\\'',0",
+	    "20261202 00:28:59,vm,root,localhost,3,27,QUERY,bank,'SET GLOBAL server_audit_logging "
+	    "= "
+	    "ON',0",
+	};
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++) {
+		int n = parse(recs[i], &why);
+
+		assert_int_equal(n, i == 3 ? 0 : 1);
+		if (i == 1 || i == 6) {
+			int64_t gap;
+
+			assert_true(dg_evt_int(&evt, DG_F_AUDIT_GAP, &gap));
+			assert_int_equal(gap, i == 1 ? 1 : 5); /* 19, 22 to 25: ran unaudited */
+		} else if (n == 1) {
+			assert_false(dg_evt_has(&evt, DG_F_AUDIT_GAP));
+		}
+	}
+}
+
 /* A denied statement writes no table records; its return code says what happened. */
 static void test_denied(void **state)
 {
@@ -189,6 +231,7 @@ int main(void)
 	    cmocka_unit_test(test_query),
 	    cmocka_unit_test(test_tables_then_query),
 	    cmocka_unit_test(test_denied),
+	    cmocka_unit_test(test_audit_gap),
 	    cmocka_unit_test(test_admin_and_cut),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_looks),

@@ -65,7 +65,7 @@ static int teardown(void **state)
 /* Audits text as one input and returns the findings seen. */
 static void audit(const char *text, struct seen *s)
 {
-	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, s};
+	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, s, NULL};
 	struct dg_pipeline *p = dg_pipeline_new(cfg, key, sizeof key, &hooks);
 	uint32_t in = dg_pipeline_add_input(p, "app.log", DG_FORMAT_AUTO, 0, 1);
 	char *cause = NULL;
@@ -256,7 +256,7 @@ static void test_malformed_does_not_stop_the_audit(void **state)
 static void test_unknown_format_is_refused(void **state)
 {
 	struct seen s = {0};
-	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, &s};
+	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, &s, NULL};
 	struct dg_pipeline *p = dg_pipeline_new(cfg, key, sizeof key, &hooks);
 	uint32_t in = dg_pipeline_add_input(p, "weird.log", DG_FORMAT_AUTO, 0, 1);
 	char *cause = NULL;
@@ -288,7 +288,7 @@ static const char pg_log[] =
 static struct dg_input_stats feed_in_steps(const char *text, size_t len, size_t step,
                                            struct seen *s, uint64_t *held_at)
 {
-	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, s};
+	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, s, NULL};
 	struct dg_pipeline *p = dg_pipeline_new(cfg, key, sizeof key, &hooks);
 	uint32_t in = dg_pipeline_add_input(p, "pg.log", DG_FORMAT_AUTO, 0, 1);
 	struct dg_input_stats st;
