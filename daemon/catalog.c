@@ -81,6 +81,7 @@ static void table_free(struct table *t)
 		free(t->entries[i].object);
 		free(t->entries[i].classification);
 		dg_cfgutil_strings_free(t->entries[i].categories);
+		dg_cfgutil_strings_free(t->entries[i].paths);
 	}
 	free(t->entries);
 }
@@ -169,6 +170,18 @@ size_t dg_catalog_resolve(const struct dg_catalog *c, const struct dg_str *name,
 	if (name->len >= cap)
 		return 0;
 	memcpy(out, name->p, name->len);
+	if (name->len > 0 && name->p[0] == '/') {
+		/* a file: the asset it holds ('*' matches across '/') */
+		out[name->len] = '\0';
+		for (size_t i = 0; i < c->assets.n; i++)
+			for (char **pat = c->assets.entries[i].paths; pat && *pat; pat++)
+				if (fnmatch(*pat, out, 0) == 0 &&
+				    strlen(c->assets.entries[i].object) < cap) {
+					strcpy(out, c->assets.entries[i].object);
+					return strlen(out);
+				}
+		return name->len;
+	}
 	if (memchr(name->p, '.', name->len) != NULL || c->assets.n == 0)
 		return name->len;
 	for (size_t i = 0; i < c->npaths; i++)
@@ -197,8 +210,9 @@ size_t dg_catalog_resolve(const struct dg_catalog *c, const struct dg_str *name,
 	for (size_t i = 0; i < c->assets.n; i++) {
 		const char *o = c->assets.entries[i].object, *dot = strchr(o, '.');
 
-		if (table_entry(o) && strlen(dot + 1) == name->len &&
-		    memcmp(dot + 1, name->p, name->len) == 0 && matches++ == 0)
+		if (table_entry(o) && c->assets.entries[i].paths == NULL &&
+		    strlen(dot + 1) == name->len && memcmp(dot + 1, name->p, name->len) == 0 &&
+		    matches++ == 0)
 			only = &c->assets.entries[i];
 	}
 	if (matches == 1 && strlen(only->object) < cap) {
@@ -220,7 +234,7 @@ size_t dg_catalog_each(const struct dg_catalog *c, const struct dg_str *pattern,
 	for (size_t i = 0; i < c->assets.n; i++) {
 		const char *o = c->assets.entries[i].object;
 
-		if (!table_entry(o))
+		if (!table_entry(o) || c->assets.entries[i].paths != NULL) /* files are no tables */
 			continue;
 		if (!(schema == 1 && pattern->p[0] == '*') &&
 		    (strncmp(o, pattern->p, schema) != 0 || o[schema] != '.'))

@@ -242,7 +242,8 @@ static int read_levels(struct dg_config *cfg, const char *name, const config_set
 static int read_assets(struct dg_config *cfg, const char *name, const config_setting_t *s,
                        struct dg_diag *d)
 {
-	static const char *const known[] = {"object", "classification", "categories", NULL};
+	static const char *const known[] = {"object", "classification", "categories", "paths",
+	                                    NULL};
 	const config_setting_t *lv =
 	    config_setting_get_member(config_root_setting(s->config), "classification_levels");
 	int rc = 0;
@@ -280,6 +281,22 @@ static int read_assets(struct dg_config *cfg, const char *name, const config_set
 		if (!err && cats != NULL &&
 		    dg_cfgutil_strings(name, cats, &entry.categories, &entry.ncategories, d) != 0)
 			err = -1;
+		if (!err && (cats = config_setting_get_member(e, "paths")) != NULL) {
+			size_t np = 0;
+
+			if (dg_cfgutil_strings(name, cats, &entry.paths, &np, d) != 0)
+				err = -1;
+			for (size_t j = 0; !err && j < np; j++)
+				if (entry.paths[j][0] != '/')
+					err = dg_diag_fail(d, name, cats,
+					                   "asset paths are absolute: '%s' is not",
+					                   entry.paths[j]);
+		}
+		if (err) {
+			dg_cfgutil_strings_free(entry.categories);
+			dg_cfgutil_strings_free(entry.paths);
+			entry.categories = entry.paths = NULL;
+		}
 		if (err) {
 			rc = -1;
 			continue;

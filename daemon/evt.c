@@ -45,6 +45,8 @@ static const char *const model_names[DG_F_NMODEL] = {
     [DG_F_AUDIT_CLASS] = "db.audit.class",
     [DG_F_EVENT_REASON] = "event.reason",
     [DG_F_AUDIT_GAP] = "dg.audit_gap",
+    [DG_F_FILE_PATH] = "file.path",
+    [DG_F_AUDIT_KEY] = "audit.key",
 };
 
 static const enum dg_field_type model_types[DG_F_NMODEL] = {
@@ -87,6 +89,8 @@ static const enum dg_field_type model_types[DG_F_NMODEL] = {
     [DG_F_AUDIT_CLASS] = DG_TYPE_STRING,
     [DG_F_EVENT_REASON] = DG_TYPE_STRING,
     [DG_F_AUDIT_GAP] = DG_TYPE_NUMBER,
+    [DG_F_FILE_PATH] = DG_TYPE_STRING,
+    [DG_F_AUDIT_KEY] = DG_TYPE_STRING,
 };
 
 static const char *const actions[] = {"read",  "write", "delete", "export",   "share", "login",

@@ -8,6 +8,7 @@
 #include "dgaudit/finding.h"
 #include "dgaudit/hash.h"
 #include "dgaudit/jsonl.h"
+#include "dgaudit/linuxaudit.h"
 #include "dgaudit/mariadb.h"
 #include "dgaudit/pglog.h"
 #include "dgaudit/ts.h"
@@ -31,6 +32,7 @@ struct input {
 	const struct dg_tz *tz;
 	struct dg_pglog *pg;
 	struct dg_mariadb *my;
+	struct dg_linuxaudit *la;
 	struct dg_buf held;
 	struct dg_buf first; /* bytes before the first line is whole, when its format is unknown */
 	bool holding, in_quotes;
@@ -110,6 +112,7 @@ void dg_pipeline_free(struct dg_pipeline *p)
 		free(p->inputs[i].prefix);
 		dg_pglog_free(p->inputs[i].pg);
 		dg_mariadb_free(p->inputs[i].my);
+		dg_linuxaudit_free(p->inputs[i].la);
 		dg_buf_release(&p->inputs[i].held);
 		dg_buf_release(&p->inputs[i].first);
 		dg_framer_free(p->inputs[i].fr);
@@ -125,7 +128,7 @@ void dg_pipeline_free(struct dg_pipeline *p)
 }
 
 static const char *const format_names[DG_FORMAT_COUNT] = {
-    "auto", "json", "postgresql", "postgresql-csv", "postgresql-json", "mariadb"};
+    "auto", "json", "postgresql", "postgresql-csv", "postgresql-json", "mariadb", "linux-audit"};
 
 int dg_pipeline_format_parse(const char *name)
 {
@@ -376,6 +379,17 @@ static void objects(struct dg_pipeline *p, const struct dg_ref *ref)
 		}
 }
 
+/* The events a Linux audit parser completed: each when a record of the next one came. */
+static void released_audit(struct dg_pipeline *p, struct input *in)
+{
+	struct dg_ref ref;
+
+	while (dg_linuxaudit_released(in->la, &p->evt, &ref)) {
+		event_time(p, &p->evt);
+		objects(p, &ref);
+	}
+}
+
 static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record *rec)
 {
 	struct input *in = &p->inputs[input];
@@ -406,6 +420,11 @@ static void audit(struct dg_pipeline *p, uint32_t input, const struct dg_record 
 		break;
 	case DG_FORMAT_MARIADB:
 		n = dg_mariadb_parse(in->my, rec->data, rec->len, &p->evt, &why);
+		break;
+	case DG_FORMAT_LINUX_AUDIT:
+		dg_linuxaudit_where(in->la, &ref);
+		n = dg_linuxaudit_parse(in->la, rec->data, rec->len, &why);
+		released_audit(p, in);
 		break;
 	default:
 		n = dg_jsonl_parse(p->jsonl, rec->data, rec->len, &p->evt, &why) == 0 ? 1 : -1;
@@ -460,6 +479,8 @@ static int open_parser(struct dg_pipeline *p, struct input *in, char **cause)
 
 	if (in->st.format == DG_FORMAT_MARIADB && in->my == NULL)
 		in->my = dg_mariadb_new(in->tz, p->cfg->max_line);
+	if (in->st.format == DG_FORMAT_LINUX_AUDIT && in->la == NULL)
+		in->la = dg_linuxaudit_new();
 	if (in->st.format >= DG_FORMAT_PG_STDERR && in->st.format <= DG_FORMAT_PG_JSON &&
 	    in->pg == NULL) {
 		in->pg = dg_pglog_new(layout, in->prefix ? in->prefix : p->cfg->pg_prefix, in->tz,
@@ -499,6 +520,8 @@ static int detect(struct dg_pipeline *p, struct input *in, const char *buf, size
 		                    : DG_FORMAT_JSON;
 	} else if (dg_mariadb_looks(buf, n)) {
 		in->st.format = DG_FORMAT_MARIADB;
+	} else if (dg_linuxaudit_looks(buf, n)) {
+		in->st.format = DG_FORMAT_LINUX_AUDIT;
 	} else if (csvlog_row(buf, n)) {
 		in->st.format = DG_FORMAT_PG_CSV;
 	} else {
@@ -705,6 +728,10 @@ int dg_pipeline_feed(struct dg_pipeline *p, uint32_t input, const char *buf, siz
 
 static void settle(struct dg_pipeline *p, struct input *in)
 {
+	if (in->la != NULL) {
+		dg_linuxaudit_settle(in->la);
+		released_audit(p, in);
+	}
 	if (in->pg == NULL)
 		return;
 	dg_pglog_settle(in->pg);

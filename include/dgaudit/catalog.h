@@ -13,6 +13,7 @@ struct dg_catalog_entry {
 	char *classification;
 	char **categories; /* NULL-terminated */
 	size_t ncategories;
+	char **paths; /* files that hold it ("/srv/data/customers*"), NULL-terminated, or NULL */
 };
 
 struct dg_catalog;
@@ -39,8 +40,9 @@ void dg_catalog_set_levels(struct dg_catalog *c, char **levels);
 int dg_catalog_level(const struct dg_catalog *c, const char *classification);
 /* The levels as "C1, C2, C3", for messages. */
 const char *dg_catalog_levels(struct dg_catalog *c);
-/* The catalogue's name for an object as a log names it: an unqualified name through the
- * database's search path, then as the one catalogued table of that name. Writes it to out
+/* The catalogue's name for an object as a log names it: a file path as the asset whose paths
+ * hold it; an unqualified name through the database's search path, then as the one catalogued
+ * table of that name. Writes it to out
  * (cap bytes) and returns its length: the name unchanged when nothing matches or it does not
  * fit. */
 size_t dg_catalog_resolve(const struct dg_catalog *c, const struct dg_str *name,

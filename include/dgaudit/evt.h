@@ -51,6 +51,8 @@ enum dg_field {
 	DG_F_AUDIT_CLASS,  /* the server's audit class of the record (pgaudit: READ, WRITE...) */
 	DG_F_EVENT_REASON, /* why it failed, as the server says: unknown_account... */
 	DG_F_AUDIT_GAP,    /* statements that ran unaudited while auditing was lowered */
+	DG_F_FILE_PATH,    /* the file an operating-system event touched */
+	DG_F_AUDIT_KEY,    /* the key of the audit rule that logged it (auditd -k) */
 	DG_F_NMODEL
 };
 

@@ -29,11 +29,12 @@ struct dg_pipeline_hooks {
 
 enum dg_format {
 	DG_FORMAT_AUTO,
-	DG_FORMAT_JSON,      /* JSON lines in the event model (or mapped) */
-	DG_FORMAT_PG_STDERR, /* PostgreSQL stderr log under a log_line_prefix, pgaudit */
-	DG_FORMAT_PG_CSV,    /* PostgreSQL csvlog, pgaudit */
-	DG_FORMAT_PG_JSON,   /* PostgreSQL 15 jsonlog, pgaudit */
-	DG_FORMAT_MARIADB,   /* MariaDB server_audit */
+	DG_FORMAT_JSON,        /* JSON lines in the event model (or mapped) */
+	DG_FORMAT_PG_STDERR,   /* PostgreSQL stderr log under a log_line_prefix, pgaudit */
+	DG_FORMAT_PG_CSV,      /* PostgreSQL csvlog, pgaudit */
+	DG_FORMAT_PG_JSON,     /* PostgreSQL 15 jsonlog, pgaudit */
+	DG_FORMAT_MARIADB,     /* MariaDB server_audit */
+	DG_FORMAT_LINUX_AUDIT, /* auditd's audit.log, RAW or ENRICHED */
 	DG_FORMAT_COUNT
 };
 
@@ -118,7 +119,7 @@ const struct dg_pipeline_totals *dg_pipeline_totals(const struct dg_pipeline *p)
 int dg_pipeline_format_parse(const char *name);
 const char *dg_pipeline_format_name(enum dg_format format);
 /* The names, for usage and error messages. */
-#define DG_FORMAT_KNOWN "json, postgresql, postgresql-csv, postgresql-json, mariadb"
+#define DG_FORMAT_KNOWN "json, postgresql, postgresql-csv, postgresql-json, mariadb, linux-audit"
 #define DG_FORMAT_NAMES "auto, " DG_FORMAT_KNOWN
 
 #endif

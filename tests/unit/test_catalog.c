@@ -152,6 +152,18 @@ static void test_resolve_and_cover(void **state)
 	RESOLVE("facts", &bank, "public.facts");
 	RESOLVE("core.customers", &dw, "core.customers");
 	RESOLVE("nothing", &bank, "nothing");
+	{
+		/* a file: the asset whose paths hold it */
+		struct dg_catalog_entry e = {0};
+
+		e.object = dg_xstrdup("files.customers");
+		e.classification = dg_xstrdup("C3");
+		e.paths = dg_xcalloc(2, sizeof *e.paths);
+		e.paths[0] = dg_xstrdup("/srv/exports/*customers*");
+		dg_catalog_add(cat, &e);
+	}
+	RESOLVE("/srv/exports/2026/customers.csv", &bank, "files.customers");
+	RESOLVE("/srv/exports/accounts.csv", &bank, "/srv/exports/accounts.csv");
 
 	{
 		struct dg_str core = {"core.*", 6}, all = {"*.*", 3}, none = {"hr.*", 4};

@@ -264,9 +264,10 @@ static void test_unknown_format_is_refused(void **state)
 	(void)state;
 	assert_int_equal(dg_pipeline_feed(p, in, "\n\nNov 27 host sshd[1]: hello\n", 28, &cause),
 	                 -1);
-	assert_string_equal(cause, "weird.log: unknown log format (the first record is none of: "
-	                           "json, postgresql, postgresql-csv, postgresql-json, mariadb); "
-	                           "use --format to name it");
+	assert_string_equal(
+	    cause, "weird.log: unknown log format (the first record is none of: "
+	           "json, postgresql, postgresql-csv, postgresql-json, mariadb, linux-audit); "
+	           "use --format to name it");
 	free(cause);
 	dg_pipeline_free(p);
 }
