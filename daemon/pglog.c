@@ -68,7 +68,16 @@ struct pending {
 	char rec[PENDING_CAP];
 };
 
+struct prefix_cache {
+	bool valid, epoch;
+	size_t len, rest;
+	size_t off[7], flen[7];
+	char line[1024];
+};
+
 struct dg_pglog {
+	struct prefix_cache pcache[2];
+	unsigned pnext;
 	struct stmt stmts[STMT_SLOTS];
 	struct pending pending[PENDING];
 	unsigned released[PENDING]; /* indexes of pending logins given back by the last parse */
@@ -197,6 +206,15 @@ static size_t marker(const char *s, const char *end, const char *const *words, s
 		}
 	}
 	return 0;
+}
+
+static const char *prefix_as(struct dg_pglog *p, const char *line, size_t len, struct msg *m,
+                             bool keep);
+
+/* Lines the framer asks about are kept for the parse that follows; others are not. */
+static const char *prefix(struct dg_pglog *p, const char *line, size_t len, struct msg *m)
+{
+	return prefix_as(p, line, len, m, false);
 }
 
 static bool any_marker(const char *s, const char *end, struct dg_str *sev)
@@ -329,13 +347,64 @@ static bool match(const struct dg_pglog *p, size_t i, const char *s, const char 
 }
 
 /* Parses the prefix of a stderr line; returns where the severity word starts, or NULL. */
-static const char *prefix(const struct dg_pglog *p, const char *line, size_t len, struct msg *m)
+static const char *prefix_match(const struct dg_pglog *p, const char *line, size_t len,
+                                struct msg *m)
 {
 	unsigned budget = MATCH_BUDGET;
 	const char *rest = NULL;
 
 	if (!match(p, 0, line, line + len, m, &budget, &rest))
 		return NULL;
+	return rest;
+}
+
+/* The fields of struct msg a prefix match captures. */
+static const size_t captured[] = {offsetof(struct msg, ts),    offsetof(struct msg, user),
+                                  offsetof(struct msg, db),    offsetof(struct msg, host),
+                                  offsetof(struct msg, state), offsetof(struct msg, pid),
+                                  offsetof(struct msg, app)};
+
+/* The prefix of a line, matched once: the framer asks whether a line continues the message
+ * before it, and the parser reads the line again as the start of its message once the next
+ * line has been asked about. The last two lines' matches are kept, with their bytes, which
+ * must be the same. */
+static const char *prefix_as(struct dg_pglog *p, const char *line, size_t len, struct msg *m,
+                             bool keep)
+{
+	struct prefix_cache *c = &p->pcache[0];
+	const char *rest;
+
+	if (!(c->valid && c->len == len && memcmp(c->line, line, len) == 0))
+		c = &p->pcache[1];
+	if (c->valid && c->len == len && memcmp(c->line, line, len) == 0) {
+		for (size_t i = 0; i < sizeof captured / sizeof captured[0]; i++) {
+			struct dg_str *f = (struct dg_str *)((char *)m + captured[i]);
+
+			*f = c->off[i] == SIZE_MAX ? (struct dg_str){NULL, 0}
+			                           : (struct dg_str){line + c->off[i], c->flen[i]};
+		}
+		m->epoch = c->epoch;
+		return c->rest == SIZE_MAX ? NULL : line + c->rest;
+	}
+	rest = prefix_match(p, line, len, m);
+	c = &p->pcache[p->pnext];
+	if (keep && len <= sizeof c->line) {
+		p->pnext ^= 1;
+		memcpy(c->line, line, len);
+		c->len = len;
+		c->valid = true;
+		c->rest = rest ? (size_t)(rest - line) : SIZE_MAX;
+		c->epoch = m->epoch;
+		for (size_t i = 0; i < sizeof captured / sizeof captured[0]; i++) {
+			const struct dg_str *f =
+			    (const struct dg_str *)((const char *)m + captured[i]);
+
+			c->off[i] = f->p != NULL && f->p >= line && f->p <= line + len
+			                ? (size_t)(f->p - line)
+			                : SIZE_MAX;
+			c->flen[i] = f->len;
+		}
+	}
 	return rest;
 }
 
@@ -346,7 +415,7 @@ bool dg_pglog_continues(struct dg_pglog *p, const char *line, size_t len)
 
 	if (len > 0 && line[0] == '\t')
 		return true;
-	rest = prefix(p, line, len, &m);
+	rest = prefix_as(p, line, len, &m, true);
 	return rest != NULL && marker(rest, line + len, secondaries, NULL) != 0;
 }
 

@@ -850,14 +850,28 @@ void dg_sql_scan(enum dg_sql_dialect dialect, const char *text, size_t len,
                  const char *default_schema, size_t schema_len, char *scratch, size_t cap,
                  struct dg_sql *out)
 {
-	struct scan sc = {.lx = {.s = text, .end = text + len, .dialect = dialect},
-	                  .out = out,
-	                  .schema = default_schema,
-	                  .schema_len = schema_len,
-	                  .scratch = scratch,
-	                  .cap = cap};
+	struct scan sc;
 
-	memset(out, 0, sizeof *out);
+	/* Field by field: the arrays are read only up to their counts, and zeroing them all
+	 * would cost more than scanning a short statement. */
+	sc.lx.s = text;
+	sc.lx.end = text + len;
+	sc.lx.dialect = dialect;
+	sc.lx.depth = sc.lx.exec = 0;
+	sc.out = out;
+	sc.schema = default_schema;
+	sc.schema_len = schema_len;
+	sc.scratch = scratch;
+	sc.cap = cap;
+	sc.used = 0;
+	sc.reading = sc.granting = false;
+	sc.value = (struct dg_str){NULL, 0};
+	sc.nctes = 0;
+	out->action = NULL;
+	out->verb = out->setting = out->role = (struct dg_str){NULL, 0};
+	out->select_star = out->dump = out->locks = false;
+	out->ntables = out->ncolumns = 0;
+	out->audit = DG_SQL_AUDIT_NONE;
 	scan(&sc);
 	if (out->dump && out->action != NULL && strcmp(out->action, "read") == 0)
 		out->action = "export";

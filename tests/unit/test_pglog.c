@@ -168,8 +168,27 @@ static void test_continues(void **state)
 	dg_pglog_free(p);
 }
 
-/* pgaudit writes nothing for a denied statement: the error and its STATEMENT line are the
- * only trace, and make a failed read of the table. */
+/* The prefix of a line the framer asked about is matched once; a line of the same length but
+ * other bytes is matched anew. */
+static void test_prefix_kept_only_for_its_line(void **state)
+{
+	char *cause = NULL;
+	struct dg_pglog *p = dg_pglog_new(DG_PGLOG_STDERR, PREFIX, NULL, 4096, &cause);
+	char a[] = "2026-11-27 15:19:39.548 UTC [15024] ana@bank 127.0.0.1(56966) psql LOG:  "
+	           "AUDIT: SESSION,1,1,READ,SELECT,,,SELECT 1,<none>";
+	char b[] = "2026-11-27 15:19:39.548 UTC [15024] bob@bank 127.0.0.1(56966) psql LOG:  "
+	           "AUDIT: SESSION,1,1,READ,SELECT,,,SELECT 1,<none>";
+	const char *why;
+
+	(void)state;
+	assert_false(dg_pglog_continues(p, a, strlen(a)));
+	assert_int_equal(dg_pglog_parse(p, b, strlen(b), &evt, &why), 1);
+	assert_field(DG_F_USER_NAME, "bob");
+	assert_int_equal(dg_pglog_parse(p, a, strlen(a), &evt, &why), 1);
+	assert_field(DG_F_USER_NAME, "ana");
+	dg_pglog_free(p);
+}
+
 static void test_permission_denied(void **state)
 {
 	const char *why;
@@ -715,6 +734,7 @@ int main(void)
 	    cmocka_unit_test(test_epoch_time),
 	    cmocka_unit_test(test_continuation_lines),
 	    cmocka_unit_test(test_continues),
+	    cmocka_unit_test(test_prefix_kept_only_for_its_line),
 	    cmocka_unit_test(test_permission_denied),
 	    cmocka_unit_test(test_logins),
 	    cmocka_unit_test(test_pgaudit_fields),
