@@ -82,11 +82,14 @@ static struct tok next(struct lex *lx)
 	for (;;) {
 		while (s < lx->end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
 			s++;
-		if (s + 1 < lx->end && s[0] == '-' && s[1] == '-') {
+		/* one byte decides which of these it may be: most tokens are none */
+		if (s + 1 >= lx->end || (*s != '-' && *s != '/' && *s != '*' && *s != '#'))
+			break;
+		if (s[0] == '-' && s[1] == '-') {
 			while (s < lx->end && *s != '\n')
 				s++;
-		} else if (lx->dialect == DG_SQL_MARIADB && lx->end - s >= 3 && s[0] == '/' &&
-		           s[1] == '*' &&
+		} else if (s[0] == '/' && s[1] == '*' && lx->dialect == DG_SQL_MARIADB &&
+		           lx->end - s >= 3 &&
 		           (s[2] == '!' || (s[2] == 'M' && lx->end - s >= 4 && s[3] == '!'))) {
 			/* slash-star-bang NNNNN ... star-slash is code the server runs (mysqldump
 			 * writes its SQL_NO_CACHE so) */
@@ -94,16 +97,16 @@ static struct tok next(struct lex *lx)
 			while (s < lx->end && *s >= '0' && *s <= '9')
 				s++;
 			lx->exec++;
-		} else if (lx->exec > 0 && s + 1 < lx->end && s[0] == '*' && s[1] == '/') {
+		} else if (s[0] == '*' && s[1] == '/' && lx->exec > 0) {
 			s += 2;
 			lx->exec--;
-		} else if (s + 1 < lx->end && s[0] == '/' && s[1] == '*') {
+		} else if (s[0] == '/' && s[1] == '*') {
 			const char *e = s + 2;
 
 			while (e + 1 < lx->end && !(e[0] == '*' && e[1] == '/'))
 				e++;
 			s = e + 1 < lx->end ? e + 2 : lx->end;
-		} else if (s < lx->end && *s == '#' && lx->dialect == DG_SQL_MARIADB) {
+		} else if (*s == '#' && lx->dialect == DG_SQL_MARIADB) {
 			while (s < lx->end && *s != '\n')
 				s++;
 		} else {
