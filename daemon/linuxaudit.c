@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dgaudit/ip.h"
+#include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
 
 #define ARENA     8192 /* text an event's records keep */
@@ -233,21 +234,6 @@ static void fields(struct held *h, const struct dg_str *type, const char *s, con
 	}
 }
 
-static bool digits(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (n == 0 || n > 19)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
 bool dg_linuxaudit_looks(const char *line, size_t len)
 {
 	const struct dg_str s = {line, len};
@@ -299,9 +285,10 @@ int dg_linuxaudit_parse(struct dg_linuxaudit *p, const char *rec, size_t len, co
 	{
 		const char *dot = memchr(s, '.', (size_t)(colon - s));
 
-		if (!digits(s, (size_t)((dot ? dot : colon) - s), &sec) || sec > 100000000000ULL ||
-		    (dot && !digits(dot + 1, (size_t)(colon - dot - 1), &ms)) ||
-		    !digits(colon + 1, (size_t)(close - colon - 1), &serial))
+		if (!dg_ts_uint(s, (size_t)((dot ? dot : colon) - s), &sec) ||
+		    sec > 100000000000ULL ||
+		    (dot && !dg_ts_uint(dot + 1, (size_t)(colon - dot - 1), &ms)) ||
+		    !dg_ts_uint(colon + 1, (size_t)(close - colon - 1), &serial))
 			goto bad;
 		if (dot && colon - dot - 1 > 3) /* more digits than milliseconds */
 			for (ptrdiff_t i = colon - dot - 1; i > 3; i--)
@@ -382,7 +369,7 @@ static const char *syscall_name(const struct held *h)
 		name[h->syscall_name.len] = '\0';
 		return name;
 	}
-	if (is(&h->arch, "c000003e") && digits(h->syscall.p, h->syscall.len, &nr))
+	if (is(&h->arch, "c000003e") && dg_ts_uint(h->syscall.p, h->syscall.len, &nr))
 		for (size_t i = 0; i < sizeof x86_64 / sizeof x86_64[0]; i++)
 			if (x86_64[i].nr == nr)
 				return x86_64[i].name;

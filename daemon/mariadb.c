@@ -57,29 +57,14 @@ void dg_mariadb_free(struct dg_mariadb *p)
 	free(p);
 }
 
-static bool num(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (n == 0 || n > 19)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
 /* "YYYYMMDD hh:mm:ss", the server's local time. */
 static bool timestamp(const char *s, size_t n, const struct dg_tz *tz, int64_t *ms)
 {
 	uint64_t y, mo, d, h, mi, sec;
 
-	if (n != 17 || s[8] != ' ' || s[11] != ':' || s[14] != ':' || !num(s, 4, &y) ||
-	    !num(s + 4, 2, &mo) || !num(s + 6, 2, &d) || !num(s + 9, 2, &h) ||
-	    !num(s + 12, 2, &mi) || !num(s + 15, 2, &sec))
+	if (n != 17 || s[8] != ' ' || s[11] != ':' || s[14] != ':' || !dg_ts_uint(s, 4, &y) ||
+	    !dg_ts_uint(s + 4, 2, &mo) || !dg_ts_uint(s + 6, 2, &d) || !dg_ts_uint(s + 9, 2, &h) ||
+	    !dg_ts_uint(s + 12, 2, &mi) || !dg_ts_uint(s + 15, 2, &sec))
 		return false;
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return false;
@@ -411,8 +396,8 @@ int dg_mariadb_parse(struct dg_mariadb *p, const char *rec, size_t len, struct d
 		*why = "server_audit: the time is not YYYYMMDD hh:mm:ss";
 		return -1;
 	}
-	if (!num(f[4].p, f[4].len, &conn) || !num(f[5].p, f[5].len, &qid) ||
-	    (f[9].len > 0 && !num(f[9].p, f[9].len, &rc))) {
+	if (!dg_ts_uint(f[4].p, f[4].len, &conn) || !dg_ts_uint(f[5].p, f[5].len, &qid) ||
+	    (f[9].len > 0 && !dg_ts_uint(f[9].p, f[9].len, &rc))) {
 		*why = "server_audit: connection id, query id or return code is not a number";
 		return -1;
 	}

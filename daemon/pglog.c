@@ -686,7 +686,11 @@ static const char *find(const struct dg_str *text, const char *needle)
 static struct dg_str message_user(const struct dg_str *text)
 {
 	struct dg_str u = {NULL, 0};
-	const char *s, *end = text->p + text->len;
+	const char *s, *end;
+
+	if (text->p == NULL)
+		return u;
+	end = text->p + text->len;
 
 	if ((s = find(text, "user \"")) != NULL) {
 		const char *q = memchr(s, '"', (size_t)(end - s));
@@ -847,7 +851,7 @@ static void statement_once(struct dg_pglog *p, const struct msg *m, struct dg_st
 		}
 		return;
 	}
-	if (eq(&f[7], "<not logged>") || f[7].len > p->max_record)
+	if (eq(&f[7], "<not logged>") || f[7].len > p->max_record || f[7].len == 0)
 		return;
 	if (st->cap < f[7].len) {
 		st->cap = f[7].len < 256 ? 256 : f[7].len;
@@ -872,14 +876,7 @@ static uint64_t name_hash(const struct dg_str *sub, const char *p, size_t len)
 
 static bool parse_u64(const struct dg_str *s, uint64_t *out)
 {
-	uint64_t v = 0;
-
-	if (s->len == 0 || s->len > 19 || !digits_only(s->p, s->len))
-		return false;
-	for (size_t i = 0; i < s->len; i++)
-		v = v * 10 + (uint64_t)(s->p[i] - '0');
-	*out = v;
-	return true;
+	return dg_ts_uint(s->p, s->len, out);
 }
 
 /* The state of the backend that wrote m, moved on to statement id; NULL when the record does

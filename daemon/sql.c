@@ -718,6 +718,7 @@ static void all_tables(struct scan *sc, const struct tok *schema)
 		return;
 	}
 	out->table_read[out->ntables] = false;
+	out->table_granted[out->ntables] = sc->granting;
 	out->tables[out->ntables].p = sc->scratch + mark;
 	out->tables[out->ntables++].len = sc->used - mark;
 }

@@ -30,6 +30,8 @@ bool dg_ts_parse_date(const char *s, size_t len, int64_t *day);
 bool dg_ts_date_range(const char *s, int64_t *from, int64_t *to);
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int64_t dg_ts_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* A decimal of 1 to 19 digits, as logs write times, ids and counts. */
+bool dg_ts_uint(const char *s, size_t n, uint64_t *out);
 void dg_ts_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
 #endif

@@ -1,7 +1,8 @@
 /* The PostgreSQL log parsers on arbitrary bytes. The first byte picks the layout (stderr under
  * a prefix with a space-bearing application name, csvlog, jsonlog); the rest is one record.
  * Never crashes, never reads outside the record; a parsed event's strings lie in the record or
- * in static text, and a refusal always says why. Also drives the stderr continuation test. */
+ * in static text, and a refusal always says why. Also drives the stderr continuation test and
+ * the logins held back. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -41,5 +42,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (s != NULL && s->len > 2 * len + 64)
 				abort();
 		}
+	/* logins held back come out whole, now or when settled */
+	{
+		struct dg_evt login;
+		struct dg_ref ref;
+
+		if (data[0] & 8)
+			dg_pglog_settle(p[data[0] % 3]);
+		while (dg_pglog_released(p[data[0] % 3], &login, &ref))
+			if (!dg_evt_has(&login, DG_F_EVENT_ACTION))
+				abort();
+	}
 	return 0;
 }
