@@ -147,12 +147,13 @@ static size_t unescape(const char *s, size_t n, char *out)
 	return o;
 }
 
-static bool eq(struct dg_str s, const char *lit)
+static bool eq_n(struct dg_str s, const char *lit, size_t n)
 {
-	size_t n = strlen(lit);
-
 	return s.len == n && memcmp(s.p, lit, n) == 0;
 }
+
+/* lit is always a literal: its length is known when compiling. */
+#define eq(s, lit) eq_n((s), "" lit "", sizeof(lit) - 1)
 
 static void set_object(struct dg_evt *evt, struct dg_str obj);
 
@@ -168,12 +169,14 @@ static bool names(const struct dg_sql *sql, const char *name, size_t len)
 /* The server's own tables (the optimizer reads mysql.table_stats for many statements). */
 static bool system_table(const char *name, size_t len)
 {
-	static const char *const schemas[] = {"mysql.", "information_schema.",
-	                                      "performance_schema.", "sys.", NULL};
+	static const struct {
+		const char *name;
+		size_t len;
+	} schemas[] = {
+	    {"mysql.", 6}, {"information_schema.", 19}, {"performance_schema.", 19}, {"sys.", 4}};
 
-	for (size_t i = 0; schemas[i] != NULL; i++)
-		if (len > strlen(schemas[i]) &&
-		    strncasecmp(name, schemas[i], strlen(schemas[i])) == 0)
+	for (size_t i = 0; i < sizeof schemas / sizeof schemas[0]; i++)
+		if (len > schemas[i].len && strncasecmp(name, schemas[i].name, schemas[i].len) == 0)
 			return true;
 	return false;
 }

@@ -157,9 +157,19 @@ static struct tok peek(const struct lex *lx)
 	return next(&copy);
 }
 
-static bool is(struct tok t, const char *kw)
+static bool is_n(struct tok t, const char *kw, size_t n)
 {
-	return t.t == T_WORD && t.len == strlen(kw) && strncasecmp(t.p, kw, t.len) == 0;
+	return t.t == T_WORD && t.len == n && strncasecmp(t.p, kw, n) == 0;
+}
+
+/* A keyword, always a literal: its length is known when compiling (most tokens differ in
+ * length from the keyword asked about, and are refused on that alone). */
+#define is(t, kw) is_n((t), "" kw "", sizeof(kw) - 1)
+
+/* A keyword from a table (lower case): the first letter refuses most words before strlen. */
+static bool is_s(struct tok t, const char *kw)
+{
+	return t.t == T_WORD && t.len > 0 && (t.p[0] | 0x20) == kw[0] && is_n(t, kw, strlen(kw));
 }
 
 static bool is_punct(struct tok t, char c)
@@ -281,7 +291,7 @@ static const char *const clause_words[] = {
 static bool clause_word(struct tok t)
 {
 	for (size_t i = 0; clause_words[i] != NULL; i++)
-		if (is(t, clause_words[i]))
+		if (is_s(t, clause_words[i]))
 			return true;
 	return false;
 }
@@ -468,7 +478,7 @@ static const char *const non_columns[] = {"distinct",
 static bool keyword(struct tok t)
 {
 	for (size_t i = 0; t.t == T_WORD && non_columns[i] != NULL; i++)
-		if (is(t, non_columns[i]))
+		if (is_s(t, non_columns[i]))
 			return true;
 	return is(t, "select");
 }
@@ -659,7 +669,7 @@ static void ddl(struct scan *sc, struct tok verb)
 		if (is(t, "role") || is(t, "user") || is(t, "group")) {
 			sc->out->action = "grant";
 			/* ALTER ROLE r SET pgaudit.log = 'none' changes auditing, not privileges */
-			while ((t = next(&sc->lx)).t != T_END)
+			while (is(verb, "alter") && (t = next(&sc->lx)).t != T_END)
 				if (t.depth == 0 && (is(t, "set") || is(t, "reset"))) {
 					bool reset = is(t, "reset");
 

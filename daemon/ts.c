@@ -231,18 +231,3 @@ bool dg_ts_date_range(const char *s, int64_t *from, int64_t *to)
 	       dg_ts_parse_date(dots + 2, strlen(dots + 2), to) && *from <= *to &&
 	       *to - *from <= 366;
 }
-
-bool dg_ts_uint(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (n == 0 || n > 19)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return true;
-}

@@ -30,8 +30,22 @@ bool dg_ts_parse_date(const char *s, size_t len, int64_t *day);
 bool dg_ts_date_range(const char *s, int64_t *from, int64_t *to);
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int64_t dg_ts_days_from_civil(int64_t y, unsigned m, unsigned d);
-/* A decimal of 1 to 19 digits, as logs write times, ids and counts. */
-bool dg_ts_uint(const char *s, size_t n, uint64_t *out);
+/* A decimal of 1 to 19 digits, as logs write times, ids and counts. Inline: parsers call it
+ * for every field of every record. */
+static inline bool dg_ts_uint(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 19)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
 void dg_ts_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
 #endif
