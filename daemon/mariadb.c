@@ -193,25 +193,27 @@ static bool reads(const struct dg_sql *sql, const char *name, size_t len)
 	return false;
 }
 
+/* Whether the statement's action is what: its first letter refuses most. */
+static bool action_is(const char *action, const char *what)
+{
+	return action != NULL && action[0] == what[0] && strcmp(action, what) == 0;
+}
+
 static const char *table_action(char op, const struct dg_sql *sql, const char *name, size_t len)
 {
-	bool exports = sql->action != NULL && strcmp(sql->action, "export") == 0;
+	const char *a = sql->action;
 
 	/* privilege and server statements write the server's own tables to do what they do */
-	if (sql->action != NULL &&
-	    (strcmp(sql->action, "grant") == 0 || strcmp(sql->action, "admin") == 0 ||
-	     strcmp(sql->action, "set_role") == 0))
-		return sql->action;
+	if (action_is(a, "grant") || action_is(a, "admin") || action_is(a, "set_role"))
+		return a;
 	if (sql->locks)
 		return NULL; /* LOCK TABLES opens the tables, it reads no row */
-	if (op == 'R' && sql->action != NULL && strcmp(sql->action, "ddl") == 0 &&
-	    !reads(sql, name, len))
+	if (op == 'R' && action_is(a, "ddl") && !reads(sql, name, len))
 		return "ddl"; /* CREATE VIEW opens what it selects from, and reads no row */
 	if (op == 'R')
-		return exports ? "export" : "read";
+		return action_is(a, "export") ? "export" : "read";
 	if (op == 'W')
-		return sql->action != NULL && strcmp(sql->action, "delete") == 0 ? "delete"
-		                                                                 : "write";
+		return action_is(a, "delete") ? "delete" : "write";
 	return "ddl";
 }
 
