@@ -48,9 +48,14 @@ void dg_catalog_set_search_path(struct dg_catalog *c, const char *database, char
 	c->paths[c->npaths++].schemas = schemas;
 }
 
+static const char *const *levels_of(const struct dg_catalog *c)
+{
+	return c->levels ? (const char *const *)c->levels : default_levels;
+}
+
 const char *dg_catalog_levels(struct dg_catalog *c)
 {
-	const char *const *levels = c->levels ? (const char *const *)c->levels : default_levels;
+	const char *const *levels = levels_of(c);
 
 	c->listed[0] = '\0';
 	for (size_t i = 0; levels[i] != NULL; i++)
@@ -67,7 +72,7 @@ void dg_catalog_set_levels(struct dg_catalog *c, char **levels)
 
 int dg_catalog_level(const struct dg_catalog *c, const char *cls)
 {
-	const char *const *levels = c->levels ? (const char *const *)c->levels : default_levels;
+	const char *const *levels = levels_of(c);
 
 	for (int i = 0; levels[i] != NULL; i++)
 		if (strcmp(levels[i], cls) == 0)
@@ -154,11 +159,6 @@ static bool table_entry(const char *o)
 	return dot != NULL && strchr(dot + 1, '.') == NULL && strchr(o, '*') == NULL;
 }
 
-static bool str_is(const struct dg_str *s, const char *lit)
-{
-	return s->len == strlen(lit) && memcmp(s->p, lit, s->len) == 0;
-}
-
 size_t dg_catalog_resolve(const struct dg_catalog *c, const struct dg_str *name,
                           const struct dg_str *database, const struct dg_str *user, char *out,
                           size_t cap)
@@ -186,7 +186,7 @@ size_t dg_catalog_resolve(const struct dg_catalog *c, const struct dg_str *name,
 		return name->len;
 	for (size_t i = 0; i < c->npaths; i++)
 		if (c->paths[i].database == NULL ||
-		    (database != NULL && str_is(database, c->paths[i].database))) {
+		    (database != NULL && dg_str_is(database, c->paths[i].database))) {
 			path = (const char *const *)c->paths[i].schemas;
 			if (c->paths[i].database != NULL)
 				break;

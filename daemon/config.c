@@ -61,19 +61,31 @@ static struct dg_tz *load_tz(const char *name, const config_setting_t *s, const 
 	return tz;
 }
 
+/* A non-empty list of strings (NULL-terminated, the caller's), or NULL with what it should be
+ * said at its line. */
+static char **string_list(const char *name, const config_setting_t *s, const char *what,
+                          struct dg_diag *d)
+{
+	char **v = NULL;
+	size_t n = 0;
+
+	if (!config_setting_is_array(s) || dg_cfgutil_strings(name, s, &v, &n, d) != 0 || n == 0) {
+		dg_cfgutil_strings_free(v);
+		dg_diag_fail(d, name, s, "%s", what);
+		return NULL;
+	}
+	return v;
+}
+
 /* The schemas unqualified PostgreSQL names are found in, as the server's search_path. */
 static int read_search_path(struct dg_config *cfg, const char *name, const char *database,
                             const config_setting_t *s, struct dg_diag *d)
 {
-	char **schemas = NULL;
-	size_t n = 0;
+	char **schemas =
+	    string_list(name, s, "a search path is a list of schemas: [\"$user\", \"public\"]", d);
 
-	if (!config_setting_is_array(s) || dg_cfgutil_strings(name, s, &schemas, &n, d) != 0 ||
-	    n == 0) {
-		dg_cfgutil_strings_free(schemas);
-		return dg_diag_fail(d, name, s,
-		                    "a search path is a list of schemas: [\"$user\", \"public\"]");
-	}
+	if (schemas == NULL)
+		return -1;
 	dg_catalog_set_search_path(cfg->catalog, database, schemas);
 	return 0;
 }
@@ -225,16 +237,11 @@ static int read_sources(struct dg_config *cfg, const char *name, const config_se
 static int read_levels(struct dg_config *cfg, const char *name, const config_setting_t *s,
                        struct dg_diag *d)
 {
-	char **levels = NULL;
-	size_t n = 0;
+	char **levels = string_list(
+	    name, s, "classification_levels is a list, lowest first: [\"C1\", \"C2\", \"C3\"]", d);
 
-	if (!config_setting_is_array(s) || dg_cfgutil_strings(name, s, &levels, &n, d) != 0 ||
-	    n == 0) {
-		dg_cfgutil_strings_free(levels);
-		return dg_diag_fail(d, name, s,
-		                    "classification_levels is a list, lowest first: "
-		                    "[\"C1\", \"C2\", \"C3\"]");
-	}
+	if (levels == NULL)
+		return -1;
 	dg_catalog_set_levels(cfg->catalog, levels);
 	return 0;
 }

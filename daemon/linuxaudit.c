@@ -58,20 +58,6 @@ void dg_linuxaudit_where(struct dg_linuxaudit *p, const struct dg_ref *ref)
 	p->where = *ref;
 }
 
-static bool is(const struct dg_str *s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s->len == n && memcmp(s->p, lit, n) == 0;
-}
-
-static bool starts(const struct dg_str *s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s->len >= n && memcmp(s->p, lit, n) == 0;
-}
-
 static int hexval(char c)
 {
 	return c >= '0' && c <= '9'   ? c - '0'
@@ -110,7 +96,7 @@ static struct dg_str keep(struct held *h, const char *v, size_t len, bool hex)
 static bool record_is(const struct dg_str *type, const char *const *names)
 {
 	for (size_t i = 0; names[i] != NULL; i++)
-		if (is(type, names[i]))
+		if (dg_str_is(type, names[i]))
 			return true;
 	return false;
 }
@@ -120,15 +106,26 @@ static const char *const account_types[] = {
     "ADD_USER",    "DEL_USER",    "ADD_GROUP",      "DEL_GROUP", "USER_MGMT", "GRP_MGMT",
     "ROLE_ASSIGN", "ROLE_REMOVE", "USER_CHAUTHTOK", "CHUSER_ID", "CHGRP_ID",  NULL};
 
+/* Where a key's value goes in struct held. */
+struct slot {
+	const char *key;
+	size_t off;
+	bool text; /* may be hex-encoded */
+};
+
+static const struct slot *lookup(const struct slot *t, size_t n, const struct dg_str *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (dg_str_is(k, t[i].key))
+			return &t[i];
+	return NULL;
+}
+
 /* One key=value of a record of type type. */
 static void field(struct held *h, const struct dg_str *type, const struct dg_str *k, const char *v,
                   size_t vlen, bool quoted)
 {
-	static const struct {
-		const char *key;
-		size_t off;
-		bool text; /* may be hex-encoded */
-	} common[] = {
+	static const struct slot common[] = {
 	    {"auid", offsetof(struct held, auid), false},
 	    {"uid", offsetof(struct held, uid), false},
 	    {"AUID", offsetof(struct held, auid_name), false},
@@ -142,11 +139,7 @@ static void field(struct held *h, const struct dg_str *type, const struct dg_str
 	    {"audit_enabled", offsetof(struct held, audit_enabled), false},
 	    {"audit_pid", offsetof(struct held, audit_pid), false},
 	};
-	static const struct {
-		const char *key;
-		size_t off;
-		bool text;
-	} syscall[] = {
+	static const struct slot syscall[] = {
 	    {"syscall", offsetof(struct held, syscall), false},
 	    {"SYSCALL", offsetof(struct held, syscall_name), false},
 	    {"success", offsetof(struct held, success), false},
@@ -157,39 +150,36 @@ static void field(struct held *h, const struct dg_str *type, const struct dg_str
 	    {"exe", offsetof(struct held, exe), true},
 	};
 	const bool hex = !quoted;
+	const struct slot *f;
 
-	if (is(type, "PATH")) {
-		if (is(k, "item") && h->npaths < MAX_PATHS) {
+	if (dg_str_is(type, "PATH")) {
+		if (dg_str_is(k, "item") && h->npaths < MAX_PATHS) {
 			h->paths[h->npaths].name = h->paths[h->npaths].nametype =
 			    (struct dg_str){"", 0};
 			h->npaths++;
-		} else if (h->npaths > 0 && is(k, "name"))
+		} else if (h->npaths > 0 && dg_str_is(k, "name"))
 			h->paths[h->npaths - 1].name = keep(h, v, vlen, hex);
-		else if (h->npaths > 0 && is(k, "nametype"))
+		else if (h->npaths > 0 && dg_str_is(k, "nametype"))
 			h->paths[h->npaths - 1].nametype = keep(h, v, vlen, false);
 		return;
 	}
-	if (is(type, "CWD")) {
-		if (is(k, "cwd"))
+	if (dg_str_is(type, "CWD")) {
+		if (dg_str_is(k, "cwd"))
 			h->cwd = keep(h, v, vlen, hex);
 		return;
 	}
-	if (is(type, "SYSCALL"))
-		for (size_t i = 0; i < sizeof syscall / sizeof syscall[0]; i++)
-			if (is(k, syscall[i].key)) {
-				*(struct dg_str *)((char *)h + syscall[i].off) =
-				    keep(h, v, vlen, syscall[i].text && hex);
-				return;
-			}
+	if (dg_str_is(type, "SYSCALL") &&
+	    (f = lookup(syscall, sizeof syscall / sizeof syscall[0], k)) != NULL) {
+		*(struct dg_str *)((char *)h + f->off) = keep(h, v, vlen, f->text && hex);
+		return;
+	}
 	/* the first record that names them (the SYSCALL of a CONFIG_CHANGE repeats them) */
-	for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
-		if (is(k, common[i].key)) {
-			struct dg_str *slot = (struct dg_str *)((char *)h + common[i].off);
+	if ((f = lookup(common, sizeof common / sizeof common[0], k)) != NULL) {
+		struct dg_str *dst = (struct dg_str *)((char *)h + f->off);
 
-			if (slot->len == 0)
-				*slot = keep(h, v, vlen, common[i].text && hex);
-			return;
-		}
+		if (dst->len == 0)
+			*dst = keep(h, v, vlen, f->text && hex);
+	}
 }
 
 /* The key=value pairs of s; msg='...' of user-space records holds more of them, and the
@@ -238,7 +228,7 @@ bool dg_linuxaudit_looks(const char *line, size_t len)
 {
 	const struct dg_str s = {line, len};
 
-	return (starts(&s, "type=") || starts(&s, "node=")) &&
+	return (dg_str_starts(&s, "type=") || dg_str_starts(&s, "node=")) &&
 	       memmem(line, len, " msg=audit(", 11) != NULL;
 }
 
@@ -304,17 +294,17 @@ int dg_linuxaudit_parse(struct dg_linuxaudit *p, const char *rec, size_t len, co
 		open_event(p, h, serial, (int64_t)(sec * 1000 + ms), t + 11,
 		           (size_t)(colon - (t + 11)), node);
 	}
-	if (is(&type, "CONFIG_CHANGE"))
+	if (dg_str_is(&type, "CONFIG_CHANGE"))
 		h->kind = K_CONFIG;
-	else if (is(&type, "SYSCALL") && h->kind == K_NONE)
+	else if (dg_str_is(&type, "SYSCALL") && h->kind == K_NONE)
 		h->kind = K_SYSCALL;
-	else if (starts(&type, "DAEMON_") && h->kind == K_NONE)
+	else if (dg_str_starts(&type, "DAEMON_") && h->kind == K_NONE)
 		h->kind = K_DAEMON;
 	else if (record_is(&type, login_types) && h->kind == K_NONE)
 		h->kind = K_LOGIN;
 	else if (record_is(&type, account_types) && h->kind == K_NONE)
 		h->kind = K_ACCOUNT;
-	if (h->type.len == 0 || is(&type, "CONFIG_CHANGE"))
+	if (h->type.len == 0 || dg_str_is(&type, "CONFIG_CHANGE"))
 		h->type = keep(h, type.p, type.len, false);
 	fields(h, &type, close + 2, end);
 	return 0;
@@ -369,7 +359,7 @@ static const char *syscall_name(const struct held *h)
 		name[h->syscall_name.len] = '\0';
 		return name;
 	}
-	if (is(&h->arch, "c000003e") && dg_ts_uint(h->syscall.p, h->syscall.len, &nr))
+	if (dg_str_is(&h->arch, "c000003e") && dg_ts_uint(h->syscall.p, h->syscall.len, &nr))
 		for (size_t i = 0; i < sizeof x86_64 / sizeof x86_64[0]; i++)
 			if (x86_64[i].nr == nr)
 				return x86_64[i].name;
@@ -402,16 +392,17 @@ static const char *file_action(const struct held *h, const char *sc, const struc
 	for (size_t i = 0; sc != NULL && attrs[i] != NULL; i++)
 		if (strcmp(sc, attrs[i]) == 0)
 			return "admin";
-	if (is(nametype, "DELETE"))
+	if (dg_str_is(nametype, "DELETE"))
 		return "delete";
-	if (is(nametype, "CREATE"))
+	if (dg_str_is(nametype, "CREATE"))
 		return "write";
 	return "read";
 }
 
 static bool unset_id(const struct dg_str *s)
 {
-	return s->len == 0 || is(s, "4294967295") || is(s, "-1") || is(s, "unset");
+	return s->len == 0 || dg_str_is(s, "4294967295") || dg_str_is(s, "-1") ||
+	       dg_str_is(s, "unset");
 }
 
 /* Who: the login user (auid) where there is one, else the uid; ENRICHED names them. */
@@ -434,7 +425,7 @@ static void who(const struct held *h, struct dg_evt *evt)
 
 static bool succeeded(const struct dg_str *s)
 {
-	return is(s, "yes") || is(s, "success") || is(s, "1");
+	return dg_str_is(s, "yes") || dg_str_is(s, "success") || dg_str_is(s, "1");
 }
 
 static bool syscall_event(struct held *h, struct dg_evt *evt)
@@ -444,7 +435,7 @@ static bool syscall_event(struct held *h, struct dg_evt *evt)
 	size_t n = 0;
 
 	for (unsigned i = 0; i < h->npaths && name == NULL; i++)
-		if (h->paths[i].name.len > 0 && !is(&h->paths[i].nametype, "PARENT")) {
+		if (h->paths[i].name.len > 0 && !dg_str_is(&h->paths[i].nametype, "PARENT")) {
 			name = &h->paths[i].name;
 			nametype = &h->paths[i].nametype;
 		}
@@ -481,18 +472,18 @@ static void config_event(struct held *h, struct dg_evt *evt)
 	dg_evt_set(evt, DG_F_EVENT_ACTION, "admin", 5);
 	if (h->kind == K_DAEMON) {
 		dg_evt_set(evt, DG_F_OBJECT, "auditd", 6);
-		if (is(&h->type, "DAEMON_START") || is(&h->type, "DAEMON_RESUME"))
+		if (dg_str_is(&h->type, "DAEMON_START") || dg_str_is(&h->type, "DAEMON_RESUME"))
 			change = "increase";
-		else if (is(&h->type, "DAEMON_END") || is(&h->type, "DAEMON_ABORT"))
+		else if (dg_str_is(&h->type, "DAEMON_END") || dg_str_is(&h->type, "DAEMON_ABORT"))
 			change = "reduce"; /* auditing stops */
 	} else {
 		dg_evt_set(evt, DG_F_OBJECT, "auditd.rules", 12);
-		if (starts(&h->op, "remove_rule") || starts(&h->op, "del_rule"))
+		if (dg_str_starts(&h->op, "remove_rule") || dg_str_starts(&h->op, "del_rule"))
 			change = "reduce";
-		else if (starts(&h->op, "add_rule"))
+		else if (dg_str_starts(&h->op, "add_rule"))
 			change = "increase";
 		else if (h->audit_enabled.len > 0)
-			change = is(&h->audit_enabled, "0") ? "reduce" : "increase";
+			change = dg_str_is(&h->audit_enabled, "0") ? "reduce" : "increase";
 	}
 	dg_evt_set(evt, DG_F_AUDIT_CHANGE, change, strlen(change));
 	dg_evt_set(evt, DG_F_EVENT_OUTCOME,
@@ -517,7 +508,7 @@ bool dg_linuxaudit_released(struct dg_linuxaudit *p, struct dg_evt *evt, struct 
 	dg_evt_set(evt, DG_F_TIMESTAMP, h->ts.p, h->ts.len);
 	dg_evt_set(evt, DG_F_SERVICE_NAME, "auditd", 6);
 	dg_evt_set(evt, DG_F_HOST_NAME, h->node.p, h->node.len);
-	if (!is(&h->key, "(null)"))
+	if (!dg_str_is(&h->key, "(null)"))
 		dg_evt_set(evt, DG_F_AUDIT_KEY, h->key.p, h->key.len);
 	*ref = h->ref;
 	switch (h->kind) {

@@ -147,21 +147,14 @@ static size_t unescape(const char *s, size_t n, char *out)
 	return o;
 }
 
-static bool eq_n(struct dg_str s, const char *lit, size_t n)
-{
-	return s.len == n && memcmp(s.p, lit, n) == 0;
-}
-
-/* lit is always a literal: its length is known when compiling. */
-#define eq(s, lit) eq_n((s), "" lit "", sizeof(lit) - 1)
-
 static void set_object(struct dg_evt *evt, struct dg_str obj);
 
-/* Whether the statement names the table "db.table". */
-static bool names(const struct dg_sql *sql, const char *name, size_t len)
+/* Whether the statement names the table "db.table" (only_read: as a table it only reads). */
+static bool names(const struct dg_sql *sql, const char *name, size_t len, bool only_read)
 {
 	for (size_t i = 0; i < sql->ntables; i++)
-		if (sql->tables[i].len == len && memcmp(sql->tables[i].p, name, len) == 0)
+		if ((!only_read || sql->table_read[i]) && sql->tables[i].len == len &&
+		    memcmp(sql->tables[i].p, name, len) == 0)
 			return true;
 	return false;
 }
@@ -181,24 +174,15 @@ static bool system_table(const char *name, size_t len)
 	return false;
 }
 
-/* The action on a table the server opened: reading it is a read (an export when the
- * statement exports), writing it the statement's write or delete, creating or dropping it
- * DDL. */
-static bool reads(const struct dg_sql *sql, const char *name, size_t len)
-{
-	for (size_t i = 0; i < sql->ntables; i++)
-		if (sql->table_read[i] && sql->tables[i].len == len &&
-		    memcmp(sql->tables[i].p, name, len) == 0)
-			return true;
-	return false;
-}
-
 /* Whether the statement's action is what: its first letter refuses most. */
 static bool action_is(const char *action, const char *what)
 {
 	return action != NULL && action[0] == what[0] && strcmp(action, what) == 0;
 }
 
+/* The action on a table the server opened: reading it is a read (an export when the
+ * statement exports), writing it the statement's write or delete, creating or dropping it
+ * DDL. */
 static const char *table_action(char op, const struct dg_sql *sql, const char *name, size_t len)
 {
 	const char *a = sql->action;
@@ -208,7 +192,7 @@ static const char *table_action(char op, const struct dg_sql *sql, const char *n
 		return a;
 	if (sql->locks)
 		return NULL; /* LOCK TABLES opens the tables, it reads no row */
-	if (op == 'R' && action_is(a, "ddl") && !reads(sql, name, len))
+	if (op == 'R' && action_is(a, "ddl") && !names(sql, name, len, true))
 		return "ddl"; /* CREATE VIEW opens what it selects from, and reads no row */
 	if (op == 'R')
 		return action_is(a, "export") ? "export" : "read";
@@ -224,8 +208,7 @@ static bool gating(const struct dg_str *setting)
 	                                    "server_audit_incl_users", "server_audit_events", NULL};
 
 	for (size_t i = 0; names[i] != NULL; i++)
-		if (setting->len == strlen(names[i]) &&
-		    memcmp(setting->p, names[i], setting->len) == 0)
+		if (dg_str_is(setting, names[i]))
 			return true;
 	return false;
 }
@@ -269,7 +252,6 @@ static void audit_window(struct dg_mariadb *p, const struct dg_sql *sql, uint64_
 static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64_t qid, uint64_t rc,
                   struct dg_evt *evt)
 {
-	static const char *const changes[] = {"", "reduce", "increase", "change"};
 	struct dg_str stmt = f[8];
 	struct slot *s = find_slot(p, conn);
 	struct dg_sql sql;
@@ -294,7 +276,8 @@ static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64
 	if (sql.action != NULL)
 		dg_evt_set(evt, DG_F_EVENT_ACTION, sql.action, strlen(sql.action));
 	if (sql.audit != DG_SQL_AUDIT_NONE)
-		dg_evt_set(evt, DG_F_AUDIT_CHANGE, changes[sql.audit], strlen(changes[sql.audit]));
+		dg_evt_set(evt, DG_F_AUDIT_CHANGE, dg_sql_audit_name(sql.audit),
+		           strlen(dg_sql_audit_name(sql.audit)));
 	if (rc == 0)
 		audit_window(p, &sql, qid, evt);
 	if (sql.action != NULL && strcmp(sql.action, "set_role") == 0)
@@ -315,7 +298,7 @@ static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64
 
 		for (unsigned j = 0; j < s->n && !unnamed; j++)
 			unnamed = !system_table(s->name[j], s->len[j]) &&
-			          !names(&sql, s->name[j], s->len[j]);
+			          !names(&sql, s->name[j], s->len[j], false);
 		for (size_t i = 0; unnamed && i < sql.ntables && view == NULL; i++) {
 			bool listed = false;
 
@@ -330,7 +313,7 @@ static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64
 			                  table_action('R', &sql, view->p, view->len), 0);
 		for (unsigned i = 0; i < s->n && used + s->len[i] <= p->cap; i++) {
 			char *name = p->scratch + used;
-			bool indirect = view != NULL && !names(&sql, s->name[i], s->len[i]);
+			bool indirect = view != NULL && !names(&sql, s->name[i], s->len[i], false);
 
 			memcpy(name, s->name[i], s->len[i]);
 			used += s->len[i];
@@ -418,22 +401,26 @@ int dg_mariadb_parse(struct dg_mariadb *p, const char *rec, size_t len, struct d
 	if (dg_ip_parse(f[3].p, f[3].len, ip))
 		dg_evt_set(evt, DG_F_SOURCE_IP, f[3].p, f[3].len);
 	dg_evt_set(evt, DG_F_DB_NAMESPACE, f[7].p, f[7].len);
-	if (eq(f[6], "CONNECT") || eq(f[6], "FAILED_CONNECT") || eq(f[6], "CHANGEUSER")) {
+	if (dg_str_is(&f[6], "CONNECT") || dg_str_is(&f[6], "FAILED_CONNECT") ||
+	    dg_str_is(&f[6], "CHANGEUSER")) {
 		dg_evt_set(evt, DG_F_EVENT_ACTION, "login", 5);
 		dg_evt_set(evt, DG_F_EVENT_OUTCOME,
-		           rc == 0 && !eq(f[6], "FAILED_CONNECT") ? "success" : "failure", 7);
-	} else if (eq(f[6], "QUERY") || eq(f[6], "QUERY_DDL") || eq(f[6], "QUERY_DML") ||
-	           eq(f[6], "QUERY_DCL") || eq(f[6], "QUERY_DML_NO_SELECT")) {
+		           rc == 0 && !dg_str_is(&f[6], "FAILED_CONNECT") ? "success" : "failure",
+		           7);
+	} else if (dg_str_is(&f[6], "QUERY") || dg_str_is(&f[6], "QUERY_DDL") ||
+	           dg_str_is(&f[6], "QUERY_DML") || dg_str_is(&f[6], "QUERY_DCL") ||
+	           dg_str_is(&f[6], "QUERY_DML_NO_SELECT")) {
 		query(p, f, conn, qid, rc, evt);
-	} else if (eq(f[6], "READ") || eq(f[6], "WRITE") || eq(f[6], "CREATE") ||
-	           eq(f[6], "DROP") || eq(f[6], "ALTER") || eq(f[6], "RENAME")) {
+	} else if (dg_str_is(&f[6], "READ") || dg_str_is(&f[6], "WRITE") ||
+	           dg_str_is(&f[6], "CREATE") || dg_str_is(&f[6], "DROP") ||
+	           dg_str_is(&f[6], "ALTER") || dg_str_is(&f[6], "RENAME")) {
 		note_table(p, conn, qid,
-		           eq(f[6], "READ")    ? 'R'
-		           : eq(f[6], "WRITE") ? 'W'
-		                               : 'D',
+		           dg_str_is(&f[6], "READ")    ? 'R'
+		           : dg_str_is(&f[6], "WRITE") ? 'W'
+		                                       : 'D',
 		           f[7], f[8]);
 		return 0;
-	} else if (eq(f[6], "DISCONNECT")) {
+	} else if (dg_str_is(&f[6], "DISCONNECT")) {
 		if (p->lowered)
 			p->logged_qids++; /* the client's quit took a query id of its own */
 		return 0;

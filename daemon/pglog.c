@@ -659,20 +659,6 @@ static int parse_json(struct dg_pglog *p, const char *rec, size_t len, struct ms
 	return 0;
 }
 
-static bool eq(const struct dg_str *s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s->len == n && memcmp(s->p, lit, n) == 0;
-}
-
-static bool starts(const struct dg_str *s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s->len >= n && memcmp(s->p, lit, n) == 0;
-}
-
 /* Searches text for needle; returns the position after it, or NULL. */
 static const char *find(const struct dg_str *text, const char *needle)
 {
@@ -715,9 +701,9 @@ static void set_common(struct dg_evt *evt, const struct msg *m)
 	dg_evt_set(evt, DG_F_TIMESTAMP, m->ts.p, m->ts.len);
 	dg_evt_set(evt, DG_F_DB_SYSTEM, "postgresql", 10);
 	dg_evt_set(evt, DG_F_SERVICE_NAME, "postgresql", 10);
-	if (!eq(&m->user, "[unknown]"))
+	if (!dg_str_is(&m->user, "[unknown]"))
 		dg_evt_set(evt, DG_F_USER_NAME, m->user.p, m->user.len);
-	if (!eq(&m->db, "[unknown]"))
+	if (!dg_str_is(&m->db, "[unknown]"))
 		dg_evt_set(evt, DG_F_DB_NAMESPACE, m->db.p, m->db.len);
 	/* %r is "host(port)", csvlog's connection_from "host:port"; [local] is a socket */
 	if ((paren = memchr(host.p ? host.p : "", '(', host.len)) != NULL)
@@ -727,11 +713,11 @@ static void set_common(struct dg_evt *evt, const struct msg *m)
 		host.len = (size_t)(paren - host.p);
 	if (host.len > 0 && host.p[0] != '[')
 		dg_evt_set(evt, DG_F_SOURCE_IP, host.p, host.len);
-	if (m->app.len > 0 && !eq(&m->app, "[unknown]"))
+	if (m->app.len > 0 && !dg_str_is(&m->app, "[unknown]"))
 		dg_evt_set(evt, DG_F_DB_APPLICATION, m->app.p, m->app.len);
 }
 
-static bool timestamp(const struct dg_pglog *p, const struct msg *m, struct dg_evt *evt)
+static bool timestamp(const struct dg_pglog *p, const struct msg *m, int64_t *ms_out)
 {
 	if (m->epoch) {
 		int64_t sec = 0, ms = 0;
@@ -747,7 +733,7 @@ static bool timestamp(const struct dg_pglog *p, const struct msg *m, struct dg_e
 			ms = ms * 10 + (m->ts.p[i] - '0');
 		for (; frac < 3; frac++)
 			ms *= 10;
-		evt->ts_ms = sec * 1000 + ms;
+		*ms_out = sec * 1000 + ms;
 		return true;
 	}
 	{
@@ -757,7 +743,7 @@ static bool timestamp(const struct dg_pglog *p, const struct msg *m, struct dg_e
 
 		if (!dg_ts_parse_local(m->ts.p, m->ts.len, &local, &zoned, &minutes))
 			return false;
-		evt->ts_ms = zoned ? local - (int64_t)minutes * 60000 : dg_tz_to_utc(p->tz, local);
+		*ms_out = zoned ? local - (int64_t)minutes * 60000 : dg_tz_to_utc(p->tz, local);
 		return true;
 	}
 }
@@ -772,12 +758,9 @@ static void scan_statement(struct dg_pglog *p, struct dg_evt *evt, const struct 
 	p->used += sql->scratch_used;
 	if (sql->verb.len > 0)
 		dg_evt_set(evt, DG_F_DB_OPERATION, sql->verb.p, sql->verb.len);
-	if (sql->audit != DG_SQL_AUDIT_NONE) {
-		static const char *const changes[] = {"", "reduce", "increase", "change"};
-
-		dg_evt_set(evt, DG_F_AUDIT_CHANGE, changes[sql->audit],
-		           strlen(changes[sql->audit]));
-	}
+	if (sql->audit != DG_SQL_AUDIT_NONE)
+		dg_evt_set(evt, DG_F_AUDIT_CHANGE, dg_sql_audit_name(sql->audit),
+		           strlen(dg_sql_audit_name(sql->audit)));
 }
 
 static void set_columns(struct dg_evt *evt, const struct dg_sql *sql)
@@ -844,14 +827,14 @@ static void statement_once(struct dg_pglog *p, const struct msg *m, struct dg_st
 	if (m->pid.len == 0)
 		return;
 	st = stmt_slot(p, &m->pid, &f[1], &f[2], key);
-	if (eq(&f[7], "<previously logged>")) {
+	if (dg_str_is(&f[7], "<previously logged>")) {
 		if (strcmp(st->key, key) == 0) {
 			f[7].p = st->text;
 			f[7].len = st->len;
 		}
 		return;
 	}
-	if (eq(&f[7], "<not logged>") || f[7].len > p->max_record || f[7].len == 0)
+	if (dg_str_is(&f[7], "<not logged>") || f[7].len > p->max_record || f[7].len == 0)
 		return;
 	if (st->cap < f[7].len) {
 		st->cap = f[7].len < 256 ? 256 : f[7].len;
@@ -944,9 +927,9 @@ static bool names(const struct dg_sql *sql, const struct dg_str *obj)
 /* The queries PostgreSQL runs itself to check foreign keys: not accesses by the user. */
 static bool referential_check(const struct dg_str *text)
 {
-	return (starts(text, "SELECT 1 FROM ONLY ") &&
+	return (dg_str_starts(text, "SELECT 1 FROM ONLY ") &&
 	        (find(text, " FOR KEY SHARE OF ") || find(text, " FOR SHARE OF "))) ||
-	       (starts(text, "SELECT fk.") && find(text, " LEFT OUTER JOIN ONLY ") != NULL);
+	       (dg_str_starts(text, "SELECT fk.") && find(text, " LEFT OUTER JOIN ONLY ") != NULL);
 }
 
 /* pgaudit's class and command decide the action on the object a record names; the statement
@@ -958,14 +941,15 @@ static const char *class_action(const struct dg_str *cls, const struct dg_str *c
 	bool admin = text != NULL && strcmp(text, "admin") == 0;
 	const char *a;
 
-	if (eq(cls, "READ"))
-		a = eq(cmd, "COPY") || (text != NULL && strcmp(text, "export") == 0) ? "export"
-		                                                                     : "read";
-	else if (eq(cls, "WRITE"))
-		a = eq(cmd, "DELETE") || eq(cmd, "TRUNCATE") ? "delete" : "write";
-	else if (eq(cls, "ROLE"))
+	if (dg_str_is(cls, "READ"))
+		a = dg_str_is(cmd, "COPY") || (text != NULL && strcmp(text, "export") == 0)
+		        ? "export"
+		        : "read";
+	else if (dg_str_is(cls, "WRITE"))
+		a = dg_str_is(cmd, "DELETE") || dg_str_is(cmd, "TRUNCATE") ? "delete" : "write";
+	else if (dg_str_is(cls, "ROLE"))
 		a = admin ? "admin" : "grant";
-	else if (eq(cls, "DDL"))
+	else if (dg_str_is(cls, "DDL"))
 		a = admin ? "admin" : "ddl";
 	else
 		a = text;
@@ -984,7 +968,7 @@ static int audit(struct dg_pglog *p, const struct msg *m, struct dg_evt *evt, co
 	struct backend *be;
 	const char *action;
 	size_t n = 0;
-	bool dump = starts(&m->app, "pg_dump");
+	bool dump = dg_str_starts(&m->app, "pg_dump");
 
 	while (n < 10 && s < end) {
 		if (!csv_field(p, &s, end, &f[n])) {
@@ -995,7 +979,7 @@ static int audit(struct dg_pglog *p, const struct msg *m, struct dg_evt *evt, co
 		}
 		n++;
 	}
-	if (n < 9 || s < end || !(eq(&f[0], "SESSION") || eq(&f[0], "OBJECT"))) {
+	if (n < 9 || s < end || !(dg_str_is(&f[0], "SESSION") || dg_str_is(&f[0], "OBJECT"))) {
 		*why = "pgaudit: an AUDIT record without its nine or ten fields";
 		return -1;
 	}
@@ -1007,12 +991,13 @@ static int audit(struct dg_pglog *p, const struct msg *m, struct dg_evt *evt, co
 	dg_evt_set(evt, DG_F_EVENT_OUTCOME, "success", 7);
 	dg_evt_set(evt, DG_F_AUDIT_CLASS, f[3].p, f[3].len);
 	statement_once(p, m, f);
-	if (!eq(&f[7], "<previously logged>") && !eq(&f[7], "<not logged>")) {
+	if (!dg_str_is(&f[7], "<previously logged>") && !dg_str_is(&f[7], "<not logged>")) {
 		if (referential_check(&f[7]))
 			return 0;
 		dg_evt_set(evt, DG_F_DB_QUERY, f[7].p, f[7].len);
 	}
-	if (eq(&f[4], "PREPARE") || eq(&f[4], "DEALLOCATE") || eq(&f[4], "EXPLAIN")) {
+	if (dg_str_is(&f[4], "PREPARE") || dg_str_is(&f[4], "DEALLOCATE") ||
+	    dg_str_is(&f[4], "EXPLAIN")) {
 		/* preparing touches no data; pgaudit logs the execution on its own */
 		memset(&sql, 0, sizeof sql);
 	} else {
@@ -1020,20 +1005,21 @@ static int audit(struct dg_pglog *p, const struct msg *m, struct dg_evt *evt, co
 		scan_statement(p, evt, dg_evt_has(evt, DG_F_DB_QUERY) ? &f[7] : &f[4], &sql);
 	}
 	dg_evt_set(evt, DG_F_DB_OPERATION, f[4].p, f[4].len);
-	action = eq(&f[4], "PREPARE") ? NULL : class_action(&f[3], &f[4], sql.action, dump);
+	action = dg_str_is(&f[4], "PREPARE") ? NULL : class_action(&f[3], &f[4], sql.action, dump);
 	if (action != NULL)
 		dg_evt_set(evt, DG_F_EVENT_ACTION, action, strlen(action));
 	if (f[6].len > 0) {
 		/* pgaudit names the object: the statement's text decides nothing about it */
 		if (seen(be, &f[2], f[6].p, f[6].len, action))
 			return 0;
-		if (be != NULL && eq(&f[5], "VIEW") && f[6].len < NAME_CAP) {
+		if (be != NULL && dg_str_is(&f[5], "VIEW") && f[6].len < NAME_CAP) {
 			memcpy(be->view, f[6].p, f[6].len);
 			be->view_len = f[6].len;
 		}
 		dg_evt_set(evt, DG_F_OBJECT, f[6].p, f[6].len);
 		set_columns(evt, &sql);
-		if (be != NULL && be->view_len > 0 && !eq(&f[5], "VIEW") && !names(&sql, &f[6])) {
+		if (be != NULL && be->view_len > 0 && !dg_str_is(&f[5], "VIEW") &&
+		    !names(&sql, &f[6])) {
 			/* a table the statement reads only through a view it names */
 			dg_evt_add_object(evt, f[6].p, f[6].len, action, DG_OBJ_INDIRECT);
 			evt->objects[0].via = (struct dg_str){be->view, be->view_len};
@@ -1085,34 +1071,35 @@ static int audit(struct dg_pglog *p, const struct msg *m, struct dg_evt *evt, co
 static int to_event(struct dg_pglog *p, struct msg *m, struct dg_evt *evt, const char **why)
 {
 	dg_evt_clear(evt);
-	if (!timestamp(p, m, evt)) {
+	if (!timestamp(p, m, &evt->ts_ms)) {
 		*why = "a record whose time cannot be read";
 		return -1;
 	}
 	set_common(evt, m);
-	if (eq(&m->sev, "LOG") && starts(&m->text, "AUDIT: "))
+	if (dg_str_is(&m->sev, "LOG") && dg_str_starts(&m->text, "AUDIT: "))
 		return audit(p, m, evt, why);
-	if (eq(&m->sev, "LOG") && starts(&m->text, "connection authorized: ")) {
+	if (dg_str_is(&m->sev, "LOG") && dg_str_starts(&m->text, "connection authorized: ")) {
 		dg_evt_set(evt, DG_F_EVENT_ACTION, "login", 5);
 		dg_evt_set(evt, DG_F_EVENT_OUTCOME, "success", 7);
-	} else if (eq(&m->sev, "FATAL") &&
-	           (p->failed_login || eq(&m->state, "28P01") || eq(&m->state, "28000") ||
+	} else if (dg_str_is(&m->sev, "FATAL") &&
+	           (p->failed_login || dg_str_is(&m->state, "28P01") ||
+	            dg_str_is(&m->state, "28000") ||
 	            find(&m->text, "authentication failed for user") != NULL ||
-	            starts(&m->text, "no pg_hba.conf entry for") ||
-	            (starts(&m->text, "role \"") && find(&m->text, "\" does not exist")))) {
+	            dg_str_starts(&m->text, "no pg_hba.conf entry for") ||
+	            (dg_str_starts(&m->text, "role \"") && find(&m->text, "\" does not exist")))) {
 		dg_evt_set(evt, DG_F_EVENT_ACTION, "login", 5);
 		dg_evt_set(evt, DG_F_EVENT_OUTCOME, "failure", 7);
 		dg_evt_set(evt, DG_F_MESSAGE, m->text.p, m->text.len);
 		/* a scanner trying names: the server says the role is not there (with a password
 		 * method, in the DETAIL line, which the client never sees) */
-		if ((starts(&m->text, "role \"") && find(&m->text, "\" does not exist")) ||
-		    (starts(&m->detail, "Role \"") && find(&m->detail, "\" does not exist")))
+		if ((dg_str_starts(&m->text, "role \"") && find(&m->text, "\" does not exist")) ||
+		    (dg_str_starts(&m->detail, "Role \"") && find(&m->detail, "\" does not exist")))
 			dg_evt_set(evt, DG_F_EVENT_REASON, "unknown_account", 15);
-		else if (eq(&m->state, "3D000") ||
-		         (starts(&m->text, "database \"") && find(&m->text, "\" does not exist")))
+		else if (dg_str_is(&m->state, "3D000") || (dg_str_starts(&m->text, "database \"") &&
+		                                           find(&m->text, "\" does not exist")))
 			dg_evt_set(evt, DG_F_EVENT_REASON, "unknown_database", 16);
-	} else if (eq(&m->sev, "ERROR") &&
-	           (eq(&m->state, "42501") || starts(&m->text, "permission denied"))) {
+	} else if (dg_str_is(&m->sev, "ERROR") && (dg_str_is(&m->state, "42501") ||
+	                                           dg_str_starts(&m->text, "permission denied"))) {
 		/* pgaudit writes nothing for a denied statement: this is the only trace */
 		dg_evt_set(evt, DG_F_EVENT_OUTCOME, "failure", 7);
 		dg_evt_set(evt, DG_F_MESSAGE, m->text.p, m->text.len);
@@ -1152,10 +1139,10 @@ static bool hold_login(struct dg_pglog *p, const struct msg *m, const char *rec,
 {
 	uint64_t pid = 0;
 	bool have_pid = parse_u64(&m->pid, &pid);
-	struct dg_evt when;
+	int64_t when;
 	unsigned free_slot = PENDING, oldest = PENDING;
-
-	bool authorized = eq(&m->sev, "LOG") && starts(&m->text, "connection authorized: ");
+	bool authorized =
+	    dg_str_is(&m->sev, "LOG") && dg_str_starts(&m->text, "connection authorized: ");
 
 	if (p->no_defer || (p->npending == 0 && !authorized) || !timestamp(p, m, &when))
 		return false;
@@ -1166,11 +1153,11 @@ static bool hold_login(struct dg_pglog *p, const struct msg *m, const char *rec,
 			free_slot = i;
 			continue;
 		}
-		if (have_pid && pe->pid == pid && eq(&m->sev, "FATAL")) {
+		if (have_pid && pe->pid == pid && dg_str_is(&m->sev, "FATAL")) {
 			pe->used = false; /* the FATAL is the login's outcome */
 			p->failed_login = true;
 			free_slot = i;
-		} else if ((have_pid && pe->pid == pid) || when.ts_ms - pe->ts_ms > PENDING_MS) {
+		} else if ((have_pid && pe->pid == pid) || when - pe->ts_ms > PENDING_MS) {
 			pe->used = false;
 			release(p, i);
 		} else if (oldest == PENDING || pe->ts_ms < p->pending[oldest].ts_ms) {
@@ -1192,7 +1179,7 @@ static bool hold_login(struct dg_pglog *p, const struct msg *m, const char *rec,
 			return false;
 	p->pending[free_slot].used = true;
 	p->pending[free_slot].pid = pid;
-	p->pending[free_slot].ts_ms = when.ts_ms;
+	p->pending[free_slot].ts_ms = when;
 	p->pending[free_slot].ref = p->where;
 	p->pending[free_slot].len = len;
 	memcpy(p->pending[free_slot].rec, rec, len);

@@ -397,11 +397,6 @@ static bool falsy(const struct dg_str *v)
 	       has_item(v, "no") || v->len == 0;
 }
 
-static bool named(const struct dg_str *s, const char *name)
-{
-	return s->len == strlen(name) && memcmp(s->p, name, s->len) == 0;
-}
-
 /* What setting an audit setting to v (NULL: back to its default) does to the trail. Only a
  * change that lowers auditing is tampering; the rest is configuration worth recording. */
 static enum dg_sql_audit audit_change(const struct dg_str *setting, const struct dg_str *v)
@@ -412,7 +407,7 @@ static enum dg_sql_audit audit_change(const struct dg_str *setting, const struct
 
 	if (v != NULL && v->len == 7 && strncasecmp(v->p, "default", 7) == 0)
 		v = NULL;
-	if (named(setting, "pgaudit.log")) {
+	if (dg_str_is(setting, "pgaudit.log")) {
 		/* the default is none; PCI DSS 10.2 wants reads, writes, privileges and DDL */
 		if (v == NULL || has_exclusion(v))
 			return DG_SQL_AUDIT_REDUCE;
@@ -422,11 +417,11 @@ static enum dg_sql_audit audit_change(const struct dg_str *setting, const struct
 		return DG_SQL_AUDIT_REDUCE;
 	}
 	for (size_t i = 0; pg_switches[i] != NULL; i++)
-		if (named(setting, pg_switches[i]))
+		if (dg_str_is(setting, pg_switches[i]))
 			return v != NULL && !falsy(v) ? DG_SQL_AUDIT_INCREASE : DG_SQL_AUDIT_REDUCE;
-	if (named(setting, "pgaudit.role") || named(setting, "server_audit_logging"))
+	if (dg_str_is(setting, "pgaudit.role") || dg_str_is(setting, "server_audit_logging"))
 		return v != NULL && !falsy(v) ? DG_SQL_AUDIT_INCREASE : DG_SQL_AUDIT_REDUCE;
-	if (named(setting, "server_audit_events")) {
+	if (dg_str_is(setting, "server_audit_events")) {
 		/* empty (the default) logs every event */
 		if (v == NULL || v->len == 0 ||
 		    (has_item(v, "connect") &&
@@ -436,9 +431,11 @@ static enum dg_sql_audit audit_change(const struct dg_str *setting, const struct
 			return DG_SQL_AUDIT_INCREASE;
 		return DG_SQL_AUDIT_REDUCE;
 	}
-	if (named(setting, "server_audit_excl_users") || named(setting, "server_audit_incl_users"))
+	if (dg_str_is(setting, "server_audit_excl_users") ||
+	    dg_str_is(setting, "server_audit_incl_users"))
 		return v == NULL || v->len == 0 ? DG_SQL_AUDIT_INCREASE : DG_SQL_AUDIT_REDUCE;
-	if (named(setting, "server_audit_file_path") || named(setting, "server_audit_output_type"))
+	if (dg_str_is(setting, "server_audit_file_path") ||
+	    dg_str_is(setting, "server_audit_output_type"))
 		return DG_SQL_AUDIT_REDUCE; /* the trail goes where its collector does not look */
 	return DG_SQL_AUDIT_CHANGE;
 }
@@ -1091,4 +1088,11 @@ const char *dg_sql_table_action(const struct dg_sql *sql, size_t i)
 	if (sql->dump || (sql->action != NULL && strcmp(sql->action, "export") == 0))
 		return "export";
 	return "read";
+}
+
+const char *dg_sql_audit_name(enum dg_sql_audit audit)
+{
+	static const char *const names[] = {NULL, "reduce", "increase", "change"};
+
+	return (unsigned)audit < sizeof names / sizeof names[0] ? names[audit] : NULL;
 }

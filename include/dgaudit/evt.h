@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dgaudit/buf.h"
 
@@ -130,6 +131,23 @@ bool dg_evt_add_object(struct dg_evt *evt, const char *p, size_t len, const char
 static inline bool dg_evt_has(const struct dg_evt *evt, int field)
 {
 	return (evt->present >> field) & 1;
+}
+
+/* Whether s is exactly lit, or starts with it (inline, so a literal's length is known when
+ * compiling: parsers compare every record's fields so). */
+static inline __attribute__((always_inline)) bool dg_str_is(const struct dg_str *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return s->len == n && memcmp(s->p, lit, n) == 0;
+}
+
+static inline __attribute__((always_inline)) bool dg_str_starts(const struct dg_str *s,
+                                                                const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return s->len >= n && memcmp(s->p, lit, n) == 0;
 }
 
 /* The text of a string-like field (the first element of an array), or NULL if absent. */

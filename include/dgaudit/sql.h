@@ -54,6 +54,9 @@ struct dg_sql {
 	size_t scratch_used; /* bytes of scratch the names take */
 };
 
+/* "reduce", "increase" or "change" (dg.audit_change), NULL for DG_SQL_AUDIT_NONE. */
+const char *dg_sql_audit_name(enum dg_sql_audit audit);
+
 /* The action a statement takes on its i-th table: a read table is read (exported when the
  * statement exports), the target takes the statement's action. */
 const char *dg_sql_table_action(const struct dg_sql *sql, size_t i);
