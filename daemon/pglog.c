@@ -802,17 +802,31 @@ static void set_collection(struct dg_evt *evt)
 		dg_evt_set(evt, DG_F_DB_COLLECTION, obj->p, obj->len);
 }
 
-/* The slot of a statement of a backend; *key gets its key. */
+/* Appends at most 20 bytes of part and a separator to the key at *n. */
+static void key_part(char key[STMT_KEY], size_t *n, const struct dg_str *part, char sep)
+{
+	size_t len = part->len < 20 ? part->len : 20;
+
+	if (len > 0)
+		memcpy(key + *n, part->p, len);
+	*n += len;
+	key[(*n)++] = sep;
+}
+
+/* The slot of a statement of a backend; *key gets its key, "pid/statement/substatement" (built
+ * by hand: snprintf cost more than the rest of a record's parse). */
 static struct stmt *stmt_slot(struct dg_pglog *p, const struct dg_str *pid, const struct dg_str *id,
                               const struct dg_str *sub, char key[STMT_KEY])
 {
 	uint64_t h = 14695981039346656037ULL;
-	int n = snprintf(key, STMT_KEY, "%.*s/%.*s/%.*s", (int)(pid->len < 20 ? pid->len : 20),
-	                 pid->p ? pid->p : "", (int)(id->len < 20 ? id->len : 20), id->p,
-	                 (int)(sub->len < 20 ? sub->len : 20), sub->p);
+	size_t n = 0;
 
-	for (int i = 0; i < n && i < STMT_KEY; i++)
+	key_part(key, &n, pid, '/');
+	key_part(key, &n, id, '/');
+	key_part(key, &n, sub, '\0');
+	for (size_t i = 0; i + 1 < n; i++)
 		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
+	memset(key + n, 0, STMT_KEY - n);
 	return &p->stmts[h % STMT_SLOTS];
 }
 
