@@ -24,12 +24,21 @@ struct slot {
 	char name[SLOT_NAMES][NAME_MAX_];
 };
 
+/* The role a connection took with SET ROLE: its later statements act with its privileges. */
+struct role {
+	uint64_t conn;
+	uint8_t len; /* 0: the slot is free */
+	char name[NAME_MAX_];
+};
+
 struct dg_mariadb {
 	const struct dg_tz *tz;
 	char *scratch;
 	size_t cap;
 	struct slot slots[SLOTS];
 	unsigned victim;
+	struct role roles[SLOTS];
+	unsigned role_victim;
 	char why[128];
 	/* Query ids are the server's, one counter for every connection. While auditing is
 	 * lowered (logging off, users excluded), the ids the log skips are statements that ran
@@ -92,6 +101,35 @@ static struct slot *find_slot(struct dg_mariadb *p, uint64_t conn)
 		if (p->slots[i].used && p->slots[i].conn == conn)
 			return &p->slots[i];
 	return NULL;
+}
+
+static struct role *find_role(struct dg_mariadb *p, uint64_t conn)
+{
+	for (unsigned i = 0; i < SLOTS; i++)
+		if (p->roles[i].len > 0 && p->roles[i].conn == conn)
+			return &p->roles[i];
+	return NULL;
+}
+
+/* SET ROLE r (len > 0) or SET ROLE NONE, a new login or a disconnect (len 0). More
+ * connections acting as roles at once than slots: the oldest-ish loses its role. */
+static void set_role(struct dg_mariadb *p, uint64_t conn, const char *name, size_t len)
+{
+	struct role *r = find_role(p, conn);
+
+	if (len == 0 || len >= NAME_MAX_) {
+		if (r != NULL)
+			r->len = 0;
+		return;
+	}
+	for (unsigned i = 0; i < SLOTS && r == NULL; i++)
+		if (p->roles[i].len == 0)
+			r = &p->roles[i];
+	if (r == NULL)
+		r = &p->roles[p->role_victim++ % SLOTS];
+	r->conn = conn;
+	memcpy(r->name, name, len);
+	r->len = (uint8_t)len;
 }
 
 /* A table record: remember the object for the QUERY that follows. */
@@ -280,9 +318,17 @@ static void query(struct dg_mariadb *p, struct dg_str f[], uint64_t conn, uint64
 		           strlen(dg_sql_audit_name(sql.audit)));
 	if (rc == 0)
 		audit_window(p, &sql, qid, evt);
-	if (sql.action != NULL && strcmp(sql.action, "set_role") == 0)
+	if (action_is(sql.action, "set_role")) {
+		if (rc == 0)
+			set_role(p, conn, sql.role.p, sql.role.len);
 		dg_evt_set(evt, DG_F_USER_EFFECTIVE, sql.role.len ? sql.role.p : f[2].p,
 		           sql.role.len ? sql.role.len : f[2].len);
+	} else {
+		const struct role *r = find_role(p, conn);
+
+		if (r != NULL)
+			dg_evt_set(evt, DG_F_USER_EFFECTIVE, r->name, r->len);
+	}
 	for (size_t i = 0; i < sql.ncolumns; i++)
 		dg_evt_push(evt, DG_F_DB_COLUMNS, sql.columns[i].p, sql.columns[i].len);
 	if (sql.setting.len > 0) {
@@ -403,6 +449,7 @@ int dg_mariadb_parse(struct dg_mariadb *p, const char *rec, size_t len, struct d
 	dg_evt_set(evt, DG_F_DB_NAMESPACE, f[7].p, f[7].len);
 	if (dg_str_is(&f[6], "CONNECT") || dg_str_is(&f[6], "FAILED_CONNECT") ||
 	    dg_str_is(&f[6], "CHANGEUSER")) {
+		set_role(p, conn, NULL, 0); /* a new session (or user) starts with no role taken */
 		dg_evt_set(evt, DG_F_EVENT_ACTION, "login", 5);
 		dg_evt_set(evt, DG_F_EVENT_OUTCOME,
 		           rc == 0 && !dg_str_is(&f[6], "FAILED_CONNECT") ? "success" : "failure",
@@ -423,6 +470,7 @@ int dg_mariadb_parse(struct dg_mariadb *p, const char *rec, size_t len, struct d
 	} else if (dg_str_is(&f[6], "DISCONNECT")) {
 		if (p->lowered)
 			p->logged_qids++; /* the client's quit took a query id of its own */
+		set_role(p, conn, NULL, 0);
 		return 0;
 	} else {
 		snprintf(p->why, sizeof p->why, "server_audit: unknown operation '%.*s'",

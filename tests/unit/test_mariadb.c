@@ -115,6 +115,58 @@ static void test_tables_then_query(void **state)
 	assert_field(DG_F_OBJECT, "core.other");
 }
 
+/* SET ROLE: the connection's later statements act as the role, until SET ROLE NONE or the
+ * session ends; another connection of the same user does not. */
+static void test_set_role(void **state)
+{
+	const char *why;
+
+	(void)state;
+	assert_int_equal(parse("20261127 15:20:25,db1,intern,localhost,40,70,QUERY,core,'SET ROLE "
+	                       "`auditor_ro`',0",
+	                       &why),
+	                 1);
+	assert_field(DG_F_EVENT_ACTION, "set_role");
+	assert_field(DG_F_USER_EFFECTIVE, "auditor_ro");
+	assert_int_equal(parse("20261127 15:20:25,db1,intern,localhost,40,71,QUERY,core,'SELECT "
+	                       "name FROM customers',0",
+	                       &why),
+	                 1);
+	assert_field(DG_F_USER_EFFECTIVE, "auditor_ro");
+	assert_field(DG_F_USER_NAME, "intern");
+	assert_int_equal(parse("20261127 15:20:25,db1,intern,localhost,41,72,QUERY,core,'SELECT "
+	                       "name FROM customers',0",
+	                       &why),
+	                 1);
+	assert_field(DG_F_USER_EFFECTIVE, NULL);
+	/* a refused SET ROLE takes no role */
+	assert_int_equal(parse("20261127 15:20:25,db1,intern,localhost,41,73,QUERY,core,'SET ROLE "
+	                       "dba_role',1959",
+	                       &why),
+	                 1);
+	assert_int_equal(
+	    parse("20261127 15:20:25,db1,intern,localhost,41,74,QUERY,core,'SELECT 1',0", &why), 1);
+	assert_field(DG_F_USER_EFFECTIVE, NULL);
+	assert_int_equal(
+	    parse("20261127 15:20:25,db1,intern,localhost,40,75,QUERY,core,'SET ROLE NONE',0",
+	          &why),
+	    1);
+	assert_field(DG_F_USER_EFFECTIVE, "intern");
+	assert_int_equal(parse("20261127 15:20:25,db1,intern,localhost,40,76,QUERY,core,'SELECT "
+	                       "name FROM customers',0",
+	                       &why),
+	                 1);
+	assert_field(DG_F_USER_EFFECTIVE, NULL);
+	/* a disconnect ends the role: a server reusing the id later starts afresh */
+	parse("20261127 15:20:25,db1,intern,localhost,40,77,QUERY,core,'SET ROLE auditor_ro',0",
+	      &why);
+	assert_int_equal(
+	    parse("20261127 15:20:26,db1,intern,localhost,40,0,DISCONNECT,core,,0", &why), 0);
+	assert_int_equal(
+	    parse("20261127 15:20:26,db1,intern,localhost,40,78,QUERY,core,'SELECT 1',0", &why), 1);
+	assert_field(DG_F_USER_EFFECTIVE, NULL);
+}
+
 /* Query ids are the server's: while logging was off or users excluded, the ids the log skips
  * ran unaudited, and the raising's event says how many. */
 static void test_audit_gap(void **state)
@@ -231,6 +283,7 @@ int main(void)
 	    cmocka_unit_test(test_query),
 	    cmocka_unit_test(test_tables_then_query),
 	    cmocka_unit_test(test_denied),
+	    cmocka_unit_test(test_set_role),
 	    cmocka_unit_test(test_audit_gap),
 	    cmocka_unit_test(test_admin_and_cut),
 	    cmocka_unit_test(test_malformed),

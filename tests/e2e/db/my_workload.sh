@@ -30,6 +30,9 @@ GRANT SELECT ON core.customers TO teller@'%', analyst@'%';
 GRANT SELECT ON core.customers_masked TO teller@'%';
 GRANT SELECT ON core.branches TO intern@'%';
 GRANT FILE ON *.* TO analyst@'%';
+CREATE ROLE auditor_ro;
+GRANT SELECT ON core.customers TO auditor_ro;
+GRANT auditor_ro TO intern@'%';
 SQL
 
 "${my[@]}" -u teller -pteller-pw core <<'SQL'
@@ -47,6 +50,13 @@ SQL
 "${my[@]}" -u intern -pintern-pw core >/dev/null 2>&1 <<'SQL' || true
 SELECT city FROM core.branches;
 SELECT id_number FROM core.customers WHERE id = 1;
+SQL
+
+# The intern reads the customers only with the role's privileges.
+"${my[@]}" -u intern -pintern-pw core >/dev/null <<'SQL'
+SET ROLE auditor_ro;
+SELECT name FROM core.customers WHERE id = 41;
+SET ROLE NONE;
 SQL
 
 for t in customers accounts customers customers_masked customers; do
