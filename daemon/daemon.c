@@ -17,6 +17,7 @@
 #include "dgaudit/bundle.h"
 #include "dgaudit/clock.h"
 #include "dgaudit/config.h"
+#include "dgaudit/dirlock.h"
 #include "dgaudit/fileio.h"
 #include "dgaudit/keystore.h"
 #include "dgaudit/log.h"
@@ -53,6 +54,7 @@ struct daemon {
 	const char *conf_path;
 	struct dg_config *cfg;
 	char *state_dir, *reports_dir, *ckpt_path;
+	struct dg_dirlock *lock, *chain_lock; /* the state directory, the report chain */
 	struct dg_signer *signer;
 	uint8_t pkey[DG_PSEUDONYM_KEY_LEN];
 	struct event_base *base;
@@ -1185,7 +1187,8 @@ static int setup(struct daemon *d)
 	d->reports_dir = d->cfg->report_dir ? dg_xstrdup(d->cfg->report_dir)
 	                                    : dg_xasprintf("%s/reports", d->state_dir);
 	d->ckpt_path = dg_xasprintf("%s/checkpoint.json", d->state_dir);
-	if (dg_fileio_mkdirs(d->state_dir, 0700, &cause) != 0 ||
+	if ((d->lock = dg_dirlock_new(d->state_dir, 0700, &cause)) == NULL ||
+	    (d->chain_lock = dg_dirlock_new(d->reports_dir, 0755, &cause)) == NULL ||
 	    (d->signer = dg_keystore_signer(d->cfg, true, &cause)) == NULL ||
 	    dg_keystore_pseudonym(d->cfg, true, d->pkey, &cause) != 0) {
 		fprintf(stderr, "dgaudit daemon: %s\n", cause);
@@ -1281,6 +1284,8 @@ static void teardown(struct daemon *d)
 	dg_buf_release(&d->journal);
 	dg_hash_cleanse(d->pkey, sizeof d->pkey);
 	dg_sign_free(d->signer);
+	dg_dirlock_free(d->chain_lock);
+	dg_dirlock_free(d->lock);
 	free(d->state_dir);
 	free(d->reports_dir);
 	free(d->ckpt_path);

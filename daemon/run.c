@@ -15,6 +15,7 @@
 #include "dgaudit/bundle.h"
 #include "dgaudit/clock.h"
 #include "dgaudit/config.h"
+#include "dgaudit/dirlock.h"
 #include "dgaudit/keystore.h"
 #include "dgaudit/log.h"
 #include "dgaudit/pglog.h"
@@ -317,6 +318,8 @@ int dg_run_main(int argc, char **argv)
 	uint8_t pkey[DG_PSEUDONYM_KEY_LEN];
 	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, &r, on_integrity};
 	struct dg_signer *signer = NULL;
+	struct dg_dirlock *lock = NULL, *chain_lock = NULL;
+	const char *reports;
 	struct dg_report_info info = {0};
 	struct dg_bundle *bundle = NULL;
 	char *cause = NULL, *bundle_path = NULL, host[256] = "unknown", id[33],
@@ -400,6 +403,17 @@ int dg_run_main(int argc, char **argv)
 		r.out = stdout;
 		goto out;
 	}
+	/* Keys created in the state directory: its owner only. */
+	if (r.cfg->key_path == NULL || r.cfg->pseudonym_key_path == NULL) {
+		char *dir = dg_config_state_dir(r.cfg, false);
+
+		lock = dg_dirlock_new(dir, 0700, &cause);
+		free(dir);
+		if (lock == NULL) {
+			fprintf(stderr, "dgaudit run: %s\n", cause);
+			goto out;
+		}
+	}
 	signer = dg_keystore_signer(r.cfg, false, &cause);
 	if (signer == NULL || dg_keystore_pseudonym(r.cfg, false, pkey, &cause) != 0) {
 		fprintf(stderr, "dgaudit run: %s\n", cause);
@@ -409,10 +423,13 @@ int dg_run_main(int argc, char **argv)
 	t0 = dg_clock_mono_ms();
 	info.generated_ms = dg_clock_wall_ms();
 	dg_bundle_identify(info.generated_ms, 1, id, name);
-	bundle = dg_bundle_begin(outdir              ? outdir
-	                         : r.cfg->report_dir ? r.cfg->report_dir
-	                                             : "dgaudit-reports",
-	                         name, &cause);
+	reports = outdir ? outdir : r.cfg->report_dir ? r.cfg->report_dir : "dgaudit-reports";
+	/* one writer per chain: a daemon, or another run, adding to it would break it */
+	if ((chain_lock = dg_dirlock_new(reports, 0755, &cause)) == NULL) {
+		fprintf(stderr, "dgaudit run: %s\n", cause);
+		goto out;
+	}
+	bundle = dg_bundle_begin(reports, name, &cause);
 	if (bundle == NULL) {
 		fprintf(stderr, "dgaudit run: writing the report: %s\n", cause);
 		goto out;
@@ -490,5 +507,7 @@ out:
 	dg_report_free(r.report);
 	dg_config_free(r.cfg);
 	dg_tz_free(r.tz);
+	dg_dirlock_free(chain_lock);
+	dg_dirlock_free(lock);
 	return rc;
 }
