@@ -420,6 +420,20 @@ static int get_path(const char *name, const config_setting_t *g, const char *key
 #define DAY  (24 * HOUR)
 
 /* A group member that must be a group, checked for unknown keys; NULL if absent or wrong. */
+/* "host:port", "[v6]:port": a host and a decimal port the metrics endpoint can bind. */
+static bool listen_address(const char *m)
+{
+	const char *colon = strrchr(m, ':');
+	uint64_t port;
+
+	if (colon == NULL || colon == m || colon[1] == '\0' || strlen(colon + 1) > 5 ||
+	    !dg_ts_uint(colon + 1, strlen(colon + 1), &port) || port < 1 || port > 65535)
+		return false;
+	if (m[0] == '[')
+		return colon - m >= 3 && colon[-1] == ']';
+	return memchr(m, ':', (size_t)(colon - m)) == NULL; /* a bare v6 address needs brackets */
+}
+
 static const config_setting_t *group(const char *name, const config_setting_t *root,
                                      const char *key, const char *const *known, struct dg_diag *d)
 {
@@ -533,7 +547,13 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 		const char *m = dg_cfgutil_string(name, s, "metrics", &err, d);
 
 		dg_cfgutil_duration(name, s, "poll", 10, HOUR, &cfg->poll_ms, d);
-		if (!err && config_setting_get_member(s, "metrics") != NULL) {
+		if (!err && m != NULL && *m != '\0' && !listen_address(m))
+			dg_diag_fail(
+			    d, name, config_setting_get_member(s, "metrics"),
+			    "metrics '%s' is not host:port with a port from 1 to 65535 (\"\" "
+			    "for none)",
+			    m);
+		else if (!err && config_setting_get_member(s, "metrics") != NULL) {
 			free(cfg->metrics_listen);
 			cfg->metrics_listen = m && *m ? dg_xstrdup(m) : NULL;
 		}

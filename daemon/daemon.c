@@ -4,6 +4,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <getopt.h>
 #include <signal.h>
@@ -29,6 +30,7 @@
 #include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
 
+#define JOURNAL_MS         10000     /* at most one line of findings this often */
 #define TICK_MS            50        /* how often the commit timer looks */
 #define FINDING_COMMIT_MS  10        /* a finding is durable and visible this soon, */
 #define COMMIT_MS          250       /* other progress this often, */
@@ -75,15 +77,17 @@ struct daemon {
 	int64_t started_ms;
 	/* The findings log, and the lines for the journal, both released at commits. */
 	FILE *findings;
-	uint64_t findings_len;
+	uint64_t findings_len, findings_dev, findings_ino; /* the findings log and its identity */
 	struct dg_buf pending_findings;
 	/* For the journal: a line per commit that made findings, not one per finding. */
 	struct dg_buf journal;
 	uint64_t journal_count[DG_SEV_COUNT];
+	int64_t journal_ms; /* when the last line went out (monotonic) */
 	bool dirty, stopping;
-	int64_t last_commit_ms, last_report_ms;
-	int64_t commit_cost_ms; /* how long the last commit took */
-	bool backlog;           /* the last read left more waiting */
+	int64_t last_commit_ms, last_report_ms; /* monotonic; wall */
+	int64_t period_mono_ms;                 /* the period's start, on the monotonic clock */
+	int64_t commit_cost_ms;                 /* how long the last commit took */
+	bool backlog;                           /* the last read left more waiting */
 	/* Since start, for /metrics. */
 	uint64_t records, malformed, findings_total, by_severity[DG_SEV_COUNT];
 	uint64_t gaps, gap_bytes, reports_written;
@@ -446,6 +450,8 @@ static void write_checkpoint(struct daemon *d, uint64_t report_len)
 	dg_cjson_set(p, "started", dg_cjson_int(d->started_ms));
 	dg_cjson_set(p, "report_length", dg_cjson_int((int64_t)report_len));
 	dg_cjson_set(p, "findings_length", dg_cjson_int((int64_t)d->findings_len));
+	dg_cjson_set(p, "findings_dev", dg_cjson_int((int64_t)d->findings_dev));
+	dg_cjson_set(p, "findings_ino", dg_cjson_int((int64_t)d->findings_ino));
 	dg_cjson_set(c, "inputs", save_inputs(d, remap));
 	dg_cjson_set(c, "totals", save_totals(d));
 	dg_cjson_set(c, "report", dg_report_save(d->report));
@@ -459,6 +465,26 @@ static void write_checkpoint(struct daemon *d, uint64_t report_len)
 	dg_buf_release(&text);
 	dg_cjson_free(c);
 	free(remap);
+}
+
+/* The findings for the journal: one line for what commits made, at most every JOURNAL_MS (the
+ * first at once), so a flood of findings does not flood the journal; force at period ends. */
+static void journal(struct daemon *d, bool force)
+{
+	const uint64_t *n = d->journal_count;
+	int64_t now = dg_clock_mono_ms();
+
+	if (d->journal.len == 0 || (!force && now - d->journal_ms < JOURNAL_MS))
+		return;
+	dg_log_info("%llu findings (critical %llu, high %llu, medium %llu, low %llu, info %llu); "
+	            "first of each severity: %s",
+	            (unsigned long long)(n[0] + n[1] + n[2] + n[3] + n[4]),
+	            (unsigned long long)n[DG_SEV_CRITICAL], (unsigned long long)n[DG_SEV_HIGH],
+	            (unsigned long long)n[DG_SEV_MEDIUM], (unsigned long long)n[DG_SEV_LOW],
+	            (unsigned long long)n[DG_SEV_INFO], d->journal.data);
+	dg_buf_reset(&d->journal);
+	memset(d->journal_count, 0, sizeof d->journal_count);
+	d->journal_ms = now;
 }
 
 /* Makes everything audited so far durable, then lets it be seen: report stream and findings
@@ -481,21 +507,9 @@ static void commit(struct daemon *d)
 	}
 	dg_buf_reset(&d->pending_findings);
 	write_checkpoint(d, report_len);
-	if (d->journal.len > 0) {
-		uint64_t *n = d->journal_count;
-
-		dg_log_info(
-		    "%llu findings (critical %llu, high %llu, medium %llu, low %llu, info %llu); "
-		    "first of each severity: %s",
-		    (unsigned long long)(n[0] + n[1] + n[2] + n[3] + n[4]),
-		    (unsigned long long)n[DG_SEV_CRITICAL], (unsigned long long)n[DG_SEV_HIGH],
-		    (unsigned long long)n[DG_SEV_MEDIUM], (unsigned long long)n[DG_SEV_LOW],
-		    (unsigned long long)n[DG_SEV_INFO], d->journal.data);
-		dg_buf_reset(&d->journal);
-		memset(d->journal_count, 0, sizeof d->journal_count);
-	}
+	journal(d, false);
 	d->dirty = false;
-	d->last_commit_ms = dg_clock_wall_ms();
+	d->last_commit_ms = dg_clock_mono_ms(); /* intervals: a clock step must not stall them */
 	d->commit_cost_ms = dg_clock_mono_ms() - t0;
 }
 
@@ -506,6 +520,7 @@ static void begin_period(struct daemon *d)
 	char *cause = NULL;
 
 	d->started_ms = dg_clock_wall_ms();
+	d->period_mono_ms = dg_clock_mono_ms();
 	dg_bundle_identify(d->started_ms, d->seq, d->report_id, d->name);
 	d->bundle = dg_bundle_begin(d->reports_dir, d->name, &cause);
 	if (d->bundle == NULL)
@@ -553,6 +568,7 @@ static void close_period(struct daemon *d, bool final)
 
 	dg_pipeline_carry(d->pipe); /* bursts going on are in this report as they stand */
 	commit(d);                  /* the checkpoint now says exactly where this period ends */
+	journal(d, true);
 	for (uint32_t i = 0; i < d->nins; i++) {
 		struct din *in = &d->ins[i];
 		struct dg_input_stats st;
@@ -678,6 +694,11 @@ static bool recover(struct daemon *d)
 		dg_log_fatalx("%s: not a dgaudit checkpoint (%s); move it away to start afresh",
 		              d->ckpt_path, c ? "missing fields" : why);
 	snprintf(d->name, sizeof d->name, "%s", s);
+	{ /* the period went on for this long before the restart, as far as the wall clock says */
+		int64_t ran = dg_clock_wall_ms() - d->started_ms;
+
+		d->period_mono_ms = dg_clock_mono_ms() - (ran > 0 ? ran : 0);
+	}
 	snprintf(d->report_id, sizeof d->report_id, "%s",
 	         dg_cjson_string(dg_cjson_get(p, "report_id")) ?: "");
 	if ((s = dg_cjson_string(dg_cjson_get(p, "prev_sha256"))) != NULL) {
@@ -696,12 +717,23 @@ static bool recover(struct daemon *d)
 		d->seq = (uint64_t)seq + 1;
 	}
 	free(committed);
-	/* The findings log is cut back to what the checkpoint covers. */
+	/* The findings log is cut back to what the checkpoint covers, if it is still the file the
+	 * checkpoint describes: a successor put in place by rotation is never cut or padded. */
 	if (d->findings != NULL) {
-		if (ftruncate(fileno(d->findings), (off_t)findings_len) != 0)
-			dg_log_fatal("%s", d->cfg->findings_path);
-		fseek(d->findings, 0, SEEK_END);
-		d->findings_len = findings_len;
+		uint64_t dev = 0, ino = 0;
+		bool known = get_u64(p, "findings_dev", &dev) && get_u64(p, "findings_ino", &ino);
+
+		if ((!known || (dev == d->findings_dev && ino == d->findings_ino)) &&
+		    d->findings_len >= findings_len) {
+			if (ftruncate(fileno(d->findings), (off_t)findings_len) != 0)
+				dg_log_fatal("%s", d->cfg->findings_path);
+			d->findings_len = findings_len;
+		} else {
+			dg_log_warnx("%s is not the findings log the checkpoint describes (rotated "
+			             "or replaced): left as it is; findings made since the last "
+			             "commit may be in both files",
+			             d->cfg->findings_path);
+		}
 	}
 	/* Inputs, in checkpoint order: window entries cite them by that number. */
 	ins = dg_cjson_get(c, "inputs");
@@ -818,7 +850,7 @@ static void on_pump(evutil_socket_t fd, short what, void *arg)
 	d->backlog = dg_tail_pump(d->tail, PUMP_BUDGET);
 	if (d->backlog)
 		event_active(d->ev_pump, EV_TIMEOUT, 0); /* more waiting: after other events */
-	if (commit_due(d, dg_clock_wall_ms()))
+	if (commit_due(d, dg_clock_mono_ms()))
 		commit(d); /* findings just made: durable and visible now */
 }
 
@@ -844,7 +876,7 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	int64_t now = dg_clock_wall_ms();
+	int64_t now = dg_clock_mono_ms();
 
 	(void)fd, (void)what;
 	if (d->stopping)
@@ -860,7 +892,7 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 			in->unflushed = false;
 		}
 	}
-	if (now - d->started_ms >= d->cfg->report_interval_ms)
+	if (now - d->period_mono_ms >= d->cfg->report_interval_ms)
 		close_period(d, false);
 	else if (commit_due(d, now))
 		commit(d);
@@ -891,15 +923,20 @@ static void reload(struct daemon *d);
 
 static void reopen_findings(struct daemon *d)
 {
+	struct stat st;
+	int fd;
+
 	if (d->cfg->findings_path == NULL)
 		return;
 	if (d->findings != NULL)
 		fclose(d->findings);
-	d->findings = fopen(d->cfg->findings_path, "ae");
-	if (d->findings == NULL)
+	/* findings cite the records they come from: not for every local user's eyes */
+	fd = open(d->cfg->findings_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0 || (d->findings = fdopen(fd, "a")) == NULL || fstat(fd, &st) != 0)
 		dg_log_fatal("%s", d->cfg->findings_path);
-	fseek(d->findings, 0, SEEK_END);
-	d->findings_len = (uint64_t)ftell(d->findings);
+	d->findings_dev = (uint64_t)st.st_dev;
+	d->findings_ino = (uint64_t)st.st_ino;
+	d->findings_len = (uint64_t)st.st_size;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -918,6 +955,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGUSR1:
 		commit(d); /* what the old file should hold is written first */
 		reopen_findings(d);
+		commit(d); /* and the checkpoint names the new file before anything goes in it */
 		dg_log_info("reopened output files");
 		break;
 	}
@@ -1058,7 +1096,6 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
 	struct dg_tail_stats ts;
 	struct behind_ctx bc = {b, d};
-	int64_t now = dg_clock_wall_ms();
 
 	dg_tail_stats(d->tail, &ts);
 	evbuffer_add_printf(b,
@@ -1082,25 +1119,26 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 		                    (unsigned long long)t->by_rule[i]);
 	evbuffer_add_printf(b, "# TYPE dgaudit_bytes_behind gauge\n");
 	dg_tail_each(d->tail, behind_of, &bc);
-	evbuffer_add_printf(
-	    b,
-	    "# TYPE dgaudit_files_followed gauge\n"
-	    "dgaudit_files_followed %llu\n"
-	    "# TYPE dgaudit_rotated_files_held gauge\n"
-	    "dgaudit_rotated_files_held %llu\n"
-	    "# TYPE dgaudit_gaps_total counter\n"
-	    "dgaudit_gaps_total %llu\n"
-	    "# TYPE dgaudit_gap_bytes_total counter\n"
-	    "dgaudit_gap_bytes_total %llu\n"
-	    "# TYPE dgaudit_reports_total counter\n"
-	    "dgaudit_reports_total %llu\n"
-	    "# TYPE dgaudit_last_report_timestamp_seconds gauge\n"
-	    "dgaudit_last_report_timestamp_seconds %lld\n"
-	    "# TYPE dgaudit_checkpoint_age_seconds gauge\n"
-	    "dgaudit_checkpoint_age_seconds %.3f\n",
-	    (unsigned long long)ts.files, (unsigned long long)ts.held, (unsigned long long)d->gaps,
-	    (unsigned long long)d->gap_bytes, (unsigned long long)d->reports_written,
-	    (long long)(d->last_report_ms / 1000), (double)(now - d->last_commit_ms) / 1000.0);
+	evbuffer_add_printf(b,
+	                    "# TYPE dgaudit_files_followed gauge\n"
+	                    "dgaudit_files_followed %llu\n"
+	                    "# TYPE dgaudit_rotated_files_held gauge\n"
+	                    "dgaudit_rotated_files_held %llu\n"
+	                    "# TYPE dgaudit_gaps_total counter\n"
+	                    "dgaudit_gaps_total %llu\n"
+	                    "# TYPE dgaudit_gap_bytes_total counter\n"
+	                    "dgaudit_gap_bytes_total %llu\n"
+	                    "# TYPE dgaudit_reports_total counter\n"
+	                    "dgaudit_reports_total %llu\n"
+	                    "# TYPE dgaudit_last_report_timestamp_seconds gauge\n"
+	                    "dgaudit_last_report_timestamp_seconds %lld\n"
+	                    "# TYPE dgaudit_checkpoint_age_seconds gauge\n"
+	                    "dgaudit_checkpoint_age_seconds %.3f\n",
+	                    (unsigned long long)ts.files, (unsigned long long)ts.held,
+	                    (unsigned long long)d->gaps, (unsigned long long)d->gap_bytes,
+	                    (unsigned long long)d->reports_written,
+	                    (long long)(d->last_report_ms / 1000),
+	                    (double)(dg_clock_mono_ms() - d->last_commit_ms) / 1000.0);
 	rule_metrics(d, b);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	                  "text/plain; version=0.0.4");
@@ -1112,7 +1150,7 @@ static void on_health(struct evhttp_request *req, void *arg)
 {
 	struct daemon *d = arg;
 	struct evbuffer *b = evbuffer_new();
-	bool ok = !d->stopping && dg_clock_wall_ms() - d->last_commit_ms < 10 * COMMIT_MS + 5000;
+	bool ok = !d->stopping && dg_clock_mono_ms() - d->last_commit_ms < 10 * COMMIT_MS + 5000;
 
 	evbuffer_add_printf(b, ok ? "ok\n" : "stalled\n");
 	evhttp_send_reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", b);

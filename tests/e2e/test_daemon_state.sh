@@ -41,3 +41,59 @@ wait "$DAEMON" 2>/dev/null || true
 start_daemon
 stop_daemon
 ok "the first daemon went on (300 lines once, chain verifies); a lock dies with its process"
+
+# The findings log is created 0640 whatever the umask lets through: findings quote records.
+expect_eq "$(umask 022; stat -c %a findings.jsonl)" 640 "findings log mode"
+# Rotated while the daemon was stopped: the successor is not the file the checkpoint
+# describes, so it is neither cut nor padded to the old length.
+mv findings.jsonl findings.jsonl.1
+: >findings.jsonl
+start_daemon
+"$WRITER" logs/app.log 1000 50 --start 301 >/dev/null
+wait_findings 50
+stop_daemon
+if tr -d '\000' <findings.jsonl | cmp -s - findings.jsonl; then :; else
+	fail "the rotated findings log's successor was padded with NUL bytes"
+fi
+expect_eq "$(jq -r '.fields.message' findings.jsonl | head -1)" n000000301 "first finding after rotation"
+expect_eq "$(wc -l <findings.jsonl)" 50 "findings in the successor"
+grep -q "is not the findings log the checkpoint describes" daemon.log ||
+	fail "the rotated findings log was not noticed"
+ok "findings log 0640; a successor put in place while stopped is left whole"
+
+# The wall clock stepped back an hour (or on a day): commits and reports go on by the
+# monotonic clock.
+reports() { find state/reports -maxdepth 1 -name '20*' | wc -l; }
+echo 0 >shift
+export DG_CLOCK_SHIFT=$WORK/shift LD_PRELOAD=$DG_BUILD_DIR/tests/libdg_clockshift.so
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+: >findings.jsonl
+start_daemon
+unset LD_PRELOAD
+"$WRITER" logs/app.log 1000 20 --start 351 >/dev/null
+wait_findings 20
+before=$(reports)
+echo -3600 >shift
+sleep 0.3
+"$WRITER" logs/app.log 1000 20 --start 371 >/dev/null
+wait_findings 40
+for _ in $(seq 60); do [ "$(reports)" -gt "$before" ] && break; sleep 0.1; done
+[ "$(reports)" -gt "$before" ] || fail "no report after the clock stepped back"
+echo 86400 >shift
+"$WRITER" logs/app.log 1000 20 --start 391 >/dev/null
+wait_findings 60
+stop_daemon
+"$DGAUDIT" verify state/reports >/dev/null || fail "chain broken across clock steps"
+ok "clock stepped back 1 h and forward 1 d: findings committed, reports every interval"
+
+# A flood of findings is a line in the journal every 10 s (and at each report), not one per
+# commit.
+: >daemon.log
+STARTS=0
+start_daemon
+"$WRITER" logs/app.log 2000 6000 --start 411 >/dev/null
+wait_findings 6000
+stop_daemon
+lines=$(grep -c "first of each severity" daemon.log)
+[ "$lines" -le 5 ] || fail "$lines journal lines for 3 s of findings"
+ok "6,000 findings in 3 s: $lines lines in the journal"

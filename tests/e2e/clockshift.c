@@ -1,0 +1,52 @@
+/* LD_PRELOAD shim for the daemon tests: steps the wall clock (CLOCK_REALTIME and time()) by
+ * the number of seconds in the file $DG_CLOCK_SHIFT, re-read every 100 ms, as an NTP step or
+ * an administrator's `date -s` would. The monotonic clock is left alone. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static int (*real_gettime)(clockid_t, struct timespec *);
+static long long shift_s, next_read_ms;
+
+static void reread(void)
+{
+	struct timespec mono;
+	const char *path = getenv("DG_CLOCK_SHIFT");
+	FILE *f;
+
+	real_gettime(CLOCK_MONOTONIC, &mono);
+	if (mono.tv_sec * 1000LL + mono.tv_nsec / 1000000 < next_read_ms || path == NULL)
+		return;
+	next_read_ms = mono.tv_sec * 1000LL + mono.tv_nsec / 1000000 + 100;
+	if ((f = fopen(path, "re")) != NULL) {
+		if (fscanf(f, "%lld", &shift_s) != 1)
+			shift_s = 0;
+		fclose(f);
+	}
+}
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	int rc;
+
+	if (real_gettime == NULL)
+		real_gettime =
+		    (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
+	rc = real_gettime(id, ts);
+	if (rc == 0 && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE)) {
+		reread();
+		ts->tv_sec += shift_s;
+	}
+	return rc;
+}
+
+time_t time(time_t *t)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (t != NULL)
+		*t = ts.tv_sec;
+	return ts.tv_sec;
+}
