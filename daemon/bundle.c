@@ -626,7 +626,8 @@ int dg_bundle_verify_chain(const char *dir, const char *pubkey_pem, size_t pemle
 		dg_buf_printf(problems, "%s: no report bundles\n", dir);
 		bad++;
 	}
-	qsort(links, n, sizeof *links, by_seq);
+	if (n > 1)
+		qsort(links, n, sizeof *links, by_seq);
 	for (size_t i = 1; i < n; i++) {
 		if (links[i].seq == links[i - 1].seq) {
 			dg_buf_printf(problems, "%s and %s: both are report %lld\n",

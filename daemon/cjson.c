@@ -466,7 +466,7 @@ fail:
 
 struct dg_cjson *dg_cjson_parse(const char *text, size_t len, const char **why)
 {
-	struct dg_json *j = dg_json_new();
+	struct dg_json *j = dg_json_new(0);
 	struct parse p = {.text = text, .why = why};
 	struct dg_cjson *v = NULL;
 	size_t at;

@@ -9,6 +9,7 @@
 #include "dgaudit/buf.h"
 #include "dgaudit/builtin.h"
 #include "dgaudit/fileio.h"
+#include "dgaudit/json.h"
 #include "dgaudit/pglog.h"
 #include "dgaudit/pipeline.h"
 #include "dgaudit/session.h"
@@ -508,7 +509,7 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 	static const char *const report_keys[] = {"directory", "key",           "pseudonym_key",
 	                                          "interval",  "max_malformed", NULL};
 	static const char *const limit_keys[] = {"max_line", "lateness", "max_malformed_ratio",
-	                                         NULL};
+	                                         "max_depth", NULL};
 	static const char *const rule_keys[] = {"directories", "packs", "disable_rules", NULL};
 	static const char *const daemon_keys[] = {"metrics",  "poll",         "findings",
 	                                          "max_held", "rotated_idle", NULL};
@@ -539,6 +540,7 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 	}
 	if ((s = group(name, root, "limits", limit_keys, d)) != NULL) {
 		get_size(name, s, "max_line", 256, 256 * 1024 * 1024, &cfg->max_line, d);
+		get_size(name, s, "max_depth", 2, 1024, &cfg->max_depth, d);
 		dg_cfgutil_duration(name, s, "lateness", 0, 7 * DAY, &cfg->lateness_ms, d);
 		get_ratio(name, s, "max_malformed_ratio", &cfg->max_malformed_ratio, d);
 	}
@@ -795,6 +797,7 @@ struct dg_config *dg_config_load_extra(const char *path, char *const *extra, int
 	config_init(&c);
 	config_init(&xc);
 	cfg->max_line = DEFAULT_MAX_LINE;
+	cfg->max_depth = DG_JSON_MAX_DEPTH;
 	cfg->lateness_ms = 10 * 60 * 1000;
 	cfg->report_interval_ms = 3600 * 1000;
 	cfg->max_malformed_listed = 1000;

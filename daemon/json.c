@@ -5,24 +5,21 @@
 
 #include "dgaudit/xmalloc.h"
 
-#define JSMN_STATIC
-#define JSMN_STRICT
-#define JSMN_PARENT_LINKS /* keeps ',' and '}' O(1) instead of a scan back over all tokens */
-#include <jsmn.h>
-
 struct dg_json {
-	jsmntok_t *raw;
 	struct dg_json_tok *tok;
-	unsigned cap;
+	uint32_t n, cap;
+	unsigned max_depth;
+	uint32_t *open; /* the tokens of the containers open now, outermost first */
 };
 
-struct dg_json *dg_json_new(void)
+struct dg_json *dg_json_new(unsigned max_depth)
 {
 	struct dg_json *j = dg_xcalloc(1, sizeof *j);
 
+	j->max_depth = max_depth ? max_depth : DG_JSON_MAX_DEPTH;
 	j->cap = 256;
-	j->raw = dg_xreallocarray(NULL, j->cap, sizeof *j->raw);
 	j->tok = dg_xreallocarray(NULL, j->cap, sizeof *j->tok);
+	j->open = dg_xreallocarray(NULL, j->max_depth, sizeof *j->open);
 	return j;
 }
 
@@ -30,8 +27,8 @@ void dg_json_free(struct dg_json *j)
 {
 	if (j == NULL)
 		return;
-	free(j->raw);
 	free(j->tok);
+	free(j->open);
 	free(j);
 }
 
@@ -40,233 +37,273 @@ const struct dg_json_tok *dg_json_tokens(const struct dg_json *j)
 	return j->tok;
 }
 
-static bool is_ws(char c)
+/* Bytes a string's scan stops at: the closing quote, an escape, a control character (which
+ * JSON does not allow unescaped). */
+static const uint8_t string_stop[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1,
+};
+
+static size_t skip_ws(const unsigned char *s, size_t i, size_t len)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* The bytes between two tokens must be whitespace around exactly the expected separator
- * (or nothing but whitespace when sep is 0). */
-static bool gap_ok(const char *s, size_t from, size_t to, char sep)
-{
-	bool seen = sep == 0;
-
-	/* Compact JSON, the common case: exactly the separator, or nothing. */
-	if (to - from == (sep != 0))
-		return sep == 0 || s[from] == sep;
-
-	for (size_t i = from; i < to; i++) {
-		if (is_ws(s[i]))
-			continue;
-		if (s[i] != sep || seen)
-			return false;
-		seen = true;
-	}
-	return seen;
-}
-
-static bool number_ok(const char *s, size_t len)
-{
-	size_t i = 0;
-
-	if (i < len && s[i] == '-')
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
 		i++;
-	if (i == len)
-		return false;
-	if (s[i] == '0') {
-		i++;
-	} else if (s[i] >= '1' && s[i] <= '9') {
-		while (i < len && s[i] >= '0' && s[i] <= '9')
-			i++;
-	} else {
-		return false;
-	}
-	if (i < len && s[i] == '.') {
-		size_t d = ++i;
-
-		while (i < len && s[i] >= '0' && s[i] <= '9')
-			i++;
-		if (i == d)
-			return false;
-	}
-	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-		size_t d;
-
-		i++;
-		if (i < len && (s[i] == '+' || s[i] == '-'))
-			i++;
-		d = i;
-		while (i < len && s[i] >= '0' && s[i] <= '9')
-			i++;
-		if (i == d)
-			return false;
-	}
-	return i == len;
+	return i;
 }
 
-static bool literal_is(const char *s, size_t len, const char *lit)
+static bool is_hex(unsigned char c)
 {
-	return strlen(lit) == len && memcmp(s, lit, len) == 0;
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
 
-/* Byte offset where a token's text begins and ends, quotes included. */
-static size_t outer_start(const jsmntok_t *t)
+static bool is_digit(unsigned char c)
 {
-	return (size_t)t->start - (t->type == JSMN_STRING);
+	return c >= '0' && c <= '9';
 }
 
-static size_t outer_end(const jsmntok_t *t)
+static uint32_t add(struct dg_json *j, enum dg_json_type type, size_t start, size_t end)
 {
-	return (size_t)t->end + (t->type == JSMN_STRING);
-}
+	struct dg_json_tok *t;
 
-/* Walks jsmn's tokens in document order, checking what jsmn does not: separators between
- * tokens, that every key has exactly one value, literals, numbers and depth. Fills j->tok. */
-static int validate(struct dg_json *j, const char *s, size_t len, int n, const char **why)
-{
-	struct frame {
-		int tok;       /* container token */
-		uint32_t left; /* children (keys and values, or elements) still to come */
-		bool object;
-		bool want_key;
-	} stack[DG_JSON_MAX_DEPTH];
-	int depth = 0;
-	size_t cursor = 0; /* end of the previous token (or just past an opening bracket) */
-
-	if (n < 1 || j->raw[0].type != JSMN_OBJECT) {
-		*why = "not a JSON object";
-		return -1;
+	if (j->n == j->cap) {
+		j->cap *= 2;
+		j->tok = dg_xreallocarray(j->tok, j->cap, sizeof *j->tok);
 	}
-	for (int i = 0; i < n; i++) {
-		const jsmntok_t *t = &j->raw[i];
-		struct dg_json_tok *out = &j->tok[i];
-		char sep = 0;
+	t = &j->tok[j->n];
+	t->type = type;
+	t->start = (uint32_t)start;
+	t->end = (uint32_t)end;
+	t->size = 0;
+	t->next = j->n + 1;
+	return j->n++;
+}
 
-		if (t->start < 0 || t->end < 0) {
+/* The string whose opening quote is at s[i]; returns the index past its closing quote, or 0. */
+static size_t string(struct dg_json *j, const unsigned char *s, size_t i, size_t len,
+                     const char **why)
+{
+	size_t start = ++i;
+
+	for (;;) {
+		while (i < len && !string_stop[s[i]])
+			i++;
+		if (i >= len) {
 			*why = "truncated JSON";
-			return -1;
+			return 0;
 		}
-		if (depth > 0) {
-			struct frame *f = &stack[depth - 1];
-			bool first = cursor == (size_t)j->raw[f->tok].start + 1;
-
-			if (f->object && f->want_key) {
-				if (t->type != JSMN_STRING || t->size != 1) {
-					*why = "object member without a value";
-					return -1;
-				}
-				sep = first ? 0 : ',';
-			} else if (f->object) {
-				sep = ':';
-			} else {
-				sep = first ? 0 : ',';
-			}
-			f->want_key = f->object && !f->want_key;
-			f->left--;
-		}
-		if (!gap_ok(s, cursor, outer_start(t), sep)) {
-			*why = "missing or extra separator";
-			return -1;
-		}
-		out->start = (uint32_t)t->start;
-		out->end = (uint32_t)t->end;
-		out->size = (uint32_t)t->size;
-		switch (t->type) {
-		case JSMN_OBJECT:
-		case JSMN_ARRAY:
-			if (depth == DG_JSON_MAX_DEPTH) {
-				*why = "JSON nested too deeply";
-				return -1;
-			}
-			out->type = t->type == JSMN_OBJECT ? DG_JSON_OBJECT : DG_JSON_ARRAY;
-			stack[depth].tok = i;
-			stack[depth].object = t->type == JSMN_OBJECT;
-			stack[depth].left = (uint32_t)t->size * (t->type == JSMN_OBJECT ? 2 : 1);
-			stack[depth].want_key = true;
-			depth++;
-			cursor = (size_t)t->start + 1;
+		if (s[i] == '"')
 			break;
-		case JSMN_STRING:
-			out->type = DG_JSON_STRING;
-			cursor = outer_end(t);
+		if (s[i] != '\\') {
+			*why = "control character in a string";
+			return 0;
+		}
+		if (i + 1 >= len) {
+			*why = "truncated JSON";
+			return 0;
+		}
+		switch (s[i + 1]) {
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
+			i += 2;
 			break;
-		default: {
-			const char *p = s + t->start;
-			size_t plen = (size_t)(t->end - t->start);
-
-			if (literal_is(p, plen, "true"))
-				out->type = DG_JSON_TRUE;
-			else if (literal_is(p, plen, "false"))
-				out->type = DG_JSON_FALSE;
-			else if (literal_is(p, plen, "null"))
-				out->type = DG_JSON_NULL;
-			else if (number_ok(p, plen))
-				out->type = DG_JSON_NUMBER;
-			else {
-				*why = "invalid literal or number";
-				return -1;
+		case 'u':
+			if (i + 6 > len || !is_hex(s[i + 2]) || !is_hex(s[i + 3]) ||
+			    !is_hex(s[i + 4]) || !is_hex(s[i + 5])) {
+				*why = "invalid JSON";
+				return 0;
 			}
-			cursor = (size_t)t->end;
+			i += 6;
 			break;
-		}
-		}
-		out->next = (uint32_t)i + 1;
-		/* Close every container whose children are all seen. */
-		while (depth > 0 && stack[depth - 1].left == 0) {
-			const jsmntok_t *c = &j->raw[stack[depth - 1].tok];
-
-			if (!gap_ok(s, cursor, (size_t)c->end - 1, 0)) {
-				*why = "missing or extra separator";
-				return -1;
-			}
-			cursor = (size_t)c->end;
-			j->tok[stack[depth - 1].tok].next = (uint32_t)i + 1;
-			depth--;
-		}
-		if (depth == 0 && i + 1 < n) {
-			*why = "more than one JSON value";
-			return -1;
+		default:
+			*why = "invalid JSON";
+			return 0;
 		}
 	}
-	if (depth != 0 || !gap_ok(s, cursor, len, 0)) {
-		*why = depth != 0 ? "truncated JSON" : "more than one JSON value";
-		return -1;
-	}
-	return n;
+	add(j, DG_JSON_STRING, start, i);
+	return i + 1;
 }
 
+/* A number (RFC 8259 grammar) or literal at s[i]; returns the index past it, or 0. */
+static size_t scalar(struct dg_json *j, const unsigned char *s, size_t i, size_t len,
+                     const char **why)
+{
+	size_t start = i;
+	enum dg_json_type type = DG_JSON_NUMBER;
+
+	if (s[i] == 't' || s[i] == 'f' || s[i] == 'n') {
+		static const char *const lit[] = {"true", "false", "null"};
+		static const enum dg_json_type types[] = {DG_JSON_TRUE, DG_JSON_FALSE,
+		                                          DG_JSON_NULL};
+		int k = s[i] == 't' ? 0 : s[i] == 'f' ? 1 : 2;
+		size_t n = strlen(lit[k]);
+
+		if (len - i < n || memcmp(s + i, lit[k], n) != 0) {
+			*why = "invalid literal or number";
+			return 0;
+		}
+		type = types[k];
+		i += n;
+	} else {
+		if (s[i] == '-')
+			i++;
+		if (i < len && s[i] == '0')
+			i++;
+		else if (i < len && s[i] >= '1' && s[i] <= '9')
+			while (i < len && is_digit(s[i]))
+				i++;
+		else
+			goto bad;
+		if (i < len && s[i] == '.') {
+			size_t d = ++i;
+
+			while (i < len && is_digit(s[i]))
+				i++;
+			if (i == d)
+				goto bad;
+		}
+		if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+			size_t d;
+
+			i++;
+			if (i < len && (s[i] == '+' || s[i] == '-'))
+				i++;
+			d = i;
+			while (i < len && is_digit(s[i]))
+				i++;
+			if (i == d)
+				goto bad;
+		}
+	}
+	/* a scalar ends at a separator, a closing bracket or white space */
+	if (i < len && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
+	    s[i] != '\n' && s[i] != '\r')
+		goto bad;
+	add(j, type, start, i);
+	return i;
+bad:
+	*why = "invalid literal or number";
+	return 0;
+}
+
+/* One pass over the text with an explicit stack of open containers: linear in the text
+ * whatever its shape, and refused past max_depth before any work is spent on deeper levels
+ * (a tokeniser that searches back for the container a bracket closes is quadratic on deep
+ * nesting: a 1 MiB line of brackets took minutes). */
 int dg_json_parse(struct dg_json *j, const char *text, size_t len, const char **why)
 {
-	jsmn_parser p;
-	int n;
+	const unsigned char *s = (const unsigned char *)text;
+	unsigned depth = 0;
+	size_t i;
 
 	if (len > INT32_MAX) {
 		*why = "JSON text too long";
 		return -1;
 	}
-	jsmn_init(&p);
-	for (;;) {
-		n = jsmn_parse(&p, text, len, j->raw, j->cap);
-		if (n != JSMN_ERROR_NOMEM)
-			break;
-		/* jsmn resumes where it stopped once given a larger token array. */
-		j->cap *= 2;
-		j->raw = dg_xreallocarray(j->raw, j->cap, sizeof *j->raw);
-		j->tok = dg_xreallocarray(j->tok, j->cap, sizeof *j->tok);
-	}
-	if (n == JSMN_ERROR_PART) {
-		*why = "truncated JSON";
-		return -1;
-	}
-	if (n < 0) {
-		*why = "invalid JSON";
-		return -1;
-	}
-	if (n == 0) {
+	j->n = 0;
+	i = skip_ws(s, 0, len);
+	if (i == len) {
 		*why = "empty record";
 		return -1;
 	}
-	return validate(j, text, len, n, why);
+	if (s[i] != '{') {
+		*why = "not a JSON object";
+		return -1;
+	}
+	for (;;) {
+		struct dg_json_tok *top;
+		bool object;
+
+		/* a value starts at s[i] */
+		if (s[i] == '{' || s[i] == '[') {
+			if (depth == j->max_depth) {
+				*why = "JSON nested too deeply";
+				return -1;
+			}
+			object = s[i] == '{';
+			j->open[depth++] = add(j, object ? DG_JSON_OBJECT : DG_JSON_ARRAY, i, 0);
+			i = skip_ws(s, i + 1, len);
+			if (i < len && s[i] == (object ? '}' : ']')) {
+				top = &j->tok[j->open[--depth]];
+				top->end = (uint32_t)++i;
+				top->next = j->n;
+				goto after;
+			}
+			if (!object)
+				goto value;
+			goto key;
+		}
+		if (s[i] == '"')
+			i = string(j, s, i, len, why);
+		else if (s[i] == '-' || is_digit(s[i]) || s[i] == 't' || s[i] == 'f' || s[i] == 'n')
+			i = scalar(j, s, i, len, why);
+		else
+			goto unexpected;
+		if (i == 0)
+			return -1;
+	after:
+		/* a value ended before s[i]: a separator or a closing bracket follows */
+		if (depth == 0) {
+			if (skip_ws(s, i, len) != len) {
+				*why = "more than one JSON value";
+				return -1;
+			}
+			return (int)j->n;
+		}
+		i = skip_ws(s, i, len);
+		if (i == len)
+			goto truncated;
+		top = &j->tok[j->open[depth - 1]];
+		object = top->type == DG_JSON_OBJECT;
+		top->size++;
+		if (s[i] == ',') {
+			i = skip_ws(s, i + 1, len);
+			if (object)
+				goto key;
+			goto value;
+		}
+		if (s[i] != (object ? '}' : ']')) {
+			*why = "missing or extra separator";
+			return -1;
+		}
+		top->end = (uint32_t)++i;
+		top->next = j->n;
+		depth--;
+		goto after;
+	key:
+		if (i == len)
+			goto truncated;
+		if (s[i] != '"') {
+			*why = s[i] == '}' || s[i] == ',' ? "missing or extra separator"
+			                                  : "object member without a value";
+			return -1;
+		}
+		if ((i = string(j, s, i, len, why)) == 0)
+			return -1;
+		i = skip_ws(s, i, len);
+		if (i == len)
+			goto truncated;
+		if (s[i] != ':') {
+			*why = "object member without a value";
+			return -1;
+		}
+		i = skip_ws(s, i + 1, len);
+	value:
+		if (i == len)
+			goto truncated;
+	}
+truncated:
+	*why = "truncated JSON";
+	return -1;
+unexpected:
+	*why = s[i] == ',' || s[i] == ']' || s[i] == '}' ? "missing or extra separator"
+	                                                 : "invalid JSON";
+	return -1;
 }
 
 /* True if none of the 8 bytes has its high bit set or is below 0x20. */

@@ -41,12 +41,12 @@ struct walk {
 	char path[PATH_MAX_LEN];
 };
 
-struct dg_jsonl *dg_jsonl_new(const struct dg_schema *schema, size_t max_line)
+struct dg_jsonl *dg_jsonl_new(const struct dg_schema *schema, size_t max_line, unsigned max_depth)
 {
 	struct dg_jsonl *p = dg_xcalloc(1, sizeof *p);
 
 	p->schema = schema;
-	p->json = dg_json_new();
+	p->json = dg_json_new(max_depth);
 	p->scratch_cap = max_line + 1;
 	p->scratch = dg_xmalloc(p->scratch_cap);
 	return p;

@@ -170,7 +170,7 @@ struct dg_pglog *dg_pglog_new(enum dg_pglog_layout layout, const char *prefix,
 		return NULL;
 	}
 	if (layout == DG_PGLOG_JSON)
-		p->json = dg_json_new();
+		p->json = dg_json_new(0);
 	p->max_record = max_record;
 	p->cap = 2 * max_record + 1024;
 	p->scratch = dg_xmalloc(p->cap);

@@ -81,7 +81,7 @@ struct dg_pipeline *dg_pipeline_new(const struct dg_config *cfg, const uint8_t *
 
 	p->cfg = cfg;
 	p->hooks = *hooks;
-	p->jsonl = dg_jsonl_new(cfg->schema, cfg->max_line);
+	p->jsonl = dg_jsonl_new(cfg->schema, cfg->max_line, (unsigned)cfg->max_depth);
 	p->engine = dg_engine_new(cfg->rules, cfg->lateness_ms);
 	p->env.schema = cfg->schema;
 	p->env.input_name = input_name;

@@ -50,6 +50,7 @@ struct dg_config {
 	size_t max_malformed_listed; /* malformed records itemised in a report */
 	double max_malformed_ratio;  /* an input with more malformed records is no audit */
 	size_t max_line;
+	size_t max_depth; /* JSON nesting accepted in a log record */
 	int64_t lateness_ms;
 	char *metrics_listen; /* "127.0.0.1:9464", or NULL for none */
 	int64_t poll_ms;

@@ -1,7 +1,7 @@
-/* Strict JSON over the jsmn tokeniser. jsmn finds token boundaries fast but accepts missing or
- * doubled commas, bad literals and numbers, and stops at NUL; this module checks what jsmn leaves
- * open (separators, literals, number grammar, nesting depth, UTF-8, control characters) and gives
- * a flat token view with subtree skips. Pure and allocation-free once warmed up. */
+/* Strict JSON (RFC 8259) tokenised in one pass: separators, literals, number grammar, string
+ * escapes and nesting depth are checked as the tokens are found, in time linear in the text
+ * whatever its shape. Gives a flat token view with subtree skips. Pure and allocation-free once
+ * warmed up. */
 #ifndef DGAUDIT_JSON_H
 #define DGAUDIT_JSON_H
 
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DG_JSON_MAX_DEPTH 64
+#define DG_JSON_MAX_DEPTH 64 /* the default nesting limit: containers, the outermost included */
 
 enum dg_json_type {
 	DG_JSON_OBJECT,
@@ -30,7 +30,8 @@ struct dg_json_tok {
 
 struct dg_json;
 
-struct dg_json *dg_json_new(void);
+/* max_depth: the deepest nesting accepted (0: DG_JSON_MAX_DEPTH). */
+struct dg_json *dg_json_new(unsigned max_depth);
 void dg_json_free(struct dg_json *j);
 /* Tokenises text, which must be exactly one JSON object (surrounding whitespace allowed).
  * Returns the token count (token 0 is the object) or -1 with *why set to a static reason. */

@@ -10,8 +10,9 @@
 
 struct dg_jsonl;
 
-/* A parser for records of at most max_line bytes; schema must outlive it. */
-struct dg_jsonl *dg_jsonl_new(const struct dg_schema *schema, size_t max_line);
+/* A parser for records of at most max_line bytes, nested at most max_depth deep (0: the
+ * default); schema must outlive it. */
+struct dg_jsonl *dg_jsonl_new(const struct dg_schema *schema, size_t max_line, unsigned max_depth);
 void dg_jsonl_free(struct dg_jsonl *p);
 /* Parses one record into evt, which then points into line and into the parser: valid until the
  * next call. Returns 0, or -1 with *why describing the defect (valid until the next call). */

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		schema = dg_schema_new();
 		dg_schema_add(schema, "labels.team", DG_TYPE_STRING, &cause);
 		dg_schema_alias(schema, "actor", DG_F_USER_NAME, &cause);
-		p = dg_jsonl_new(schema, 1 << 16);
+		p = dg_jsonl_new(schema, 1 << 16, 0);
 	}
 	if (size > 1 << 16)
 		return 0;

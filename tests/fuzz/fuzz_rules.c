@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (d.n == 0)
 			abort();
 	} else {
-		struct dg_jsonl *p = dg_jsonl_new(schema, 4096);
+		struct dg_jsonl *p = dg_jsonl_new(schema, 4096, 0);
 		struct dg_evt evt;
 		const char *why;
 

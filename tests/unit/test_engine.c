@@ -101,7 +101,7 @@ static int setup(void **state)
 		free(t);
 		return -1;
 	}
-	f->p = dg_jsonl_new(f->schema, 4096);
+	f->p = dg_jsonl_new(f->schema, 4096, 0);
 	f->e = dg_engine_new(f->rs, 0);
 	*state = f;
 	return 0;

@@ -1,4 +1,5 @@
-/* Strict JSON: what jsmn accepts but JSON does not is refused; text checks; escapes; integers. */
+/* Strict JSON: what a lax tokeniser accepts but JSON does not is refused; depth is capped in
+ * linear time; text checks; escapes; integers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,11 +44,21 @@ static const struct {
     {"{}x", 0},
     {"", 0},
     {"{1:2}", 0},
+    {"{\"a\":1x}", 0}, /* a number runs into a letter */
+    {"{\"a\":truex}", 0},
+    {"{\"a\":\"tab\there\"}", 0}, /* an unescaped control character */
+    {"{\"a\":\"\\", 0},           /* an escape cut off */
+    {"{\"a\":[]}", 1},
+    {"{\"a\":{}}", 1},
+    {" \t{ \"a\" : [ 1 , { } ] }\r\n", 1},
+    {"{\"a\":1]", 0}, /* the wrong closing bracket */
+    {"{\"a\":[1}", 0},
+    {"{}}", 0},
 };
 
 static void test_documents(void **state)
 {
-	struct dg_json *j = dg_json_new();
+	struct dg_json *j = dg_json_new(0);
 
 	(void)state;
 	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
@@ -64,7 +75,7 @@ static void test_documents(void **state)
 static void test_depth_limit(void **state)
 {
 	char deep[2 * (DG_JSON_MAX_DEPTH + 2) + 16];
-	struct dg_json *j = dg_json_new();
+	struct dg_json *j = dg_json_new(0);
 	const char *why;
 	size_t n = 0;
 
@@ -82,10 +93,35 @@ static void test_depth_limit(void **state)
 	dg_json_free(j);
 }
 
+/* Linear whatever the shape: a 1 MiB record of brackets is refused at the limit, not scanned
+ * back and forth (a minutes-long stall with the old tokeniser); the limit is the caller's. */
+static void test_deep_input_and_own_limit(void **state)
+{
+	static char big[1 << 20];
+	size_t half = (sizeof big - 6) / 2, n = 0;
+	struct dg_json *j = dg_json_new(0), *shallow = dg_json_new(3);
+	const char *why = NULL;
+
+	(void)state;
+	memcpy(big, "{\"a\":", 5);
+	n = 5;
+	memset(big + n, '[', half);
+	memset(big + n + half, ']', half);
+	n += 2 * half;
+	big[n++] = '}';
+	assert_int_equal(dg_json_parse(j, big, n, &why), -1);
+	assert_string_equal(why, "JSON nested too deeply");
+	assert_int_equal(dg_json_parse(shallow, "{\"a\":{\"b\":[1]}}", 15, &why), 6);
+	assert_int_equal(dg_json_parse(shallow, "{\"a\":{\"b\":[[1]]}}", 17, &why), -1);
+	assert_string_equal(why, "JSON nested too deeply");
+	dg_json_free(j);
+	dg_json_free(shallow);
+}
+
 static void test_tokens_and_skips(void **state)
 {
 	const char *s = "{\"a\":{\"b\":[1,2]},\"c\":\"d\"}";
-	struct dg_json *j = dg_json_new();
+	struct dg_json *j = dg_json_new(0);
 	const char *why;
 	const struct dg_json_tok *t;
 
@@ -107,7 +143,7 @@ static void test_tokens_and_skips(void **state)
 static void test_many_tokens_grow(void **state)
 {
 	static char big[40000];
-	struct dg_json *j = dg_json_new();
+	struct dg_json *j = dg_json_new(0);
 	const char *why;
 	size_t n = 0;
 
@@ -202,9 +238,13 @@ static void test_integers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_documents),        cmocka_unit_test(test_depth_limit),
-	    cmocka_unit_test(test_tokens_and_skips), cmocka_unit_test(test_many_tokens_grow),
-	    cmocka_unit_test(test_text_checks),      cmocka_unit_test(test_unescape),
+	    cmocka_unit_test(test_documents),
+	    cmocka_unit_test(test_depth_limit),
+	    cmocka_unit_test(test_deep_input_and_own_limit),
+	    cmocka_unit_test(test_tokens_and_skips),
+	    cmocka_unit_test(test_many_tokens_grow),
+	    cmocka_unit_test(test_text_checks),
+	    cmocka_unit_test(test_unescape),
 	    cmocka_unit_test(test_integers),
 	};
 

@@ -27,7 +27,7 @@ static int setup(void **state)
 	f->schema = dg_schema_new();
 	assert_int_equal(dg_schema_alias(f->schema, "actor", DG_F_USER_NAME, &cause), 0);
 	assert_true(dg_schema_add(f->schema, "labels.team", DG_TYPE_STRING, &cause) >= DG_F_NMODEL);
-	f->p = dg_jsonl_new(f->schema, 4096);
+	f->p = dg_jsonl_new(f->schema, 4096, 0);
 	*state = f;
 	return 0;
 }

@@ -103,7 +103,7 @@ static bool matches(const char *select, const char *condition, const char *event
 	c.rs = load(c.schema, text, &cause);
 	if (c.rs == NULL)
 		fail_msg("%s", cause);
-	c.p = dg_jsonl_new(c.schema, 4096);
+	c.p = dg_jsonl_new(c.schema, 4096, 0);
 	if (dg_jsonl_parse(c.p, event, strlen(event), &c.evt, &why) != 0)
 		fail_msg("bad test event: %s", why);
 	hit = dg_rules_match(dg_rules_get(c.rs, 0), &c.evt);
@@ -456,7 +456,7 @@ static void test_site_overrides_pack_defaults(void **state)
 	struct dg_schema *schema = dg_schema_new();
 	char *cause = NULL, *off[] = {"A", NULL}, *bad[] = {"AA", NULL};
 	struct dg_ruleset *rs = load_with(schema, texts, &site, NULL, NULL, &cause);
-	struct dg_jsonl *p = dg_jsonl_new(schema, 1024);
+	struct dg_jsonl *p = dg_jsonl_new(schema, 1024, 0);
 	struct dg_evt evt;
 	const char *why, *e1 = EVT("\"user.name\":\"b\",\"dg.records\":50"),
 	                 *e2 = EVT("\"user.name\":\"a\",\"dg.records\":50"),
@@ -593,7 +593,7 @@ static void test_exceptions(void **state)
 	assert_false(dg_rules_exception(rs, 1)->expired);
 	assert_int_equal(dg_rules_get(rs, 0)->nexceptions, 1);
 	assert_int_equal(dg_rules_get(rs, 1)->nexceptions, 2);
-	p = dg_jsonl_new(schema, 1024);
+	p = dg_jsonl_new(schema, 1024, 0);
 	assert_int_equal(dg_jsonl_parse(p, e, strlen(e), &evt, &why), 0);
 	assert_true(dg_rules_exception_match(x, &evt));
 	assert_false(dg_rules_exception_match(dg_rules_exception(rs, 1), &evt));
