@@ -24,6 +24,7 @@ static const char *const bundle_files[] = {"report.json", "report.json.sig", "si
                                            "VERIFY.txt"};
 #define NFILES           (sizeof bundle_files / sizeof bundle_files[0])
 #define MAX_REPORT_BYTES ((size_t)1 << 30)
+#define MAX_MEMBER_BYTES ((size_t)1 << 20)
 
 const char *dg_bundle_openssl_command(enum dg_sign_type type)
 {
@@ -333,7 +334,9 @@ static char *read_member(struct verify *v, const char *name, size_t *len)
 {
 	char *path = dg_xasprintf("%s/%s", v->bundle, name);
 	char *cause = NULL;
-	char *data = dg_fileio_read(path, MAX_REPORT_BYTES, len, &cause);
+	/* a key, a signature or a list of sums is small: a huge one is no bundle's */
+	size_t max = strcmp(name, "report.json") == 0 ? MAX_REPORT_BYTES : MAX_MEMBER_BYTES;
+	char *data = dg_fileio_read(path, max, len, &cause);
 
 	if (data == NULL) {
 		problem(v, "cannot read %s (%s)", name, cause);
@@ -344,7 +347,7 @@ static char *read_member(struct verify *v, const char *name, size_t *len)
 }
 
 /* Every file of the bundle is listed in SHA256SUMS with its right digest, and nothing else. */
-static void check_sums(struct verify *v)
+static void check_sums(struct verify *v, const char *report, size_t rlen)
 {
 	size_t len, flen;
 	char *sums = read_member(v, "SHA256SUMS", &len);
@@ -376,12 +379,18 @@ static void check_sums(struct verify *v)
 			continue;
 		}
 		listed[i] = true;
-		if ((data = read_member(v, name, &flen)) == NULL)
-			continue;
-		dg_hash_sha256(data, flen, got);
+		if (strcmp(name, "report.json") == 0) { /* read once, for its signature too */
+			if (report == NULL)
+				continue;
+			dg_hash_sha256(report, rlen, got);
+		} else {
+			if ((data = read_member(v, name, &flen)) == NULL)
+				continue;
+			dg_hash_sha256(data, flen, got);
+			free(data);
+		}
 		if (memcmp(want, got, DG_HASH_LEN) != 0)
 			problem(v, "%s does not match its SHA-256 in SHA256SUMS", name);
-		free(data);
 	}
 	for (size_t i = 0; i < NFILES; i++)
 		if (!listed[i])
@@ -480,8 +489,18 @@ static const struct dg_cjson *check_report(struct verify *v, const char *text, s
 	return r;
 }
 
-int dg_bundle_verify(const char *bundle, const char *pubkey_pem, size_t pemlen,
-                     struct dg_buf *problems, char **info)
+struct link {
+	char *name;
+	int64_t seq;
+	char sha[DG_HASH_HEXLEN];
+	char prev[DG_HASH_HEXLEN]; /* "" when null */
+	bool has_seq;
+};
+
+/* Verifies one bundle; with link, also takes its chain fields from the report as read (each
+ * member is read once, the report parsed once). */
+static int verify_one(const char *bundle, const char *pubkey_pem, size_t pemlen,
+                      struct dg_buf *problems, char **info, struct link *link)
 {
 	struct verify v = {bundle, problems, 0};
 	size_t rlen = 0, slen = 0, plen = 0;
@@ -518,7 +537,7 @@ int dg_bundle_verify(const char *bundle, const char *pubkey_pem, size_t pemlen,
 				problem(&v, "signer.pub.pem is not the key given by --pubkey");
 		}
 	}
-	check_sums(&v);
+	check_sums(&v, report, rlen);
 	if (report != NULL)
 		r = check_report(&v, report, rlen, &owned);
 	if (v.nproblems == 0 && info != NULL) {
@@ -534,6 +553,15 @@ int dg_bundle_verify(const char *bundle, const char *pubkey_pem, size_t pemlen,
 		    dg_cjson_string(dg_cjson_get(r, "report_id")), (long long)seq, (long long)nr,
 		    (long long)nf, dg_sign_type_name(type), fingerprint);
 	}
+	if (link != NULL && report != NULL && r != NULL) {
+		uint8_t d[DG_HASH_LEN];
+		const char *prev = dg_cjson_string(dg_cjson_get(r, "prev_report_sha256"));
+
+		dg_hash_sha256(report, rlen, d);
+		dg_hash_hex(d, DG_HASH_LEN, link->sha);
+		snprintf(link->prev, sizeof link->prev, "%s", prev ? prev : "");
+		link->has_seq = dg_cjson_intval(dg_cjson_get(r, "report_seq"), &link->seq);
+	}
 	dg_cjson_free(owned);
 	free(report);
 	free(sig);
@@ -541,44 +569,17 @@ int dg_bundle_verify(const char *bundle, const char *pubkey_pem, size_t pemlen,
 	return v.nproblems == 0 ? 0 : -1;
 }
 
-struct link {
-	char *name;
-	int64_t seq;
-	char sha[DG_HASH_HEXLEN];
-	char prev[DG_HASH_HEXLEN]; /* "" when null */
-};
+int dg_bundle_verify(const char *bundle, const char *pubkey_pem, size_t pemlen,
+                     struct dg_buf *problems, char **info)
+{
+	return verify_one(bundle, pubkey_pem, pemlen, problems, info, NULL);
+}
 
 static int by_seq(const void *a, const void *b)
 {
 	const struct link *x = a, *y = b;
 
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* The chain fields of one committed report. */
-static bool read_link(const char *bundle, struct link *l)
-{
-	char *path = dg_xasprintf("%s/report.json", bundle), *cause = NULL;
-	size_t len;
-	char *text = dg_fileio_read(path, MAX_REPORT_BYTES, &len, &cause);
-	struct dg_cjson *r;
-	const char *why, *prev;
-	uint8_t d[DG_HASH_LEN];
-	bool ok;
-
-	free(path);
-	free(cause);
-	if (text == NULL)
-		return false;
-	dg_hash_sha256(text, len, d);
-	dg_hash_hex(d, DG_HASH_LEN, l->sha);
-	r = dg_cjson_parse(text, len, &why);
-	free(text);
-	prev = dg_cjson_string(dg_cjson_get(r, "prev_report_sha256"));
-	snprintf(l->prev, sizeof l->prev, "%s", prev ? prev : "");
-	ok = dg_cjson_intval(dg_cjson_get(r, "report_seq"), &l->seq);
-	dg_cjson_free(r);
-	return ok;
 }
 
 int dg_bundle_verify_chain(const char *dir, const char *pubkey_pem, size_t pemlen,
@@ -608,12 +609,12 @@ int dg_bundle_verify_chain(const char *dir, const char *pubkey_pem, size_t pemle
 			continue;
 		}
 		free(member);
-		if (dg_bundle_verify(bundle, pubkey_pem, pemlen, problems, NULL) != 0)
-			bad++;
 		links = dg_xreallocarray(links, n + 1, sizeof *links);
 		memset(&links[n], 0, sizeof links[n]);
 		links[n].name = bundle;
-		if (!read_link(bundle, &links[n])) {
+		if (verify_one(bundle, pubkey_pem, pemlen, problems, NULL, &links[n]) != 0)
+			bad++;
+		if (!links[n].has_seq) {
 			dg_buf_printf(problems, "%s: no report_seq\n", bundle);
 			free(bundle);
 			bad++;

@@ -3,51 +3,65 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dgaudit/buf.h"
 #include "dgaudit/xmalloc.h"
 
 char *dg_fileio_read(const char *path, size_t max, size_t *len, char **cause)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct dg_buf b = {0};
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below) */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	char *data;
+	size_t got = 0, size;
 
 	if (fd < 0) {
 		*cause = dg_xasprintf("%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	for (;;) {
-		ssize_t n;
+	if (fstat(fd, &st) != 0) {
+		*cause = dg_xasprintf("%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	/* A device, FIFO or socket has no end to read to (/dev/zero would fill memory). */
+	if (!S_ISREG(st.st_mode)) {
+		*cause = dg_xasprintf("%s: not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		*cause = dg_xasprintf("%s: larger than %zu bytes", path, max);
+		close(fd);
+		return NULL;
+	}
+	/* what the file holds now: a writer appending meanwhile does not make it read further */
+	size = (size_t)st.st_size;
+	data = dg_xmalloc(size + 1);
+	while (got < size) {
+		ssize_t n = read(fd, data + got, size - got);
 
-		dg_buf_reserve(&b, 65536);
-		n = read(fd, b.data + b.len, 65536);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			*cause = dg_xasprintf("%s: %s", path, strerror(errno));
-			goto fail;
+			free(data);
+			close(fd);
+			return NULL;
 		}
 		if (n == 0)
-			break;
-		b.len += (size_t)n;
-		if (b.len > max) {
-			*cause = dg_xasprintf("%s: larger than %zu bytes", path, max);
-			goto fail;
-		}
+			break; /* it shrank */
+		got += (size_t)n;
 	}
 	close(fd);
-	b.data[b.len] = '\0';
-	*len = b.len;
-	return dg_buf_steal(&b);
-fail:
-	close(fd);
-	dg_buf_release(&b);
-	return NULL;
+	data[got] = '\0';
+	*len = got;
+	return data;
 }
 
 int dg_fileio_write(const char *path, const void *data, size_t len, mode_t mode, char **cause)

@@ -6,8 +6,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Reads a file into a NUL-terminated buffer the caller frees; NULL with *cause. Files larger
- * than max bytes are refused. */
+/* Reads a regular file into a NUL-terminated buffer the caller frees; NULL with *cause. Other
+ * kinds of file (FIFOs, devices) and files larger than max bytes are refused unread; what is
+ * read is the size the file had when opened. */
 char *dg_fileio_read(const char *path, size_t max, size_t *len, char **cause);
 /* Creates or truncates path with mode, writes data and fsyncs it. */
 int dg_fileio_write(const char *path, const void *data, size_t len, mode_t mode, char **cause);

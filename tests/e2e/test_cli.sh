@@ -43,6 +43,26 @@ done
 expect_rc 2 "$DGAUDIT" keygen -o ed25519.key 2>/dev/null # never overwrites
 ok "ed25519, ecdsa-p256 and rsa-pss bundles verify with stock openssl, and fail once changed"
 
+# Hostile bundles: verify refuses what has no end or is too big without reading it, and a
+# report nested a million deep in linear time; timeout(1) turns a hang into a failure.
+hostile() { # NAME: a copy of a good bundle to spoil
+	rm -rf "$1" && cp -r r-ed25519/latest/. "$1"
+}
+hostile fifo && rm fifo/report.json && mkfifo fifo/report.json
+hostile zero && ln -sf /dev/zero zero/report.json
+hostile huge && truncate -s 2G huge/report.json
+hostile deep && python3 -c "print('{\"a\":' + '[' * 500000 + ']' * 500000 + '}')" >deep/report.json
+for b in fifo zero huge deep; do
+	rc=0
+	timeout 10 "$DGAUDIT" verify "$b" >/dev/null 2>"verify-$b.err" || rc=$?
+	[ "$rc" -eq 1 ] || fail "verify $b exited $rc: $(cat "verify-$b.err")"
+done
+grep -q "report.json: not a regular file" verify-fifo.err || fail "fifo: $(cat verify-fifo.err)"
+grep -q "report.json: not a regular file" verify-zero.err || fail "/dev/zero: $(cat verify-zero.err)"
+grep -q "report.json: larger than 1073741824 bytes" verify-huge.err || fail "huge: $(cat verify-huge.err)"
+grep -q "nested too deeply" verify-deep.err || fail "deep: $(cat verify-deep.err)"
+ok "verify refuses a FIFO, /dev/zero, a 2 GiB report unread, and a report nested 500,000 deep"
+
 chmod 644 ed25519.key
 expect_rc 2 "$DGAUDIT" run -c ed25519.conf t.jsonl 2>err.txt >/dev/null
 grep -q "accessible by group or others (mode 0644); refusing it: run chmod 600" err.txt ||
