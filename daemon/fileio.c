@@ -149,3 +149,40 @@ int dg_fileio_mkdirs(const char *path, mode_t mode, char **cause)
 	free(p);
 	return rc;
 }
+
+int dg_fileio_check_private(int fd, const char *path, const char *what, char **cause)
+{
+	struct stat st, dst;
+	char *copy, *dir;
+	int rc = 0;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*cause = dg_xasprintf("%s %s: not a regular file", what, path);
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0) {
+		*cause =
+		    dg_xasprintf("%s %s is accessible by group or others (mode %04o); refusing "
+		                 "it: run chmod 600 %s",
+		                 what, path, (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		*cause =
+		    dg_xasprintf("%s %s belongs to uid %u, not to this process's user (uid %u): "
+		                 "another user could have put it there; refusing it",
+		                 what, path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	/* whoever may write the directory may swap the key for one of their own */
+	copy = dg_xstrdup(path);
+	dir = dirname(copy);
+	if (stat(dir, &dst) == 0 && (dst.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		*cause = dg_xasprintf("%s %s is in %s, which group or others may write (mode "
+		                      "%04o); refusing it: move the key to a private directory",
+		                      what, path, dir, (unsigned)(dst.st_mode & 07777));
+		rc = -1;
+	}
+	free(copy);
+	return rc;
+}

@@ -71,16 +71,13 @@ int dg_keystore_pseudonym(const struct dg_config *cfg, bool service,
 	char *path =
 	    key_path(cfg, cfg->pseudonym_key_path, "pseudonym.key", service, &is_default, cause);
 	char hex[2 * DG_PSEUDONYM_KEY_LEN + 2];
-	struct stat st;
 	char *text = NULL;
 	size_t len;
-	int rc = -1;
+	int rc = -1, fd;
 
 	if (path == NULL)
 		return -1;
 	if (is_default && access(path, F_OK) != 0 && errno == ENOENT) {
-		int fd;
-
 		if (getrandom(key, DG_PSEUDONYM_KEY_LEN, 0) != DG_PSEUDONYM_KEY_LEN) {
 			*cause = dg_xasprintf("no randomness for a pseudonymisation key: %s",
 			                      strerror(errno));
@@ -104,11 +101,12 @@ int dg_keystore_pseudonym(const struct dg_config *cfg, bool service,
 		rc = 0;
 		goto out;
 	}
-	if (stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
-		*cause = dg_xasprintf("pseudonymisation key %s is accessible by group or others "
-		                      "(mode %04o); refusing it: run chmod 600 %s",
-		                      path, (unsigned)(st.st_mode & 07777), path);
-		goto out;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) >= 0) {
+		int bad = dg_fileio_check_private(fd, path, "pseudonymisation key", cause);
+
+		close(fd);
+		if (bad != 0)
+			goto out;
 	}
 	text = dg_fileio_read(path, 4096, &len, cause);
 	if (text == NULL)

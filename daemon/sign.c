@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dgaudit/fileio.h"
 #include "dgaudit/hash.h"
 #include "dgaudit/log.h"
 #include "dgaudit/xmalloc.h"
@@ -141,7 +142,6 @@ out:
 struct dg_signer *dg_sign_load(const char *path, char **cause)
 {
 	struct dg_signer *s = NULL;
-	struct stat st;
 	EVP_PKEY *key = NULL;
 	enum dg_sign_type type;
 	FILE *f;
@@ -152,16 +152,7 @@ struct dg_signer *dg_sign_load(const char *path, char **cause)
 		*cause = dg_xasprintf("signing key %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		*cause = dg_xasprintf("signing key %s: not a regular file", path);
-		close(fd);
-		return NULL;
-	}
-	if ((st.st_mode & 077) != 0) {
-		*cause =
-		    dg_xasprintf("signing key %s is accessible by group or others (mode %04o); "
-		                 "refusing it: run chmod 600 %s",
-		                 path, (unsigned)(st.st_mode & 07777), path);
+	if (dg_fileio_check_private(fd, path, "signing key", cause) != 0) {
 		close(fd);
 		return NULL;
 	}

@@ -20,4 +20,8 @@ int dg_fileio_write_atomic(const char *path, const void *data, size_t len, mode_
 int dg_fileio_mkdirs(const char *path, mode_t mode, char **cause);
 int dg_fileio_fsync_dir(const char *dir, char **cause);
 
+/* A key file is safe to use: a regular file of this process's user, readable by no one else,
+ * in a directory group and others cannot write. what names it in *cause ("signing key"). */
+int dg_fileio_check_private(int fd, const char *path, const char *what, char **cause);
+
 #endif

@@ -68,6 +68,22 @@ expect_rc 2 "$DGAUDIT" run -c ed25519.conf t.jsonl 2>err.txt >/dev/null
 grep -q "accessible by group or others (mode 0644); refusing it: run chmod 600" err.txt ||
 	fail "loose key permissions not refused clearly"
 ok "a signing key readable by others is refused"
+mkdir -m 777 shared && "$DGAUDIT" keygen -o shared/k.key >/dev/null
+printf 'report = { key = "shared/k.key"; };\n' >shared.conf
+expect_rc 2 "$DGAUDIT" run -c shared.conf t.jsonl 2>err.txt >/dev/null
+grep -q "signing key shared/k.key is in shared, which group or others may write (mode 0777)" \
+	err.txt || fail "a key in a world-writable directory: $(cat err.txt)"
+if [ "$(id -u)" = 0 ]; then
+	mkdir -m 700 theirs && "$DGAUDIT" keygen -o theirs/k.key >/dev/null
+	chown nobody theirs/k.key
+	printf 'report = { key = "theirs/k.key"; };\n' >theirs.conf
+	expect_rc 2 "$DGAUDIT" run -c theirs.conf t.jsonl 2>err.txt >/dev/null
+	grep -q "signing key theirs/k.key belongs to uid $(id -u nobody), not to this process's user" \
+		err.txt || fail "another user's key: $(cat err.txt)"
+	ok "a key in a directory others may write, or of another user, is refused"
+else
+	ok "a key in a directory others may write is refused (another user's key: needs root, skipped)"
+fi
 
 # Malformed records of every kind are counted with file, line and offset; the rest is audited.
 {
