@@ -1133,12 +1133,15 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 	                    "# TYPE dgaudit_last_report_timestamp_seconds gauge\n"
 	                    "dgaudit_last_report_timestamp_seconds %lld\n"
 	                    "# TYPE dgaudit_checkpoint_age_seconds gauge\n"
-	                    "dgaudit_checkpoint_age_seconds %.3f\n",
+	                    "dgaudit_checkpoint_age_seconds %.3f\n"
+	                    "# TYPE dgaudit_inotify_watch_failures_total counter\n"
+	                    "dgaudit_inotify_watch_failures_total %llu\n",
 	                    (unsigned long long)ts.files, (unsigned long long)ts.held,
 	                    (unsigned long long)d->gaps, (unsigned long long)d->gap_bytes,
 	                    (unsigned long long)d->reports_written,
 	                    (long long)(d->last_report_ms / 1000),
-	                    (double)(dg_clock_mono_ms() - d->last_commit_ms) / 1000.0);
+	                    (double)(dg_clock_mono_ms() - d->last_commit_ms) / 1000.0,
+	                    (unsigned long long)ts.watch_failures);
 	rule_metrics(d, b);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	                  "text/plain; version=0.0.4");

@@ -62,6 +62,7 @@ struct dg_tail {
 	char *buf;
 	char fpbuf[DG_TAIL_FP_BYTES]; /* scratch for fingerprints, apart from buf's data */
 	bool rescan;
+	bool watch_warned;
 	struct remembered rem[REMEMBERED];
 	size_t nrem, rem_next;
 	struct dg_tail_stats st;
@@ -186,12 +187,30 @@ static struct file *by_input(struct dg_tail *t, uint32_t input)
 	return NULL;
 }
 
+/* A watch the kernel refused (fs.inotify.max_user_watches, most often): that path is found
+ * by polling only. Said once, and counted. */
+static int add_watch(struct dg_tail *t, const char *path, uint32_t mask)
+{
+	int wd = inotify_add_watch(t->ifd, path, mask);
+
+	if (wd < 0 && errno != ENOENT) {
+		t->st.watch_failures++;
+		if (!t->watch_warned)
+			dg_log_warnx(
+			    "inotify cannot watch %s (%s%s): it and any other path refused a "
+			    "watch are followed by polling only",
+			    path, strerror(errno),
+			    errno == ENOSPC ? ": fs.inotify.max_user_watches reached" : "");
+		t->watch_warned = true;
+	}
+	return wd;
+}
+
 static void watch_file(struct dg_tail *t, struct file *f)
 {
 	f->wd = t->ifd < 0
 	            ? -1
-	            : inotify_add_watch(t->ifd, f->name,
-	                                IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF);
+	            : add_watch(t, f->name, IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF);
 }
 
 /* Starts following path (open as fd) from offset; input is given when restoring. */
@@ -282,7 +301,9 @@ struct dg_tail *dg_tail_new(char *const *globs, size_t nglobs, size_t max_held, 
 	t->buf = dg_xmalloc(READ_CHUNK);
 	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (t->ifd < 0)
-		dg_log_warn("inotify unavailable, following files by polling only");
+		dg_log_warn(
+		    "inotify unavailable (fs.inotify.max_user_instances?): following files by "
+		    "polling only");
 	t->pats = dg_xcalloc(nglobs ? nglobs : 1, sizeof *t->pats);
 	for (size_t i = 0; i < nglobs; i++) {
 		struct pattern *p = &t->pats[t->npats++];
@@ -645,9 +666,9 @@ static void watch_dirs(struct dg_tail *t)
 {
 	for (size_t i = 0; i < t->npats && t->ifd >= 0; i++)
 		if (t->pats[i].dir != NULL && t->pats[i].wd < 0)
-			t->pats[i].wd = inotify_add_watch(t->ifd, t->pats[i].dir,
-			                                  IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
-			                                      IN_DELETE | IN_ATTRIB);
+			t->pats[i].wd = add_watch(t, t->pats[i].dir,
+			                          IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+			                              IN_DELETE | IN_ATTRIB);
 }
 
 /* Whether the file at fd starts like a file we follow: a copy of it (logrotate copying, or a

@@ -54,7 +54,8 @@ struct dg_tail_resume {
 
 struct dg_tail_stats {
 	uint64_t files, held, bytes_read, gaps, gap_bytes, rescans;
-	uint64_t behind; /* bytes written to followed files and not read yet */
+	uint64_t behind;         /* bytes written to followed files and not read yet */
+	uint64_t watch_failures; /* watches inotify refused: those paths are polled only */
 };
 
 struct dg_tail;

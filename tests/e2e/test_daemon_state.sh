@@ -65,7 +65,7 @@ ok "findings log 0640; a successor put in place while stopped is left whole"
 # monotonic clock.
 reports() { find state/reports -maxdepth 1 -name '20*' | wc -l; }
 echo 0 >shift
-export DG_CLOCK_SHIFT=$WORK/shift LD_PRELOAD=$DG_BUILD_DIR/tests/libdg_clockshift.so
+export DG_CLOCK_SHIFT=$WORK/shift LD_PRELOAD=$DG_BUILD_DIR/tests/libdg_faults.so
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 : >findings.jsonl
 start_daemon
@@ -97,3 +97,22 @@ stop_daemon
 lines=$(grep -c "first of each severity" daemon.log)
 [ "$lines" -le 5 ] || fail "$lines journal lines for 3 s of findings"
 ok "6,000 findings in 3 s: $lines lines in the journal"
+
+# inotify refuses every watch (fs.inotify.max_user_watches reached): a warning says polling
+# takes over, /metrics counts the refusals, and every line is still audited.
+PORT=$((20000 + RANDOM % 20000))
+METRICS=127.0.0.1:$PORT write_config
+: >daemon.log
+: >findings.jsonl
+STARTS=0
+DG_NO_WATCHES=1 LD_PRELOAD=$DG_BUILD_DIR/tests/libdg_faults.so start_daemon
+"$WRITER" logs/app.log 1000 100 --start 6411 >/dev/null
+wait_findings 100
+expect_eq "$(grep -c "inotify cannot watch .*fs.inotify.max_user_watches reached.*polling only" \
+	daemon.log)" 1 "warnings that watches are refused"
+python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).read().decode())" \
+	"http://127.0.0.1:$PORT/metrics" >metrics.txt
+awk '$1 == "dgaudit_inotify_watch_failures_total" && $2 > 0 { found = 1 } END { exit !found }' \
+	metrics.txt || fail "watch failures not in /metrics: $(grep inotify metrics.txt)"
+stop_daemon
+ok "inotify refused every watch: warned once, counted in /metrics, 100 lines audited by polling"

@@ -1,9 +1,15 @@
-/* LD_PRELOAD shim for the daemon tests: steps the wall clock (CLOCK_REALTIME and time()) by
- * the number of seconds in the file $DG_CLOCK_SHIFT, re-read every 100 ms, as an NTP step or
- * an administrator's `date -s` would. The monotonic clock is left alone. */
+/* LD_PRELOAD shim for the daemon tests, faults a test cannot cause otherwise without changing
+ * the machine:
+ * - DG_CLOCK_SHIFT=FILE steps the wall clock (CLOCK_REALTIME and time()) by the seconds in
+ *   FILE, re-read every 100 ms, as an NTP step or `date -s` would; monotonic time is left alone;
+ * - DG_NO_WATCHES=1 makes inotify_add_watch fail with ENOSPC, as when
+ *   fs.inotify.max_user_watches is reached. */
 #include <dlfcn.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <time.h>
 
 static int (*real_gettime)(clockid_t, struct timespec *);
@@ -49,4 +55,18 @@ time_t time(time_t *t)
 	if (t != NULL)
 		*t = ts.tv_sec;
 	return ts.tv_sec;
+}
+
+int inotify_add_watch(int fd, const char *path, uint32_t mask)
+{
+	static int (*real_add)(int, const char *, uint32_t);
+
+	if (getenv("DG_NO_WATCHES") != NULL) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if (real_add == NULL)
+		real_add =
+		    (int (*)(int, const char *, uint32_t))dlsym(RTLD_NEXT, "inotify_add_watch");
+	return real_add(fd, path, mask);
 }
