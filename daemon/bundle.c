@@ -494,6 +494,7 @@ struct link {
 	int64_t seq;
 	char sha[DG_HASH_HEXLEN];
 	char prev[DG_HASH_HEXLEN]; /* "" when null */
+	char key[DG_HASH_HEXLEN];  /* the signing key's fingerprint */
 	bool has_seq;
 };
 
@@ -561,6 +562,7 @@ static int verify_one(const char *bundle, const char *pubkey_pem, size_t pemlen,
 		dg_hash_hex(d, DG_HASH_LEN, link->sha);
 		snprintf(link->prev, sizeof link->prev, "%s", prev ? prev : "");
 		link->has_seq = dg_cjson_intval(dg_cjson_get(r, "report_seq"), &link->seq);
+		snprintf(link->key, sizeof link->key, "%s", fingerprint);
 	}
 	dg_cjson_free(owned);
 	free(report);
@@ -649,11 +651,23 @@ int dg_bundle_verify_chain(const char *dir, const char *pubkey_pem, size_t pemle
 			bad++;
 		}
 	}
-	if (info != NULL && n > 0)
-		*info = dg_xasprintf("%zu reports, seq %lld to %lld, chained%s", n,
+	if (info != NULL && n > 0) {
+		struct dg_buf keys = {0};
+
+		/* a key changed along the chain is said: the daemon records why in the report that
+		 * follows (keys_replaced), and a verifier should not have to notice alone */
+		for (size_t i = 1; i < n; i++)
+			if (strcmp(links[i].key, links[i - 1].key) != 0)
+				dg_buf_printf(
+				    &keys, "; the signing key changes at report %lld (sha256:%s)",
+				    (long long)links[i].seq, links[i].key);
+		*info = dg_xasprintf("%zu reports, seq %lld to %lld, chained%s%s", n,
 		                     (long long)links[0].seq, (long long)links[n - 1].seq,
 		                     links[0].prev[0] ? " (the first follows an earlier report)"
-		                                      : " from the first");
+		                                      : " from the first",
+		                     keys.len ? keys.data : "");
+		dg_buf_release(&keys);
+	}
 	for (size_t i = 0; i < n; i++)
 		free(links[i].name);
 	free(links);

@@ -8,6 +8,7 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "dgaudit/bundle.h"
+#include "dgaudit/checkpoint.h"
 #include "dgaudit/clock.h"
 #include "dgaudit/config.h"
 #include "dgaudit/dirlock.h"
@@ -30,14 +32,14 @@
 #include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
 
-#define JOURNAL_MS         10000     /* at most one line of findings this often */
-#define TICK_MS            50        /* how often the commit timer looks */
-#define FINDING_COMMIT_MS  10        /* a finding is durable and visible this soon, */
-#define COMMIT_MS          250       /* other progress this often, */
-#define COMMIT_SHARE       10        /* but commits take at most 1/COMMIT_SHARE of the time */
-#define PUMP_BUDGET        (8 << 20) /* bytes read per turn of the loop, so timers still run */
-#define HOLD_MS            250       /* a PostgreSQL message quiet this long has no more lines */
-#define CHECKPOINT_VERSION 1
+#define JOURNAL_MS         10000        /* at most one line of findings this often */
+#define TICK_MS            50           /* how often the commit timer looks */
+#define FINDING_COMMIT_MS  10           /* a finding is durable and visible this soon, */
+#define COMMIT_MS          250          /* other progress this often, */
+#define COMMIT_SHARE       10           /* but commits take at most 1/COMMIT_SHARE of the time */
+#define PUMP_BUDGET        (8 << 20)    /* bytes read per turn of the loop, so timers still run */
+#define HOLD_MS            250          /* a PostgreSQL message quiet this long has no more lines */
+#define CHECKPOINT_VERSION 2            /* 2: sealed with a MAC under state.key */
 #define MAX_CHECKPOINT     (256u << 20) /* window state can be large; refuse absurd files */
 
 /* What the daemon knows of each pipeline input beyond the pipeline itself. */
@@ -59,6 +61,9 @@ struct daemon {
 	struct dg_dirlock *lock, *chain_lock; /* the state directory, the report chain */
 	struct dg_signer *signer;
 	uint8_t pkey[DG_PSEUDONYM_KEY_LEN];
+	uint8_t skey[DG_KEY_LEN];            /* the checkpoint's MAC key */
+	bool new_signer, new_pkey, new_skey; /* keys this start created */
+	bool unsealed;                       /* resumed from a checkpoint of version 1 */
 	struct event_base *base;
 	struct event *ev_inotify, *ev_poll, *ev_commit, *ev_pump, *ev_watchdog;
 	struct event *ev_sig[4];
@@ -117,7 +122,8 @@ static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *jso
 	if (d->journal_count[m->rule->severity]++ == 0 && d->journal.len < 4096)
 		dg_buf_printf(&d->journal, "%s%s (%s) at %s:%llu", d->journal.len ? ", " : "",
 		              m->rule->id, dg_rules_severity_name(m->rule->severity),
-		              d->ins[ref->input].path, (unsigned long long)ref->line);
+		              ref->input < d->nins ? d->ins[ref->input].path : "dgaudit",
+		              (unsigned long long)ref->line);
 	d->findings_total++;
 	d->by_severity[m->rule->severity]++;
 	dg_cjson_free(json);
@@ -459,6 +465,7 @@ static void write_checkpoint(struct daemon *d, uint64_t report_len)
 	rem = dg_cjson_set(c, "remembered", dg_cjson_array());
 	dg_tail_each_remembered(d->tail, save_remembered, rem);
 	dg_cjson_write(c, &text);
+	dg_checkpoint_seal(d->skey, &text);
 	if (dg_fileio_write_atomic(d->ckpt_path, text.data, text.len, 0600, &cause) != 0)
 		dg_log_fatalx("writing the checkpoint: %s",
 		              cause); /* nothing can be promised now */
@@ -677,15 +684,40 @@ static bool recover(struct daemon *d)
 	uint64_t report_len, findings_len;
 	bool closed;
 	struct stat st;
+	int64_t version = 0;
 
 	if (access(d->ckpt_path, F_OK) != 0 && errno == ENOENT)
 		return false; /* a first start */
 	text = dg_fileio_read(d->ckpt_path, MAX_CHECKPOINT, &len, &cause);
 	if (text == NULL)
 		dg_log_fatalx("%s", cause);
+	/* Nothing in a checkpoint is believed before its seal is: an edited offset would skip or
+	 * repeat records unseen. */
+	switch (dg_checkpoint_open(d->skey, text, len, &len)) {
+	case DG_CHECKPOINT_SEALED:
+		break;
+	case DG_CHECKPOINT_UNSEALED:
+		d->unsealed = true;
+		break;
+	case DG_CHECKPOINT_BROKEN:
+		dg_log_fatalx("%s was changed since dgaudit wrote it, or written under another "
+		              "state key (its MAC does not verify%s): refusing to resume from it. "
+		              "Move it away to start anew; the next report records that the state "
+		              "was lost",
+		              d->ckpt_path, d->new_skey ? ", and state.key was just created" : "");
+	}
 	c = dg_cjson_parse(text, len, &why);
 	free(text);
 	p = dg_cjson_get(c, "period");
+	if (c != NULL && (!dg_cjson_intval(dg_cjson_get(c, "version"), &version) || version < 1 ||
+	                  version > CHECKPOINT_VERSION))
+		dg_log_fatalx("%s: checkpoint version %lld is not one this dgaudit reads (1 to %d)",
+		              d->ckpt_path, (long long)version, CHECKPOINT_VERSION);
+	if (d->unsealed && version >= 2)
+		dg_log_fatalx(
+		    "%s: its MAC was removed: refusing to resume from it. Move it away to "
+		    "start anew; the next report records that the state was lost",
+		    d->ckpt_path);
 	if (c == NULL || p == NULL || !get_u64(p, "seq", &d->seq) ||
 	    !get_u64(p, "report_length", &report_len) ||
 	    !get_u64(p, "findings_length", &findings_len) ||
@@ -1207,6 +1239,49 @@ static int64_t checkpoint_time(struct daemon *d)
 	return stat(d->ckpt_path, &st) == 0 ? (int64_t)st.st_mtime - 1 : (int64_t)time(NULL) - 1;
 }
 
+/* What went wrong with dgaudit's own state: warned, an integrity event of the report, and an
+ * event the rules see (PCI-AUDIT-STATE-LOST makes it a critical finding). */
+static void self_integrity(struct daemon *d, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void self_integrity(struct daemon *d, const char *type, const char *fmt, ...)
+{
+	va_list ap;
+	char *detail;
+	int64_t now = dg_clock_wall_ms();
+
+	va_start(ap, fmt);
+	detail = dg_xvasprintf(fmt, ap);
+	va_end(ap);
+	dg_log_warnx("%s", detail);
+	dg_report_integrity(d->report, now, type, detail);
+	dg_pipeline_integrity(d->pipe, now, type, detail);
+	free(detail);
+}
+
+/* A start that finds less state than it should: said, never a quiet start from zero. */
+static void check_state(struct daemon *d, bool resumed)
+{
+	if (!resumed && d->has_prev)
+		self_integrity(
+		    d, "state_lost",
+		    "%s holds no checkpoint, yet report %llu is in %s: the daemon's state "
+		    "was lost or reset; inputs are read again from their start, so what "
+		    "earlier reports covered is audited again",
+		    d->state_dir, (unsigned long long)(d->seq - 1), d->reports_dir);
+	if ((resumed || d->has_prev) && (d->new_signer || d->new_pkey))
+		self_integrity(d, "keys_replaced", "a new %s was created beside existing state: %s",
+		               d->new_signer ? "signing key" : "pseudonymisation key",
+		               d->new_signer ? "reports from now on are signed by another key"
+		                             : "subject pseudonyms from now on differ from earlier "
+		                               "reports'");
+	if (d->unsealed)
+		self_integrity(d, "checkpoint_unsealed",
+		               "%s carried no MAC (written by an older dgaudit): resumed from it "
+		               "unverified; it is sealed from now on",
+		               d->ckpt_path);
+}
+
 static int setup(struct daemon *d)
 {
 	char *cause = NULL, **globs;
@@ -1230,8 +1305,9 @@ static int setup(struct daemon *d)
 	d->ckpt_path = dg_xasprintf("%s/checkpoint.json", d->state_dir);
 	if ((d->lock = dg_dirlock_new(d->state_dir, 0700, &cause)) == NULL ||
 	    (d->chain_lock = dg_dirlock_new(d->reports_dir, 0755, &cause)) == NULL ||
-	    (d->signer = dg_keystore_signer(d->cfg, true, &cause)) == NULL ||
-	    dg_keystore_pseudonym(d->cfg, true, d->pkey, &cause) != 0) {
+	    (d->signer = dg_keystore_signer(d->cfg, true, &d->new_signer, &cause)) == NULL ||
+	    dg_keystore_pseudonym(d->cfg, true, d->pkey, &d->new_pkey, &cause) != 0 ||
+	    dg_keystore_state(d->cfg, true, d->skey, &d->new_skey, &cause) != 0) {
 		fprintf(stderr, "dgaudit daemon: %s\n", cause);
 		free(cause);
 		return DG_EXIT_USAGE;
@@ -1249,6 +1325,7 @@ static int setup(struct daemon *d)
 		continue_chain(d);
 		begin_period(d);
 	}
+	check_state(d, resumed);
 	dg_report_integrity(d->report, dg_clock_wall_ms(), "start",
 	                    resumed ? "daemon started, resuming from its checkpoint"
 	                            : "daemon started without a checkpoint");
@@ -1324,6 +1401,7 @@ static void teardown(struct daemon *d)
 	dg_buf_release(&d->pending_findings);
 	dg_buf_release(&d->journal);
 	dg_hash_cleanse(d->pkey, sizeof d->pkey);
+	dg_hash_cleanse(d->skey, sizeof d->skey);
 	dg_sign_free(d->signer);
 	dg_dirlock_free(d->chain_lock);
 	dg_dirlock_free(d->lock);

@@ -47,6 +47,7 @@ static const char *const model_names[DG_F_NMODEL] = {
     [DG_F_AUDIT_GAP] = "dg.audit_gap",
     [DG_F_FILE_PATH] = "file.path",
     [DG_F_AUDIT_KEY] = "audit.key",
+    [DG_F_INTEGRITY] = "dg.integrity",
 };
 
 static const enum dg_field_type model_types[DG_F_NMODEL] = {
@@ -91,6 +92,7 @@ static const enum dg_field_type model_types[DG_F_NMODEL] = {
     [DG_F_AUDIT_GAP] = DG_TYPE_NUMBER,
     [DG_F_FILE_PATH] = DG_TYPE_STRING,
     [DG_F_AUDIT_KEY] = DG_TYPE_STRING,
+    [DG_F_INTEGRITY] = DG_TYPE_STRING,
 };
 
 static const char *const actions[] = {"read",  "write", "delete", "export",   "share", "login",

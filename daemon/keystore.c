@@ -33,7 +33,8 @@ static char *key_path(const struct dg_config *cfg, const char *configured, const
 	return path;
 }
 
-struct dg_signer *dg_keystore_signer(const struct dg_config *cfg, bool service, char **cause)
+struct dg_signer *dg_keystore_signer(const struct dg_config *cfg, bool service, bool *created,
+                                     char **cause)
 {
 	bool is_default;
 	char *path = key_path(cfg, cfg->key_path, "signing.key", service, &is_default, cause);
@@ -41,11 +42,15 @@ struct dg_signer *dg_keystore_signer(const struct dg_config *cfg, bool service, 
 	struct dg_buf pem = {0};
 	char fp[DG_HASH_HEXLEN];
 
+	if (created != NULL)
+		*created = false;
 	if (path == NULL)
 		return NULL;
 	if (is_default && access(path, F_OK) != 0 && errno == ENOENT) {
 		if (dg_sign_keygen(path, DG_SIGN_ED25519, cause) != 0)
 			goto out;
+		if (created != NULL)
+			*created = true;
 		s = dg_sign_load(path, cause);
 		if (s == NULL)
 			goto out;
@@ -64,26 +69,29 @@ out:
 	return s;
 }
 
-int dg_keystore_pseudonym(const struct dg_config *cfg, bool service,
-                          uint8_t key[DG_PSEUDONYM_KEY_LEN], char **cause)
+/* A 32-byte key kept as hex in a private file: loaded, or created when it is the default one
+ * and missing (*created says so). what names it in messages, use says what it is for. */
+static int hex_key(const struct dg_config *cfg, const char *configured, const char *name,
+                   const char *what, const char *use, bool service, uint8_t key[DG_KEY_LEN],
+                   bool *created, char **cause)
 {
 	bool is_default;
-	char *path =
-	    key_path(cfg, cfg->pseudonym_key_path, "pseudonym.key", service, &is_default, cause);
-	char hex[2 * DG_PSEUDONYM_KEY_LEN + 2];
+	char *path = key_path(cfg, configured, name, service, &is_default, cause);
+	char hex[2 * DG_KEY_LEN + 2];
 	char *text = NULL;
 	size_t len;
 	int rc = -1, fd;
 
+	if (created != NULL)
+		*created = false;
 	if (path == NULL)
 		return -1;
 	if (is_default && access(path, F_OK) != 0 && errno == ENOENT) {
-		if (getrandom(key, DG_PSEUDONYM_KEY_LEN, 0) != DG_PSEUDONYM_KEY_LEN) {
-			*cause = dg_xasprintf("no randomness for a pseudonymisation key: %s",
-			                      strerror(errno));
+		if (getrandom(key, DG_KEY_LEN, 0) != DG_KEY_LEN) {
+			*cause = dg_xasprintf("no randomness for a %s: %s", what, strerror(errno));
 			goto out;
 		}
-		dg_hash_hex(key, DG_PSEUDONYM_KEY_LEN, hex);
+		dg_hash_hex(key, DG_KEY_LEN, hex);
 		strcat(hex, "\n");
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0 || write(fd, hex, strlen(hex)) != (ssize_t)strlen(hex) ||
@@ -95,14 +103,14 @@ int dg_keystore_pseudonym(const struct dg_config *cfg, bool service,
 			goto out;
 		}
 		close(fd);
-		dg_log_info("created a new pseudonymisation key %s; subject ids in reports are "
-		            "HMACs under it, keep it private",
-		            path);
+		dg_log_info("created a new %s %s; %s, keep it private", what, path, use);
+		if (created != NULL)
+			*created = true;
 		rc = 0;
 		goto out;
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) >= 0) {
-		int bad = dg_fileio_check_private(fd, path, "pseudonymisation key", cause);
+		int bad = dg_fileio_check_private(fd, path, what, cause);
 
 		close(fd);
 		if (bad != 0)
@@ -113,10 +121,8 @@ int dg_keystore_pseudonym(const struct dg_config *cfg, bool service,
 		goto out;
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
 		text[--len] = '\0';
-	if (len != 2 * DG_PSEUDONYM_KEY_LEN ||
-	    dg_hash_unhex(text, key, DG_PSEUDONYM_KEY_LEN) != 0) {
-		*cause = dg_xasprintf("pseudonymisation key %s: expected %d hex digits", path,
-		                      2 * DG_PSEUDONYM_KEY_LEN);
+	if (len != 2 * DG_KEY_LEN || dg_hash_unhex(text, key, DG_KEY_LEN) != 0) {
+		*cause = dg_xasprintf("%s %s: expected %d hex digits", what, path, 2 * DG_KEY_LEN);
 		goto out;
 	}
 	rc = 0;
@@ -128,4 +134,19 @@ out:
 	dg_hash_cleanse(hex, sizeof hex);
 	free(path);
 	return rc;
+}
+
+int dg_keystore_pseudonym(const struct dg_config *cfg, bool service,
+                          uint8_t key[DG_PSEUDONYM_KEY_LEN], bool *created, char **cause)
+{
+	return hex_key(cfg, cfg->pseudonym_key_path, "pseudonym.key", "pseudonymisation key",
+	               "subject ids in reports are HMACs under it", service, key, created, cause);
+}
+
+int dg_keystore_state(const struct dg_config *cfg, bool service, uint8_t key[DG_KEY_LEN],
+                      bool *created, char **cause)
+{
+	return hex_key(cfg, NULL, "state.key", "state key",
+	               "the checkpoint carries a MAC under it, so an edit is caught", service, key,
+	               created, cause);
 }

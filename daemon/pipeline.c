@@ -64,13 +64,16 @@ struct dg_pipeline {
 	uint32_t ninputs, cap;
 	struct dg_pipeline_totals totals;
 	char why[128];
+	char self_ts[DG_TS_BUFSZ]; /* the time of an event about dgaudit itself */
 };
 
 static const char *input_name(void *arg, uint32_t input)
 {
 	struct dg_pipeline *p = arg;
 
-	return input < p->ninputs ? p->inputs[input].st.name : "?";
+	return input < p->ninputs     ? p->inputs[input].st.name
+	       : input == DG_REF_SELF ? "dgaudit"
+	                              : "?";
 }
 
 struct dg_pipeline *dg_pipeline_new(const struct dg_config *cfg, const uint8_t *pseudonym_key,
@@ -255,6 +258,22 @@ static void event_time(struct dg_pipeline *p, const struct dg_evt *evt)
 	if (!p->totals.have_time || evt->ts_ms > p->totals.last_ms)
 		p->totals.last_ms = evt->ts_ms;
 	p->totals.have_time = true;
+}
+
+void dg_pipeline_integrity(struct dg_pipeline *p, int64_t now_ms, const char *type,
+                           const char *detail)
+{
+	struct dg_evt *evt = &p->evt;
+	struct dg_ref ref = {DG_REF_SELF, 0, 0};
+
+	dg_ts_format(now_ms, p->self_ts);
+	dg_evt_clear(evt);
+	evt->ts_ms = now_ms;
+	dg_evt_set(evt, DG_F_TIMESTAMP, p->self_ts, strlen(p->self_ts));
+	dg_evt_set(evt, DG_F_SERVICE_NAME, "dgaudit", 7);
+	dg_evt_set(evt, DG_F_INTEGRITY, type, strlen(type));
+	dg_evt_set(evt, DG_F_MESSAGE, detail, strlen(detail));
+	evaluate_evt(p, evt, &ref);
 }
 
 /* The logins a PostgreSQL parser held back and now lets stand, before what comes after them. */

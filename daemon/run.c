@@ -414,8 +414,8 @@ int dg_run_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	signer = dg_keystore_signer(r.cfg, false, &cause);
-	if (signer == NULL || dg_keystore_pseudonym(r.cfg, false, pkey, &cause) != 0) {
+	signer = dg_keystore_signer(r.cfg, false, NULL, &cause);
+	if (signer == NULL || dg_keystore_pseudonym(r.cfg, false, pkey, NULL, &cause) != 0) {
 		fprintf(stderr, "dgaudit run: %s\n", cause);
 		goto out;
 	}

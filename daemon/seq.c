@@ -347,7 +347,9 @@ void dg_seq_save(const struct dg_seq *s, struct dg_cjson *arr, const uint32_t *r
 				dg_cjson_push(x, dg_cjson_int((int64_t)i));
 				dg_cjson_push(x, dg_cjson_int(e->t));
 				dg_cjson_push(x, dg_cjson_int(e->v));
-				dg_cjson_push(x, dg_cjson_int(remap[e->ref.input]));
+				dg_cjson_push(x, dg_cjson_int((e->ref.input == DG_REF_SELF
+				                                   ? DG_REF_SELF
+				                                   : remap[e->ref.input])));
 				dg_cjson_push(x, dg_cjson_int((int64_t)e->ref.line));
 				dg_cjson_push(x, dg_cjson_int((int64_t)e->ref.offset));
 			}

@@ -539,7 +539,7 @@ struct dg_cjson *dg_window_ref_save(const struct dg_ref *r, const uint32_t *rema
 {
 	struct dg_cjson *x = dg_cjson_array();
 
-	dg_cjson_push(x, dg_cjson_int(remap[r->input]));
+	dg_cjson_push(x, dg_cjson_int((r->input == DG_REF_SELF ? DG_REF_SELF : remap[r->input])));
 	dg_cjson_push(x, dg_cjson_int((int64_t)r->line));
 	dg_cjson_push(x, dg_cjson_int((int64_t)r->offset));
 	return x;

@@ -54,6 +54,7 @@ enum dg_field {
 	DG_F_AUDIT_GAP,    /* statements that ran unaudited while auditing was lowered */
 	DG_F_FILE_PATH,    /* the file an operating-system event touched */
 	DG_F_AUDIT_KEY,    /* the key of the audit rule that logged it (auditd -k) */
+	DG_F_INTEGRITY,    /* dgaudit's own integrity event: state_lost, keys_replaced, ... */
 	DG_F_NMODEL
 };
 
@@ -86,6 +87,8 @@ struct dg_val {
 };
 
 /* Where a record came from: input number, line and byte offset; findings cite these. */
+#define DG_REF_SELF UINT32_MAX /* dg_ref.input of an event dgaudit makes about itself */
+
 struct dg_ref {
 	uint32_t input;
 	uint64_t line;

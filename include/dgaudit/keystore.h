@@ -9,13 +9,18 @@
 #include "dgaudit/config.h"
 #include "dgaudit/sign.h"
 
-#define DG_PSEUDONYM_KEY_LEN 32
+#define DG_KEY_LEN           32 /* the HMAC keys: pseudonyms, state */
+#define DG_PSEUDONYM_KEY_LEN DG_KEY_LEN
 
-/* The report signing key. A configured key must exist; the default one is created if missing.
- * NULL with *cause. */
-struct dg_signer *dg_keystore_signer(const struct dg_config *cfg, bool service, char **cause);
+/* The report signing key. A configured key must exist; the default one is created if missing
+ * (*created then true; created may be NULL). NULL with *cause. */
+struct dg_signer *dg_keystore_signer(const struct dg_config *cfg, bool service, bool *created,
+                                     char **cause);
 /* The site key for HMAC pseudonyms, loaded or created the same way. */
 int dg_keystore_pseudonym(const struct dg_config *cfg, bool service,
-                          uint8_t key[DG_PSEUDONYM_KEY_LEN], char **cause);
+                          uint8_t key[DG_PSEUDONYM_KEY_LEN], bool *created, char **cause);
+/* The daemon's key for the checkpoint's MAC, state.key in the state directory. */
+int dg_keystore_state(const struct dg_config *cfg, bool service, uint8_t key[DG_KEY_LEN],
+                      bool *created, char **cause);
 
 #endif

@@ -95,6 +95,10 @@ void dg_pipeline_close_period(struct dg_pipeline *p, uint32_t input, struct dg_i
 /* Audits what parsers hold back to see what follows (a PostgreSQL login whose backend may fail
  * at once): before a checkpoint, so that nothing held is lost to a restart. */
 void dg_pipeline_settle(struct dg_pipeline *p);
+/* An event about dgaudit itself (dg.integrity = type, message = detail: its state lost, its
+ * keys replaced), audited like any other, so a rule makes it a finding. */
+void dg_pipeline_integrity(struct dg_pipeline *p, int64_t now_ms, const char *type,
+                           const char *detail);
 /* Whether the input's period so far is an audit: false, with why in out (cap bytes), when
  * more than max_ratio of its records are malformed, naming the reason given most (for a
  * PostgreSQL log, the log_line_prefix expected) and the first malformed line. */

@@ -116,3 +116,48 @@ awk '$1 == "dgaudit_inotify_watch_failures_total" && $2 > 0 { found = 1 } END { 
 	metrics.txt || fail "watch failures not in /metrics: $(grep inotify metrics.txt)"
 stop_daemon
 ok "inotify refused every watch: warned once, counted in /metrics, 100 lines audited by polling"
+
+# Lost or altered state is never silent. The checkpoint is sealed: an edited offset is refused.
+write_config
+sed -i "s/packs = \\[\\];/packs = [\"pci-dss\"];/" dgaudit.conf
+: >daemon.log
+: >findings.jsonl
+STARTS=0
+start_daemon
+"$WRITER" logs/app.log 1000 20 --start 6511 >/dev/null
+wait_findings 20
+stop_daemon
+cp state/checkpoint.json good.checkpoint
+python3 - state/checkpoint.json <<'PY'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+open(p, "w").write(re.sub(r'"resume":(\d+)', lambda m: '"resume":%d' % (int(m.group(1)) // 2), s, 1))
+PY
+expect_rc 2 "$DGAUDIT" daemon -c dgaudit.conf 2>edited.err
+grep -q "checkpoint.json was changed since dgaudit wrote it, or written under another state key" \
+	edited.err || fail "edited checkpoint: $(cat edited.err)"
+cp good.checkpoint state/checkpoint.json
+ok "a checkpoint with an edited offset is refused before anything in it is used"
+
+# The checkpoint gone beside a report chain, then a signing key replaced: each is an integrity
+# event of the next report and a critical finding.
+rm state/checkpoint.json
+start_daemon
+stop_daemon
+grep -q "holds no checkpoint, yet report .* is in state/reports" daemon.log ||
+	fail "a lost checkpoint was not said: $(tail -5 daemon.log)"
+rm state/signing.key state/signing.key.pub.pem
+start_daemon
+stop_daemon
+grep -q "a new signing key was created beside existing state" daemon.log ||
+	fail "a replaced key was not said"
+"$DGAUDIT" verify state/reports >verify.out || fail "the chain does not verify"
+grep -q "; the signing key changes at report " verify.out ||
+	fail "verify does not say the key changed: $(cat verify.out)"
+jq -e -s '[.[].integrity_events[].type] | (index("state_lost") != null and
+	index("keys_replaced") != null)' state/reports/*/report.json >/dev/null ||
+	fail "the reports do not carry the integrity events"
+expect_eq "$(jq -r 'select(.rule == "PCI-AUDIT-STATE-LOST") | .fields["dg.integrity"]' \
+	findings.jsonl | sort | tr '\n' ' ')" "keys_replaced state_lost " "state findings"
+ok "a lost checkpoint and a new signing key: integrity events and critical findings"
