@@ -253,7 +253,7 @@ struct dg_cjson *dg_cjson_push(struct dg_cjson *arr, struct dg_cjson *val)
 
 enum dg_cjson_type dg_cjson_type(const struct dg_cjson *v)
 {
-	return v->type;
+	return v != NULL ? v->type : DG_CJSON_NONE; /* so a chain of lookups needs no NULL check */
 }
 
 const struct dg_cjson *dg_cjson_get(const struct dg_cjson *obj, const char *key)
@@ -359,6 +359,7 @@ void dg_cjson_write(const struct dg_cjson *v, struct dg_buf *out)
 {
 	switch (v->type) {
 	case DG_CJSON_NULL:
+	case DG_CJSON_NONE: /* no value is stored with this type */
 		dg_buf_adds(out, "null");
 		break;
 	case DG_CJSON_BOOL:

@@ -18,7 +18,8 @@ enum dg_cjson_type {
 	DG_CJSON_STRING,
 	DG_CJSON_ARRAY,
 	DG_CJSON_OBJECT,
-	DG_CJSON_RAW /* already canonical text, written as is */
+	DG_CJSON_RAW, /* already canonical text, written as is */
+	DG_CJSON_NONE /* no value at all: the type of NULL, as a lookup that found nothing gives */
 };
 
 struct dg_cjson;
