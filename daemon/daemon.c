@@ -313,7 +313,7 @@ static struct dg_cjson *save_inputs(struct daemon *d, uint32_t *remap)
 
 	dg_engine_inputs(dg_pipeline_engine(d->pipe), mark_used, used);
 	for (uint32_t i = 0; i < d->nins; i++) {
-		const struct din *in = &d->ins[i];
+		struct din *in = &d->ins[i];
 		const struct dg_input_stats *st = dg_pipeline_input(d->pipe, i);
 		struct dg_cjson *o;
 		uint64_t line, resume;
@@ -325,6 +325,9 @@ static struct dg_cjson *save_inputs(struct daemon *d, uint32_t *remap)
 		remap[i] = next++;
 		o = dg_cjson_push(arr, dg_cjson_object());
 		resume = dg_pipeline_resume(d->pipe, i, &line);
+		/* the fingerprint as it is now: a file found empty has one only once written */
+		if (in->active)
+			dg_tail_id_of(d->tail, i, &in->id);
 		dg_cjson_set(o, "path", dg_cjson_str(in->path));
 		dg_cjson_set(o, "source", dg_cjson_str(in->source));
 		dg_cjson_set(o, "format", dg_cjson_str(in->format));

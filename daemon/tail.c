@@ -1,5 +1,6 @@
 #include "dgaudit/tail.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -13,13 +14,16 @@
 #include <unistd.h>
 
 #include "dgaudit/clock.h"
+#include "dgaudit/idtable.h"
 #include "dgaudit/log.h"
 #include "dgaudit/source.h"
 #include "dgaudit/xmalloc.h"
 
 #define READ_CHUNK (1024 * 1024)
-#define REMEMBERED 256
-#define NO_INPUT   UINT32_MAX
+#define COPY_MIN                                                                                   \
+	64 /* a copy is told by at least this much of the start (an empty start is any file) */
+#define PRUNE_MIN 256 /* remembered identities before the first look at what is still on disk */
+#define NO_INPUT  UINT32_MAX
 
 struct file {
 	struct file *next;
@@ -44,11 +48,6 @@ struct pattern {
 	int wd;
 };
 
-struct remembered {
-	struct dg_tail_id id;
-	uint64_t offset, line;
-};
-
 struct dg_tail {
 	struct pattern *pats;
 	size_t npats;
@@ -63,8 +62,8 @@ struct dg_tail {
 	char fpbuf[DG_TAIL_FP_BYTES]; /* scratch for fingerprints, apart from buf's data */
 	bool rescan;
 	bool watch_warned;
-	struct remembered rem[REMEMBERED];
-	size_t nrem, rem_next;
+	struct dg_idtable *ids; /* files read to their end, while they can still be seen */
+	size_t prune_at;
 	struct dg_tail_stats st;
 };
 
@@ -242,18 +241,33 @@ static void remember(struct dg_tail *t, const struct dg_tail_id *id, uint64_t of
 {
 	if (id->fp_len == 0)
 		return;
-	t->rem[t->rem_next] = (struct remembered){*id, offset, line};
-	t->rem_next = (t->rem_next + 1) % REMEMBERED;
-	if (t->nrem < REMEMBERED)
-		t->nrem++;
+	dg_idtable_put(t->ids, id, offset, line);
 }
 
-/* A file consumed before whose start this fd's file shares, or NULL. */
-static const struct remembered *recall(struct dg_tail *t, int fd)
+/* A file read before that fd's file is: the same inode with the same start, or (a copy, as
+ * copytruncate makes) another inode with a remembered file's start. NULL if none. */
+static const struct dg_idrec *recall(struct dg_tail *t, int fd)
 {
-	for (size_t i = 0; i < t->nrem; i++)
-		if (fd_matches(fd, &t->rem[i].id, t->buf))
-			return &t->rem[i];
+	struct stat st;
+	struct dg_tail_id here = {0};
+	const struct dg_idrec *r;
+
+	if (fstat(fd, &st) != 0)
+		return NULL;
+	r = dg_idtable_by_inode(t->ids, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	if (r != NULL && fd_matches(fd, &r->id, t->buf))
+		return r;
+	/* most fingerprints are of the first KiB: that one is computed once */
+	fingerprint_fd(fd, 0, (uint64_t)st.st_size, &here, t->buf);
+	for (size_t i = 0; i < dg_idtable_count(t->ids); i++) {
+		r = dg_idtable_at(t->ids, i);
+		if (r->id.fp_len < COPY_MIN || r->id.fp_off + r->id.fp_len > (uint64_t)st.st_size)
+			continue; /* too little to tell, or too short to start like it */
+		if (r->id.fp_off == 0 && r->id.fp_len == here.fp_len
+		        ? strcmp(r->id.fp, here.fp) == 0
+		        : fd_matches(fd, &r->id, t->buf))
+			return r;
+	}
 	return NULL;
 }
 
@@ -299,6 +313,8 @@ struct dg_tail *dg_tail_new(char *const *globs, size_t nglobs, size_t max_held, 
 	t->max_held = max_held ? max_held : 1;
 	t->idle_ms = idle_ms;
 	t->buf = dg_xmalloc(READ_CHUNK);
+	t->ids = dg_idtable_new();
+	t->prune_at = PRUNE_MIN;
 	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (t->ifd < 0)
 		dg_log_warn(
@@ -338,6 +354,7 @@ void dg_tail_free(struct dg_tail *t)
 	if (t->ifd >= 0)
 		close(t->ifd);
 	free(t->buf);
+	dg_idtable_free(t->ids);
 	free(t);
 }
 
@@ -628,6 +645,7 @@ static bool copy_of_followed(struct dg_tail *t, int fd);
 static bool catch_missed(void *arg, const char *sib)
 {
 	struct dg_tail *t = arg;
+	const struct dg_idrec *r;
 	struct stat st;
 	struct file *f;
 	int fd;
@@ -638,17 +656,24 @@ static bool catch_missed(void *arg, const char *sib)
 	fd = open(sib, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	if (copy_of_followed(t, fd) || recall(t, fd) != NULL ||
+	if (copy_of_followed(t, fd) ||
 	    (pread(fd, t->fpbuf, 2, 0) == 2 && (uint8_t)t->fpbuf[0] == 0x1f &&
 	     (uint8_t)t->fpbuf[1] == 0x8b)) {
-		close(fd); /* a copy, consumed already, or a compressed archive */
+		close(fd); /* a copy of what is followed, or a compressed archive */
 		return false;
 	}
-	f = follow(t, t->sibling_of, sib, fd, &st, 0, 1, NULL);
+	r = recall(t, fd);
+	if (r != NULL && r->offset >= (uint64_t)st.st_size) {
+		close(fd); /* read to its end already, under this name or another */
+		return false;
+	}
+	f = follow(t, t->sibling_of, sib, fd, &st, r ? r->offset : 0, r ? r->line : 1, NULL);
 	f->held = true;
 	f->idle_since = dg_clock_mono_ms();
 	t->h.event(t->h.arg, f->input, "rotation", 0,
-	           "a generation rotated away before it was followed: reading it from its start");
+	           r ? "a copy of a file read before holds more: reading what was not read"
+	             : "a generation rotated away before it was followed: reading it from its "
+	               "start");
 	return false; /* there may be more */
 }
 
@@ -699,7 +724,7 @@ static bool rotation_of_followed(struct dg_tail *t, const char *path)
 static void discover(struct dg_tail *t, const char *path, const struct stat *st)
 {
 	int fd;
-	const struct remembered *r;
+	const struct dg_idrec *r;
 	uint8_t magic[2];
 
 	if (by_inode(t, (uint64_t)st->st_dev, (uint64_t)st->st_ino) != NULL ||
@@ -725,6 +750,95 @@ static void discover(struct dg_tail *t, const char *path, const struct stat *st)
 		follow(t, path, path, fd, st, r->offset, r->line, NULL);
 	else
 		follow(t, path, path, fd, st, 0, 1, NULL);
+}
+
+/* ---- remembered identities ----------------------------------------------------------------- */
+
+struct inodes {
+	uint64_t (*v)[2];
+	size_t n, cap;
+};
+
+static void add_dir(struct inodes *in, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, 0) != 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (in->n == in->cap) {
+			in->cap = in->cap ? 2 * in->cap : 256;
+			in->v = dg_xreallocarray(in->v, in->cap, sizeof *in->v);
+		}
+		in->v[in->n][0] = (uint64_t)st.st_dev;
+		in->v[in->n++][1] = (uint64_t)st.st_ino;
+	}
+	closedir(d);
+}
+
+static int by_dev_ino(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+static bool on_disk(void *arg, const struct dg_idrec *r)
+{
+	const struct inodes *in = arg;
+	uint64_t k[2] = {r->id.dev, r->id.ino};
+
+	return in->n > 0 && bsearch(k, in->v, in->n, sizeof *in->v, by_dev_ino) != NULL;
+}
+
+/* Forgets the identities of files no longer on disk where discovery looks (the sources'
+ * directories): what cannot be seen again cannot be read twice. Run as the table doubles,
+ * so its cost per rotation stays constant and its size follows what is kept on disk. */
+static void prune(struct dg_tail *t)
+{
+	struct inodes in = {0};
+	size_t dropped;
+
+	for (size_t i = 0; i < t->npats; i++) {
+		glob_t g;
+
+		if (t->pats[i].dir != NULL) {
+			add_dir(&in, t->pats[i].dir);
+			continue;
+		}
+		if (glob(t->pats[i].glob, 0, NULL, &g) != 0)
+			continue;
+		for (size_t k = 0; k < g.gl_pathc; k++) { /* each directory a wildcard reaches */
+			char *copy = dg_xstrdup(g.gl_pathv[k]), *dir = dirname(copy);
+			bool seen = false;
+
+			for (size_t j = 0; j < k && !seen; j++) {
+				char *other = dg_xstrdup(g.gl_pathv[j]);
+
+				seen = strcmp(dirname(other), dir) == 0;
+				free(other);
+			}
+			if (!seen)
+				add_dir(&in, dir);
+			free(copy);
+		}
+		globfree(&g);
+	}
+	if (in.n > 1)
+		qsort(in.v, in.n, sizeof *in.v, by_dev_ino);
+	dropped = dg_idtable_prune(t->ids, on_disk, &in);
+	free(in.v);
+	t->prune_at =
+	    2 * dg_idtable_count(t->ids) > PRUNE_MIN ? 2 * dg_idtable_count(t->ids) : PRUNE_MIN;
+	if (dropped > 0)
+		dg_log_debug("forgot %zu identities of files no longer on disk; %zu remembered",
+		             dropped, dg_idtable_count(t->ids));
 }
 
 void dg_tail_scan(struct dg_tail *t)
@@ -769,6 +883,8 @@ void dg_tail_scan(struct dg_tail *t)
 			hold(t, f, "rotated: renamed or deleted");
 	}
 	bound_held(t);
+	if (dg_idtable_count(t->ids) >= t->prune_at)
+		prune(t);
 }
 
 void dg_tail_events(struct dg_tail *t)
@@ -839,6 +955,25 @@ static bool restore_from(void *arg, const char *sib)
 		     "rotated while dgaudit was stopped");
 		rs->found = true;
 		return true;
+	}
+	/* Another inode with the same start, as long: copytruncate's copy, made while we were
+	 * stopped. What was audited is in it too; only the rest is read. */
+	if (rs->r->id.fp_len >= COPY_MIN && (uint64_t)st.st_size >= rs->r->offset &&
+	    (fd = open(sib, O_RDONLY | O_CLOEXEC)) >= 0) {
+		uint8_t magic[2];
+
+		if (fd_matches(fd, &rs->r->id, t->buf) &&
+		    !(pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)) {
+			hold(t,
+			     follow(t, rs->r->path, sib, fd, &st, rs->r->offset, rs->r->line,
+			            &rs->input),
+			     "copied and truncated while dgaudit was stopped: the rest read from "
+			     "the "
+			     "copy");
+			rs->found = true;
+			return true;
+		}
+		close(fd);
 	}
 	src = gz_matching(sib, &rs->r->id, t->buf);
 	if (src == NULL)
@@ -918,8 +1053,21 @@ void dg_tail_each_remembered(const struct dg_tail *t,
                                         uint64_t line),
                              void *arg)
 {
-	for (size_t i = 0; i < t->nrem; i++)
-		fn(arg, &t->rem[i].id, t->rem[i].offset, t->rem[i].line);
+	for (size_t i = 0; i < dg_idtable_count(t->ids); i++) {
+		const struct dg_idrec *r = dg_idtable_at(t->ids, i);
+
+		fn(arg, &r->id, r->offset, r->line);
+	}
+}
+
+bool dg_tail_id_of(struct dg_tail *t, uint32_t input, struct dg_tail_id *out)
+{
+	const struct file *f = by_input(t, input);
+
+	if (f == NULL)
+		return false;
+	*out = f->id;
+	return true;
 }
 
 void dg_tail_rewind(struct dg_tail *t, uint32_t input, uint64_t offset)

@@ -92,6 +92,9 @@ void dg_tail_events(struct dg_tail *t);
 bool dg_tail_pump(struct dg_tail *t, size_t budget);
 /* The input's file must be read again from offset (a report period closed mid-line). */
 void dg_tail_rewind(struct dg_tail *t, uint32_t input, uint64_t offset);
+/* The identity of input's file as it stands (its fingerprint grows with the file's first KiB);
+ * false when no file is followed for it. */
+bool dg_tail_id_of(struct dg_tail *t, uint32_t input, struct dg_tail_id *out);
 /* Calls fn for each followed file (live or held): for checkpoints. */
 void dg_tail_each(const struct dg_tail *t,
                   void (*fn)(void *arg, uint32_t input, const char *path,

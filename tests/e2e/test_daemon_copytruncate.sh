@@ -41,3 +41,22 @@ sleep 2
 stop_daemon
 $CHECK findings.jsonl state/reports "$last" --gaps 0 || fail "audited twice, or gaps over-declared"
 ok "100 copytruncate rotations with an appending writer: $last numbers, none twice"
+
+# copytruncate while the daemon is stopped: the copy starts like the file it checkpointed, so
+# it is read only past what was audited, and the truncated file from its new start.
+rm -rf logs/* state findings.jsonl daemon.log
+STARTS=0
+start_daemon
+"$WRITER" logs/app.log 20000 20000 >/dev/null
+wait_findings 20000
+stop_daemon
+logrotate -f -s logrotate.state logrotate.conf
+"$WRITER" logs/app.log 20000 5000 --start 20001 >/dev/null
+start_daemon
+wait_findings 25000
+sleep 1
+stop_daemon
+$CHECK findings.jsonl state/reports 25000 || fail "copytruncate while stopped: not exactly once"
+grep -q "copied and truncated while dgaudit was stopped" daemon.log ||
+	fail "the copy was not recognised"
+ok "copytruncate while stopped: the copy read past the checkpoint only, 25,000 numbers once"
