@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <event2/util.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,18 +423,17 @@ static int get_path(const char *name, const config_setting_t *g, const char *key
 #define DAY  (24 * HOUR)
 
 /* A group member that must be a group, checked for unknown keys; NULL if absent or wrong. */
-/* "host:port", "[v6]:port": a host and a decimal port the metrics endpoint can bind. */
+/* "a.b.c.d:port", "[v6]:port": an address and a port the metrics endpoint can bind (numeric:
+ * it is bound as given, before any resolver could be asked). */
 static bool listen_address(const char *m)
 {
+	struct sockaddr_storage ss;
+	int len = sizeof ss;
 	const char *colon = strrchr(m, ':');
-	uint64_t port;
 
-	if (colon == NULL || colon == m || colon[1] == '\0' || strlen(colon + 1) > 5 ||
-	    !dg_ts_uint(colon + 1, strlen(colon + 1), &port) || port < 1 || port > 65535)
-		return false;
-	if (m[0] == '[')
-		return colon - m >= 3 && colon[-1] == ']';
-	return memchr(m, ':', (size_t)(colon - m)) == NULL; /* a bare v6 address needs brackets */
+	return colon != NULL && colon[1] != '\0' && (m[0] != '[' || colon[-1] == ']') &&
+	       evutil_parse_sockaddr_port(m, (struct sockaddr *)&ss, &len) == 0 &&
+	       ((struct sockaddr_in *)&ss)->sin_port != 0;
 }
 
 static const config_setting_t *group(const char *name, const config_setting_t *root,
@@ -552,8 +553,8 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 		if (!err && m != NULL && *m != '\0' && !listen_address(m))
 			dg_diag_fail(
 			    d, name, config_setting_get_member(s, "metrics"),
-			    "metrics '%s' is not host:port with a port from 1 to 65535 (\"\" "
-			    "for none)",
+			    "metrics '%s' is not address:port (a numeric address, a port from 1 "
+			    "to 65535; \"\" for none)",
 			    m);
 		else if (!err && config_setting_get_member(s, "metrics") != NULL) {
 			free(cfg->metrics_listen);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <getopt.h>
@@ -22,6 +21,7 @@
 #include "dgaudit/config.h"
 #include "dgaudit/dirlock.h"
 #include "dgaudit/fileio.h"
+#include "dgaudit/httpd.h"
 #include "dgaudit/keystore.h"
 #include "dgaudit/log.h"
 #include "dgaudit/notify.h"
@@ -67,7 +67,7 @@ struct daemon {
 	struct event_base *base;
 	struct event *ev_inotify, *ev_poll, *ev_commit, *ev_pump, *ev_watchdog;
 	struct event *ev_sig[4];
-	struct evhttp *http;
+	struct dg_httpd *http;
 	struct dg_tail *tail;
 	struct dg_pipeline *pipe;
 	struct din *ins;
@@ -1124,12 +1124,12 @@ static void rule_metrics(struct daemon *d, struct evbuffer *b)
 		                    dg_rules_exception(rs, i)->expires_ms <= dg_clock_wall_ms());
 }
 
-static void on_metrics(struct evhttp_request *req, void *arg)
+static int on_metrics(void *arg, struct evbuffer *b, const char **type)
 {
 	struct daemon *d = arg;
-	struct evbuffer *b = evbuffer_new();
 	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
 	struct dg_tail_stats ts;
+	struct dg_httpd_stats hs;
 	struct behind_ctx bc = {b, d};
 
 	dg_tail_stats(d->tail, &ts);
@@ -1178,49 +1178,47 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 	                    (double)(dg_clock_mono_ms() - d->last_commit_ms) / 1000.0,
 	                    (unsigned long long)ts.watch_failures);
 	rule_metrics(d, b);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	                  "text/plain; version=0.0.4");
-	evhttp_send_reply(req, 200, "OK", b);
-	evbuffer_free(b);
+	dg_httpd_stats(d->http, &hs);
+	evbuffer_add_printf(b,
+	                    "# TYPE dgaudit_metrics_requests_total counter\n"
+	                    "dgaudit_metrics_requests_total %llu\n"
+	                    "# TYPE dgaudit_metrics_refused_total counter\n"
+	                    "dgaudit_metrics_refused_total{why=\"connections\"} %llu\n"
+	                    "dgaudit_metrics_refused_total{why=\"timeout\"} %llu\n"
+	                    "dgaudit_metrics_refused_total{why=\"too_large\"} %llu\n"
+	                    "dgaudit_metrics_refused_total{why=\"bad_request\"} %llu\n",
+	                    (unsigned long long)hs.served, (unsigned long long)hs.refused,
+	                    (unsigned long long)hs.timed_out, (unsigned long long)hs.too_large,
+	                    (unsigned long long)hs.bad);
+	*type = "text/plain; version=0.0.4";
+	return 200;
 }
 
-static void on_health(struct evhttp_request *req, void *arg)
+static int on_health(void *arg, struct evbuffer *b, const char **type)
 {
 	struct daemon *d = arg;
-	struct evbuffer *b = evbuffer_new();
 	bool ok = !d->stopping && dg_clock_mono_ms() - d->last_commit_ms < 10 * COMMIT_MS + 5000;
 
+	(void)type;
 	evbuffer_add_printf(b, ok ? "ok\n" : "stalled\n");
-	evhttp_send_reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", b);
-	evbuffer_free(b);
+	return ok ? 200 : 503;
 }
 
 /* Binds "host:port" or "[v6]:port". */
 static int serve_metrics(struct daemon *d)
 {
-	const char *spec = d->cfg->metrics_listen, *colon = strrchr(spec, ':');
-	char host[128];
-	size_t hlen;
+	static const struct dg_httpd_route routes[] = {{"/metrics", on_metrics},
+	                                               {"/healthz", on_health}};
+	char *cause = NULL;
 
-	if (colon == NULL || (hlen = (size_t)(colon - spec)) == 0 || hlen >= sizeof host) {
-		dg_log_warnx("daemon.metrics '%s' is not host:port", spec);
+	d->http = dg_httpd_new(d->base, d->cfg->metrics_listen, routes,
+	                       sizeof routes / sizeof routes[0], d, NULL, &cause);
+	if (d->http == NULL) {
+		dg_log_warnx("no metrics: %s", cause);
+		free(cause);
 		return -1;
 	}
-	memcpy(host, spec, hlen);
-	host[hlen] = '\0';
-	if (host[0] == '[' && host[hlen - 1] == ']') {
-		memmove(host, host + 1, hlen - 2);
-		host[hlen - 2] = '\0';
-	}
-	d->http = evhttp_new(d->base);
-	if (d->http == NULL ||
-	    evhttp_bind_socket_with_handle(d->http, host, (uint16_t)atoi(colon + 1)) == NULL) {
-		dg_log_warn("cannot serve metrics on %s", spec);
-		return -1;
-	}
-	evhttp_set_cb(d->http, "/metrics", on_metrics, d);
-	evhttp_set_cb(d->http, "/healthz", on_health, d);
-	dg_log_info("metrics on http://%s/metrics", spec);
+	dg_log_info("metrics on http://%s/metrics", d->cfg->metrics_listen);
 	return 0;
 }
 
@@ -1385,8 +1383,7 @@ static void teardown(struct daemon *d)
 		event_free(d->ev_inotify);
 	if (d->ev_pump != NULL)
 		event_free(d->ev_pump);
-	if (d->http != NULL)
-		evhttp_free(d->http);
+	dg_httpd_free(d->http);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	dg_report_free(d->report);

@@ -38,6 +38,30 @@ grep -q '^dgaudit_checkpoint_age_seconds ' metrics.txt || fail "checkpoint age"
 [ "$(get "http://127.0.0.1:$PORT/healthz")" = ok ] || fail "healthz"
 ok "/metrics (records, findings by severity and rule, bytes behind, checkpoint age) and /healthz"
 
+# A hostile local client: 1,100 idle connections, a 20 KB request head, a 50 MB body. The
+# daemon audits on, drops the idle ones within its 5 s timeout, refuses the rest, and its
+# memory does not grow.
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$DAEMON/status"; }
+rss0=$(rss)
+python3 "$DG_SOURCE_DIR/tests/e2e/metrics_flood.py" 127.0.0.1 "$PORT" 1100 >flood.txt &
+FLOOD=$!
+sleep 1
+"$WRITER" logs/app.log 1000 5 --start 1001 >/dev/null
+wait_findings 15
+wait "$FLOOD" || fail "the flood client failed: $(cat flood.txt)"
+grep -qx "closed within 15 s 1100" flood.txt || fail "idle connections kept open: $(cat flood.txt)"
+grep -qx "big head HTTP/1.1 431 Request Header Fields Too Large" flood.txt ||
+	fail "big head: $(cat flood.txt)"
+grep -qx "big body HTTP/1.1 405 Method Not Allowed" flood.txt || fail "big body: $(cat flood.txt)"
+grep -qx "after HTTP/1.1 200 OK" flood.txt || fail "/metrics after the flood: $(cat flood.txt)"
+get "http://127.0.0.1:$PORT/metrics" >metrics.txt
+awk '$1 == "dgaudit_metrics_refused_total{why=\"connections\"}" && $2 > 0 { r = 1 }
+	$1 == "dgaudit_metrics_refused_total{why=\"timeout\"}" && $2 > 0 { t = 1 }
+	END { exit !(r && t) }' metrics.txt || fail "refusals not counted: $(grep refused metrics.txt)"
+[ $(($(rss) - rss0)) -lt 20480 ] || fail "RSS grew from $rss0 to $(rss) KiB"
+kill -0 "$DAEMON" || fail "the daemon died"
+ok "1,100 idle connections, a 20 KB head, a 50 MB body: auditing went on, all refused or timed out, RSS $rss0 -> $(rss) KiB"
+
 # (g) SIGHUP: a broken rule file is refused, the old rules keep running.
 echo '{"@timestamp":"2026-11-02T10:00:00Z","user.name":"x","event.action":"delete"}' >>logs/app.log
 echo '{"@timestamp":"2026-11-02T10:00:01Z","user.name":"x","event.action":"delete"}' >>logs/app.log

@@ -91,7 +91,7 @@ daemon = { metrics = "127.0.0.1:notaport"; poll = "0s"; };
 EOF
 expect_rc 2 "$DGAUDIT" check -c typos.conf 2>err.txt
 for want in \
-	"typos.conf:6: metrics '127.0.0.1:notaport' is not host:port with a port from 1 to 65535 (\"\" for none)" \
+	"typos.conf:6: metrics '127.0.0.1:notaport' is not address:port (a numeric address, a port from 1 to 65535; \"\" for none)" \
 	"typos.conf:6: poll must be between 10ms and 1h" \
 	"typos.conf:3: interval must be between 1s and 31d" \
 	"typos.conf:5: field 'labels.n': type must be string, strings, number, ip, time or bool" \
