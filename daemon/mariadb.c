@@ -38,7 +38,7 @@ struct dg_mariadb {
 	struct slot slots[SLOTS];
 	unsigned victim;
 	struct role roles[SLOTS];
-	unsigned role_victim;
+	unsigned role_victim, nroles; /* nroles: slots in use, so most queries look at none */
 	char why[128];
 	/* Query ids are the server's, one counter for every connection. While auditing is
 	 * lowered (logging off, users excluded), the ids the log skips are statements that ran
@@ -105,7 +105,7 @@ static struct slot *find_slot(struct dg_mariadb *p, uint64_t conn)
 
 static struct role *find_role(struct dg_mariadb *p, uint64_t conn)
 {
-	for (unsigned i = 0; i < SLOTS; i++)
+	for (unsigned i = 0; i < SLOTS && p->nroles > 0; i++)
 		if (p->roles[i].len > 0 && p->roles[i].conn == conn)
 			return &p->roles[i];
 	return NULL;
@@ -118,13 +118,17 @@ static void set_role(struct dg_mariadb *p, uint64_t conn, const char *name, size
 	struct role *r = find_role(p, conn);
 
 	if (len == 0 || len >= NAME_MAX_) {
-		if (r != NULL)
+		if (r != NULL) {
 			r->len = 0;
+			p->nroles--;
+		}
 		return;
 	}
 	for (unsigned i = 0; i < SLOTS && r == NULL; i++)
-		if (p->roles[i].len == 0)
+		if (p->roles[i].len == 0) {
 			r = &p->roles[i];
+			p->nroles++;
+		}
 	if (r == NULL)
 		r = &p->roles[p->role_victim++ % SLOTS];
 	r->conn = conn;
