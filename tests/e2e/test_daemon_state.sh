@@ -5,6 +5,16 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/daemon_lib.sh"
 trap 'kill "$DAEMON" 2>/dev/null || true; cleanup' EXIT
+# fresh_run N START: a daemon with empty logs of its own, N lines from START, stopped.
+fresh_run() {
+	: >daemon.log
+	: >findings.jsonl
+	STARTS=0
+	start_daemon
+	"$WRITER" logs/app.log "$((${1} < 2000 ? 1000 : 2000))" "$1" --start "$2" >/dev/null
+	wait_findings "$1"
+	stop_daemon
+}
 write_config
 start_daemon
 "$WRITER" logs/app.log 1000 200 >/dev/null
@@ -88,12 +98,7 @@ ok "clock stepped back 1 h and forward 1 d: findings committed, reports every in
 
 # A flood of findings is a line in the journal every 10 s (and at each report), not one per
 # commit.
-: >daemon.log
-STARTS=0
-start_daemon
-"$WRITER" logs/app.log 2000 6000 --start 411 >/dev/null
-wait_findings 6000
-stop_daemon
+fresh_run 6000 411
 lines=$(grep -c "first of each severity" daemon.log)
 [ "$lines" -le 5 ] || fail "$lines journal lines for 3 s of findings"
 ok "6,000 findings in 3 s: $lines lines in the journal"
@@ -120,13 +125,7 @@ ok "inotify refused every watch: warned once, counted in /metrics, 100 lines aud
 # Lost or altered state is never silent. The checkpoint is sealed: an edited offset is refused.
 write_config
 sed -i "s/packs = \\[\\];/packs = [\"pci-dss\"];/" dgaudit.conf
-: >daemon.log
-: >findings.jsonl
-STARTS=0
-start_daemon
-"$WRITER" logs/app.log 1000 20 --start 6511 >/dev/null
-wait_findings 20
-stop_daemon
+fresh_run 20 6511
 cp state/checkpoint.json good.checkpoint
 python3 - state/checkpoint.json <<'PY'
 import re, sys
