@@ -1283,6 +1283,15 @@ static void check_state(struct daemon *d, bool resumed)
 		               d->ckpt_path);
 }
 
+/* Whether a and b name one directory (a report directory configured as the state directory
+ * needs only one lock: a second flock of the same file would refuse the process itself). */
+static bool same_dir(const char *a, const char *b)
+{
+	struct stat x, y;
+
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 static int setup(struct daemon *d)
 {
 	char *cause = NULL, **globs;
@@ -1305,7 +1314,8 @@ static int setup(struct daemon *d)
 	                                    : dg_xasprintf("%s/reports", d->state_dir);
 	d->ckpt_path = dg_xasprintf("%s/checkpoint.json", d->state_dir);
 	if ((d->lock = dg_dirlock_new(d->state_dir, 0700, &cause)) == NULL ||
-	    (d->chain_lock = dg_dirlock_new(d->reports_dir, 0755, &cause)) == NULL ||
+	    (!same_dir(d->reports_dir, d->state_dir) &&
+	     (d->chain_lock = dg_dirlock_new(d->reports_dir, 0755, &cause)) == NULL) ||
 	    (d->signer = dg_keystore_signer(d->cfg, true, &d->new_signer, &cause)) == NULL ||
 	    dg_keystore_pseudonym(d->cfg, true, d->pkey, &d->new_pkey, &cause) != 0 ||
 	    dg_keystore_state(d->cfg, true, d->skey, &d->new_skey, &cause) != 0) {

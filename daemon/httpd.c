@@ -148,22 +148,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	conn_free(c);
 }
 
-/* Descriptors this process may still open, less the daemon's reserve. */
-static bool fds_left(void)
+/* Whether a connection on fd leaves the daemon its reserve: fd, just accepted, is the lowest
+ * free descriptor, so it bounds from below how many are open. */
+static bool fds_left(evutil_socket_t fd)
 {
 	struct rlimit rl;
-	int probe;
-	bool ok;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
 		return true;
-	/* the lowest free descriptor number bounds how many are open from below */
-	probe = dup(0);
-	if (probe < 0)
-		return false;
-	ok = (rlim_t)probe + RESERVED_FDS < rl.rlim_cur;
-	close(probe);
-	return ok;
+	return (rlim_t)fd + RESERVED_FDS < rl.rlim_cur;
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
@@ -174,7 +167,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	struct conn *c;
 
 	(void)l, (void)sa, (void)len;
-	if (h->nconns >= h->lim.max_conns || !fds_left()) {
+	if (h->nconns >= h->lim.max_conns || !fds_left(fd)) {
 		h->st.refused++;
 		evutil_closesocket(fd);
 		return;

@@ -830,8 +830,11 @@ static void prune(struct dg_tail *t)
 		}
 		globfree(&g);
 	}
-	if (in.n > 1)
-		qsort(in.v, in.n, sizeof *in.v, by_dev_ino);
+	if (in.n == 0) { /* nothing listed (unreadable directories?): forget nothing */
+		t->prune_at *= 2;
+		return;
+	}
+	qsort(in.v, in.n, sizeof *in.v, by_dev_ino);
 	dropped = dg_idtable_prune(t->ids, on_disk, &in);
 	free(in.v);
 	t->prune_at =
