@@ -42,6 +42,7 @@ daemon_up() {
 	before=$(grep -c "following .* source" daemon.log 2>/dev/null || true)
 	"$DGAUDIT" daemon -c dgaudit.conf >>daemon.log 2>&1 &
 	DAEMON=$!
+	echo "$DAEMON" >daemon.pid # the killer runs in a subshell: the phase reads it here
 	for _ in $(seq 400); do
 		[ "$(grep -c "following .* source" daemon.log)" -gt "${before:-0}" ] && return 0
 		kill -0 "$DAEMON" 2>/dev/null || break
@@ -110,7 +111,7 @@ CONF
 		sleep 0.03
 	done
 	wait "$kpid"
-	DAEMON=$(pgrep -n -f "dgaudit daemon -c dgaudit.conf" || true)
+	DAEMON=$(cat daemon.pid)
 	kill -TERM "$WPID"
 	wait "$WPID" || true
 	last=$(awk '{print $2}' writer.out)
