@@ -617,6 +617,8 @@ static void create_schema(struct scan *sc)
 		                  ? (char)(name.p[i] - 'A' + 'a')
 		                  : name.p[i];
 	if (name.t == T_QIDENT) {
+		if (n < 2)
+			return; /* a quote cut off at the end of the text */
 		memmove(schema, schema + 1, n - 2);
 		n -= 2;
 	}
