@@ -212,7 +212,30 @@ static void watch_file(struct dg_tail *t, struct file *f)
 	            : add_watch(t, f->name, IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF);
 }
 
-/* Starts following path (open as fd) from offset; input is given when restoring. */
+/* Where a file's data starts: its first non-NUL byte (0 for a normal file, the size for one that
+ * is all hole so far). After a truncation, a writer without O_APPEND leaves a (usually sparse)
+ * hole before its next write, and copytruncate's copy keeps it: an identity fingerprints the
+ * data, never the zeros every such file starts with. */
+static uint64_t hole_end(struct dg_tail *t, int fd)
+{
+	off_t data = lseek(fd, 0, SEEK_DATA);
+	uint64_t off = data > 0 ? (uint64_t)data : 0;
+	size_t want = 4096; /* most files start with data: one page tells */
+	struct stat st;
+	ssize_t n;
+
+	if (data < 0 && errno == ENXIO)
+		return fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0; /* all hole, so far */
+	while ((n = pread(fd, t->buf, want, (off_t)off)) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (t->buf[i] != '\0')
+				return off + (uint64_t)i;
+		off += (uint64_t)n;
+		want = want < READ_CHUNK / 4 ? 4 * want : READ_CHUNK;
+	}
+	return off;
+}
+
 /* Starts following the file name (open as fd) of source path from offset; input is given
  * when restoring. */
 static struct file *follow(struct dg_tail *t, const char *path, const char *name, int fd,
@@ -220,13 +243,17 @@ static struct file *follow(struct dg_tail *t, const char *path, const char *name
                            const uint32_t *input)
 {
 	struct file *f = dg_xcalloc(1, sizeof *f);
+	uint64_t start;
 
 	f->path = dg_xstrdup(path);
 	f->name = dg_xstrdup(name);
 	f->fd = fd;
 	f->id.dev = st->st_dev;
 	f->id.ino = st->st_ino;
-	fingerprint_fd(fd, 0, (uint64_t)st->st_size, &f->id, t->buf);
+	start = hole_end(t, fd);
+	fingerprint_fd(fd, start, (uint64_t)st->st_size, &f->id, t->buf);
+	if (offset < start)
+		offset = start; /* a hole is not log data */
 	f->off = offset;
 	f->seen = (uint64_t)st->st_size;
 	f->idle_since = dg_clock_mono_ms();
@@ -257,13 +284,13 @@ static const struct dg_idrec *recall(struct dg_tail *t, int fd)
 	r = dg_idtable_by_inode(t->ids, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
 	if (r != NULL && fd_matches(fd, &r->id, t->buf))
 		return r;
-	/* most fingerprints are of the first KiB: that one is computed once */
-	fingerprint_fd(fd, 0, (uint64_t)st.st_size, &here, t->buf);
+	/* most fingerprints are of the first KiB of data: that one is computed once */
+	fingerprint_fd(fd, hole_end(t, fd), (uint64_t)st.st_size, &here, t->buf);
 	for (size_t i = 0; i < dg_idtable_count(t->ids); i++) {
 		r = dg_idtable_at(t->ids, i);
 		if (r->id.fp_len < COPY_MIN || r->id.fp_off + r->id.fp_len > (uint64_t)st.st_size)
 			continue; /* too little to tell, or too short to start like it */
-		if (r->id.fp_off == 0 && r->id.fp_len == here.fp_len
+		if (r->id.fp_off == here.fp_off && r->id.fp_len == here.fp_len
 		        ? strcmp(r->id.fp, here.fp) == 0
 		        : fd_matches(fd, &r->id, t->buf))
 			return r;
@@ -382,30 +409,11 @@ static bool each_sibling(const char *path, bool (*fn)(void *arg, const char *sib
 
 /* ---- truncation ----------------------------------------------------------------------------- */
 
-/* Where a file's first non-NUL byte is (0 for a normal file): after a truncation, a writer
- * without O_APPEND leaves a (usually sparse) hole before its next write. */
-static uint64_t hole_end(struct dg_tail *t, int fd)
-{
-	off_t data = lseek(fd, 0, SEEK_DATA);
-	uint64_t off = data > 0 ? (uint64_t)data : 0;
-	struct stat st;
-	ssize_t n;
-
-	if (data < 0 && errno == ENXIO)
-		return fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0; /* all hole, so far */
-	while ((n = pread(fd, t->buf, READ_CHUNK, (off_t)off)) > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			if (t->buf[i] != '\0')
-				return off + (uint64_t)i;
-		off += (uint64_t)n;
-	}
-	return off;
-}
-
 struct copy_search {
 	struct dg_tail *t;
 	struct file *f;
-	uint64_t recovered_to; /* how far the copy let us read */
+	uint64_t recovered_to;       /* how far the copy let us read */
+	uint64_t copy_dev, copy_ino; /* the copy, when it is a plain file (0 if none) */
 };
 
 /* Reads the part of a truncated file we had not read yet from its rotated copy (copytruncate
@@ -437,6 +445,8 @@ static bool read_from_copy(void *arg, const char *sib)
 		close(fd);
 		t->st.bytes_read += off - f->off;
 		cs->recovered_to = off;
+		cs->copy_dev = (uint64_t)st.st_dev;
+		cs->copy_ino = (uint64_t)st.st_ino;
 		f->off = off;
 		return true;
 	}
@@ -461,8 +471,9 @@ static bool read_from_copy(void *arg, const char *sib)
  * rotated copy, and await the file's new content, which becomes a new input. */
 static void truncated(struct dg_tail *t, struct file *f)
 {
-	struct copy_search cs = {t, f, 0};
+	struct copy_search cs = {t, f, 0, 0, 0};
 	char detail[PATH_MAX + 128];
+	uint64_t line, off;
 
 	each_sibling(f->path, read_from_copy, &cs);
 	snprintf(detail, sizeof detail, "%s: truncated at %llu bytes%s", f->path,
@@ -470,7 +481,17 @@ static void truncated(struct dg_tail *t, struct file *f)
 	         cs.recovered_to ? ", the rest read from its rotated copy" : "");
 	t->h.event(t->h.arg, f->input, "truncation", 0, detail);
 	t->h.close(t->h.arg, f->input, "truncated");
-	forget_input(t, f);
+	off = t->h.resume(t->h.arg, f->input, &line);
+	remember(t, &f->id, off, line);
+	if (cs.copy_ino != 0) {
+		/* The copy holds what this inode held: remembered by its own inode, which the
+		 * next truncation will not overwrite, it is not read again at a restart. */
+		struct dg_tail_id copy = f->id;
+
+		copy.dev = cs.copy_dev;
+		copy.ino = cs.copy_ino;
+		remember(t, &copy, off, line);
+	}
 	f->cut_at = f->off;
 	f->cut_seen = f->seen;
 	f->input = NO_INPUT;
@@ -543,6 +564,18 @@ static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 		truncated(t, f);
 		if (!resume_after_cut(t, f, &st))
 			return 0;
+	} else if (f->id.fp_len == 0 && (uint64_t)st.st_size > f->off) {
+		/* Written at last (found empty): where its data starts is known now. */
+		uint64_t start = hole_end(t, f->fd), from = f->id.fp_off;
+
+		fingerprint_fd(f->fd, start, (uint64_t)st.st_size, &f->id, t->buf);
+		if (f->off == from && start > f->off) {
+			/* after a hole (a writer without O_APPEND whose file was emptied): the
+			 * input starts with the data, as its offsets must */
+			t->h.close(t->h.arg, f->input, "empty until written past a hole");
+			f->input = t->h.open(t->h.arg, f->path, f->name, &f->id, start, 1);
+			f->off = start;
+		}
 	} else if (f->id.fp_len < DG_TAIL_FP_BYTES &&
 	           (uint64_t)st.st_size > f->id.fp_off + f->id.fp_len) {
 		/* it grew: fingerprint more of it */
@@ -638,7 +671,7 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget)
 
 /* ---- discovery ----------------------------------------------------------------------------- */
 
-static bool copy_of_followed(struct dg_tail *t, int fd);
+static bool copy_of_followed(struct dg_tail *t, int fd, bool partial);
 
 /* A sibling of a followed file nobody followed: a generation created and rotated away between
  * two looks (or while dgaudit was stopped), unless it is history, a copy, or known. */
@@ -656,10 +689,11 @@ static bool catch_missed(void *arg, const char *sib)
 	fd = open(sib, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	if (copy_of_followed(t, fd) ||
+	if (hole_end(t, fd) >= (uint64_t)st.st_size || copy_of_followed(t, fd, true) ||
 	    (pread(fd, t->fpbuf, 2, 0) == 2 && (uint8_t)t->fpbuf[0] == 0x1f &&
 	     (uint8_t)t->fpbuf[1] == 0x8b)) {
-		close(fd); /* a copy of what is followed, or a compressed archive */
+		close(fd); /* no data (a copy just begun?), a copy of what is followed, or a
+		            * compressed archive */
 		return false;
 	}
 	r = recall(t, fd);
@@ -697,12 +731,32 @@ static void watch_dirs(struct dg_tail *t)
 }
 
 /* Whether the file at fd starts like a file we follow: a copy of it (logrotate copying, or a
- * rotated name the glob also matches). */
-static bool copy_of_followed(struct dg_tail *t, int fd)
+ * rotated name the glob also matches). With partial, a file shorter than the fingerprint that
+ * holds the same bytes as far as it goes counts too: a rotated sibling, that is copytruncate's
+ * copy still being written. */
+static bool copy_of_followed(struct dg_tail *t, int fd, bool partial)
 {
-	for (struct file *f = t->files; f != NULL; f = f->next)
-		if (f->id.fp_len > 0 && fd_matches(fd, &f->id, t->buf))
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return false;
+	for (struct file *f = t->files; f != NULL; f = f->next) {
+		uint64_t size = (uint64_t)st.st_size, n;
+
+		if (f->id.fp_len == 0 || size <= f->id.fp_off)
+			continue;
+		if (size >= f->id.fp_off + f->id.fp_len) {
+			if (fd_matches(fd, &f->id, t->buf))
+				return true;
+			continue;
+		}
+		n = size - f->id.fp_off;
+		if (partial && f->gz == NULL &&
+		    pread(fd, t->buf, n, (off_t)f->id.fp_off) == (ssize_t)n &&
+		    pread(f->fd, t->fpbuf, n, (off_t)f->id.fp_off) == (ssize_t)n &&
+		    memcmp(t->buf, t->fpbuf, n) == 0)
 			return true;
+	}
 	return false;
 }
 
@@ -736,7 +790,7 @@ static void discover(struct dg_tail *t, const char *path, const struct stat *st)
 		return;
 	}
 	if ((pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) ||
-	    copy_of_followed(t, fd)) {
+	    copy_of_followed(t, fd, false)) {
 		close(
 		    fd); /* compressed rotations are archives; copies are read as their original */
 		return;

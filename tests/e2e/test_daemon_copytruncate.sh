@@ -60,3 +60,32 @@ $CHECK findings.jsonl state/reports 25000 || fail "copytruncate while stopped: n
 grep -q "copied and truncated while dgaudit was stopped" daemon.log ||
 	fail "the copy was not recognised"
 ok "copytruncate while stopped: the copy read past the checkpoint only, 25,000 numbers once"
+
+# A writer without O_APPEND leaves a hole where the truncated bytes were, and logrotate's copy
+# keeps it: every such file starts with zeros. Two copytruncates while the daemon is stopped
+# give three files that differ only after their holes; each is told apart by its data, read
+# once, and read past its hole.
+rm -rf logs/* state findings.jsonl daemon.log logrotate.state
+STARTS=0
+start_daemon
+"$WRITER" logs/app.log 20000 10000 >/dev/null
+wait_findings 10000
+stop_daemon
+holes=()
+for start in 10001 20001; do
+	size=$(stat -c %s logs/app.log)
+	holes+=("$start:$size")
+	logrotate -f -s logrotate.state logrotate.conf
+	truncate -s "$size" logs/app.log # the hole the writer's next write at its own offset leaves
+	"$WRITER" logs/app.log 20000 $((start == 10001 ? 10000 : 5000)) --start "$start" >/dev/null
+done
+start_daemon
+wait_findings 25000
+sleep 1
+stop_daemon
+$CHECK findings.jsonl state/reports 25000 || fail "copies with holes: not exactly once"
+for h in "${holes[@]}"; do # each file's first line cited where it is, past the hole
+	grep -q "\"offset\":${h#*:}}.*\"message\":\"n0000${h%:*}\"" findings.jsonl ||
+		fail "number ${h%:*} not cited at offset ${h#*:}, where its file's data starts"
+done
+ok "two copytruncates while stopped, files starting with holes: 25,000 numbers once"
