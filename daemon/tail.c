@@ -669,6 +669,49 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget)
 	return more;
 }
 
+struct next_data {
+	struct dg_tail *t;
+	uint64_t after, start; /* the first data start at or past after (UINT64_MAX if none) */
+};
+
+static bool next_data_in(void *arg, const char *path)
+{
+	struct next_data *nd = arg;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uint64_t start;
+
+	if (fd < 0)
+		return false;
+	start = hole_end(nd->t, fd);
+	if (start >= nd->after && start < nd->start)
+		nd->start = start;
+	close(fd);
+	return false;
+}
+
+/* A generation that ends at copy_end, found while dgaudit was stopped or between two looks (a
+ * copytruncate copy, most often): a writer without O_APPEND went on at its own offset, so the
+ * next generation's data (in the live file or a later copy) starts where the bytes written
+ * between the copy and the truncation end. An appending writer leaves no trace, and nothing is
+ * declared. */
+static void gap_after_copy(struct dg_tail *t, const char *path, uint64_t copy_end)
+{
+	struct next_data nd = {t, copy_end, UINT64_MAX};
+	char detail[PATH_MAX + 160];
+
+	next_data_in(&nd, path);
+	each_sibling(path, next_data_in, &nd);
+	if (nd.start == UINT64_MAX || nd.start == copy_end)
+		return;
+	snprintf(detail, sizeof detail,
+	         "%s: %llu bytes written between copytruncate's copy and its truncation could not "
+	         "be read (the next generation's data starts past them)",
+	         path, (unsigned long long)(nd.start - copy_end));
+	t->h.event(t->h.arg, NO_INPUT, "gap", nd.start - copy_end, detail);
+	t->st.gaps++;
+	t->st.gap_bytes += nd.start - copy_end;
+}
+
 /* ---- discovery ----------------------------------------------------------------------------- */
 
 static bool copy_of_followed(struct dg_tail *t, int fd, bool partial);
@@ -708,6 +751,8 @@ static bool catch_missed(void *arg, const char *sib)
 	           r ? "a copy of a file read before holds more: reading what was not read"
 	             : "a generation rotated away before it was followed: reading it from its "
 	               "start");
+	if (r == NULL)
+		gap_after_copy(t, t->sibling_of, (uint64_t)st.st_size);
 	return false; /* there may be more */
 }
 
@@ -1025,8 +1070,8 @@ static bool restore_from(void *arg, const char *sib)
 			     follow(t, rs->r->path, sib, fd, &st, rs->r->offset, rs->r->line,
 			            &rs->input),
 			     "copied and truncated while dgaudit was stopped: the rest read from "
-			     "the "
-			     "copy");
+			     "the copy");
+			gap_after_copy(t, rs->r->path, (uint64_t)st.st_size);
 			rs->found = true;
 			return true;
 		}
@@ -1057,6 +1102,24 @@ static bool restore_from(void *arg, const char *sib)
 	return true;
 }
 
+/* Shorter than the checkpoint's offset, with the same start: cut short while dgaudit was
+ * stopped (truncate -s, an older copy put back). Where the cut was is not known, and lines may
+ * have been written after it: the file is read again from its start, a new input, and the
+ * integrity event says that findings for what was audited before may repeat. Never lost. */
+static void shrunk(struct dg_tail *t, const struct dg_tail_resume *r, int fd, const struct stat *st)
+{
+	char detail[PATH_MAX + 200];
+
+	snprintf(detail, sizeof detail,
+	         "%s: %llu bytes, shorter than the %llu audited at the checkpoint with the same "
+	         "start: cut while dgaudit was stopped; read again from its start (findings for "
+	         "what was audited before may repeat)",
+	         r->path, (unsigned long long)st->st_size, (unsigned long long)r->offset);
+	t->h.event(t->h.arg, r->input, "shrunk", 0, detail);
+	t->h.close(t->h.arg, r->input, "cut short while dgaudit was stopped");
+	follow(t, r->path, r->path, fd, st, 0, 1, NULL);
+}
+
 void dg_tail_restore(struct dg_tail *t, const struct dg_tail_resume *files, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -1070,8 +1133,12 @@ void dg_tail_restore(struct dg_tail *t, const struct dg_tail_resume *files, size
 		if (stat(r->path, &st) == 0 && (uint64_t)st.st_dev == r->id.dev &&
 		    (uint64_t)st.st_ino == r->id.ino &&
 		    (fd = open(r->path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			if (fd_matches(fd, &r->id, t->buf) && (uint64_t)st.st_size >= r->offset) {
-				follow(t, r->path, r->path, fd, &st, r->offset, r->line, &input);
+			if (fd_matches(fd, &r->id, t->buf)) {
+				if ((uint64_t)st.st_size >= r->offset)
+					follow(t, r->path, r->path, fd, &st, r->offset, r->line,
+					       &input);
+				else
+					shrunk(t, r, fd, &st);
 				continue;
 			}
 			close(fd);

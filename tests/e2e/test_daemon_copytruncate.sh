@@ -64,28 +64,35 @@ ok "copytruncate while stopped: the copy read past the checkpoint only, 25,000 n
 # A writer without O_APPEND leaves a hole where the truncated bytes were, and logrotate's copy
 # keeps it: every such file starts with zeros. Two copytruncates while the daemon is stopped
 # give three files that differ only after their holes; each is told apart by its data, read
-# once, and read past its hole.
+# once, and read past its hole. The second copytruncate is done by hand, with 100 lines written
+# between the copy and the truncation: lost, and declared to the byte, as the hole's end tells.
 rm -rf logs/* state findings.jsonl daemon.log logrotate.state
 STARTS=0
 start_daemon
 "$WRITER" logs/app.log 20000 10000 >/dev/null
 wait_findings 10000
 stop_daemon
-holes=()
-for start in 10001 20001; do
-	size=$(stat -c %s logs/app.log)
-	holes+=("$start:$size")
-	logrotate -f -s logrotate.state logrotate.conf
-	truncate -s "$size" logs/app.log # the hole the writer's next write at its own offset leaves
-	"$WRITER" logs/app.log 20000 $((start == 10001 ? 10000 : 5000)) --start "$start" >/dev/null
-done
+size=$(stat -c %s logs/app.log)
+logrotate -f -s logrotate.state logrotate.conf
+truncate -s "$size" logs/app.log # the hole the writer's next write at its own offset leaves
+"$WRITER" logs/app.log 20000 10000 --start 10001 >/dev/null
+holes=("10001:$size")
+mv logs/app.log.1 logs/app.log.2
+cp --sparse=always logs/app.log logs/app.log.1
+"$WRITER" logs/app.log 20000 100 --start 20001 >/dev/null # lost: written after the copy
+size=$(stat -c %s logs/app.log)
+truncate -s 0 logs/app.log
+truncate -s "$size" logs/app.log
+"$WRITER" logs/app.log 20000 4900 --start 20101 >/dev/null
+holes+=("20101:$size")
 start_daemon
-wait_findings 25000
+wait_findings 24900
 sleep 1
 stop_daemon
-$CHECK findings.jsonl state/reports 25000 || fail "copies with holes: not exactly once"
+$CHECK findings.jsonl state/reports 25000 --gaps 1 ||
+	fail "copies with holes: not exactly once, or the loss not declared to the byte"
 for h in "${holes[@]}"; do # each file's first line cited where it is, past the hole
 	grep -q "\"offset\":${h#*:}}.*\"message\":\"n0000${h%:*}\"" findings.jsonl ||
 		fail "number ${h%:*} not cited at offset ${h#*:}, where its file's data starts"
 done
-ok "two copytruncates while stopped, files starting with holes: 25,000 numbers once"
+ok "two copytruncates while stopped, files starting with holes: 24,900 numbers once, the 100 lost declared"

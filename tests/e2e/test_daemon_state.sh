@@ -139,6 +139,26 @@ grep -q "checkpoint.json was changed since dgaudit wrote it, or written under an
 cp good.checkpoint state/checkpoint.json
 ok "a checkpoint with an edited offset is refused before anything in it is used"
 
+# A file cut short while the daemon was stopped (truncate -s), its start unchanged, and written
+# after the cut: where the cut was cannot be known, so it is read again from its start, and an
+# integrity event says so. Nothing is lost. (It was taken for a file gone, never read again.)
+lines=$(wc -l <logs/app.log)
+truncate -s "$(head -n $((lines - 10)) logs/app.log | wc -c)" logs/app.log
+"$WRITER" logs/app.log 1000 5 --start 7001 >/dev/null
+start_daemon
+for _ in $(seq 100); do
+	grep -q '"n000007005"' findings.jsonl && break
+	sleep 0.1
+done
+stop_daemon
+expect_eq "$(grep -c '"message":"n00000700[1-5]"' findings.jsonl)" 5 "findings after the cut"
+expect_eq "$(jq -r 'select(.message == "n000007001") | .record.line' findings.jsonl)" \
+	"$((lines - 9))" "the line cited for the first number after the cut"
+jq -e -s '[.[].integrity_events[] | select(.type == "shrunk")] | length == 1' \
+	state/reports/2*/report.json >/dev/null || fail "the cut is not an integrity event"
+expect_eq "$(grep -c '"message":"n000006511"' findings.jsonl)" 2 "findings for a line audited before"
+ok "a file cut short while stopped: read again, the 5 lines after the cut audited, the cut declared"
+
 # The checkpoint gone beside a report chain, then a signing key replaced: each is an integrity
 # event of the next report and a critical finding.
 rm state/checkpoint.json
