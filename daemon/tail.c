@@ -499,6 +499,14 @@ static void truncated(struct dg_tail *t, struct file *f)
 	f->id.fp_len = 0;
 }
 
+/* Bytes written that nobody could read: an integrity event with their count, and in the stats. */
+static void declare_gap(struct dg_tail *t, uint64_t bytes, const char *detail)
+{
+	t->h.event(t->h.arg, NO_INPUT, "gap", bytes, detail);
+	t->st.gaps++;
+	t->st.gap_bytes += bytes;
+}
+
 /* After a truncation, once the file has content again: where it starts tells how many bytes
  * were lost. A writer without O_APPEND goes on at its old offset and leaves a hole of NULs up
  * to there, which is exactly where the bytes nobody could read end; an O_APPEND writer leaves
@@ -517,9 +525,7 @@ static bool resume_after_cut(struct dg_tail *t, struct file *f, const struct sta
 		         "%s: %llu bytes written before the truncation could not be read%s",
 		         f->path, (unsigned long long)lost,
 		         start > 0 ? "" : " (at least: an appending writer leaves no trace)");
-		t->h.event(t->h.arg, NO_INPUT, "gap", lost, detail);
-		t->st.gaps++;
-		t->st.gap_bytes += lost;
+		declare_gap(t, lost, detail);
 	}
 	fingerprint_fd(f->fd, start, (uint64_t)st->st_size, &f->id, t->buf);
 	f->off = start; /* a hole is not log data */
@@ -707,9 +713,7 @@ static void gap_after_copy(struct dg_tail *t, const char *path, uint64_t copy_en
 	         "%s: %llu bytes written between copytruncate's copy and its truncation could not "
 	         "be read (the next generation's data starts past them)",
 	         path, (unsigned long long)(nd.start - copy_end));
-	t->h.event(t->h.arg, NO_INPUT, "gap", nd.start - copy_end, detail);
-	t->st.gaps++;
-	t->st.gap_bytes += nd.start - copy_end;
+	declare_gap(t, nd.start - copy_end, detail);
 }
 
 /* ---- discovery ----------------------------------------------------------------------------- */
