@@ -1340,11 +1340,6 @@ static int setup(struct daemon *d)
 	dg_report_integrity(d->report, dg_clock_wall_ms(), "start",
 	                    resumed ? "daemon started, resuming from its checkpoint"
 	                            : "daemon started without a checkpoint");
-	/* A period overdue at the start (the daemon was down, or killed again and again before a
-	 * close could finish) is closed before anything more is read: a report that takes longer
-	 * to close than the daemon stays up would otherwise grow without end. */
-	if (resumed && dg_clock_mono_ms() - d->period_mono_ms >= d->cfg->report_interval_ms)
-		close_period(d, false);
 	dg_tail_scan(d->tail);
 
 	d->base = event_base_new();
