@@ -507,8 +507,8 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 	                                  "rule_tests",
 	                                  "classification_levels",
 	                                  NULL};
-	static const char *const report_keys[] = {"directory", "key",           "pseudonym_key",
-	                                          "interval",  "max_malformed", NULL};
+	static const char *const report_keys[] = {
+	    "directory", "key", "pseudonym_key", "interval", "max_malformed", "max_size", NULL};
 	static const char *const limit_keys[] = {"max_line", "lateness", "max_malformed_ratio",
 	                                         "max_depth", NULL};
 	static const char *const rule_keys[] = {"directories", "packs", "disable_rules", NULL};
@@ -538,6 +538,8 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 		dg_cfgutil_duration(name, s, "interval", SEC, 31 * DAY, &cfg->report_interval_ms,
 		                    d);
 		get_size(name, s, "max_malformed", 0, 1000000, &cfg->max_malformed_listed, d);
+		/* below verify's limit on report.json, with room for what a read adds past it */
+		get_size(name, s, "max_size", 1 << 20, 512 << 20, &cfg->report_max_size, d);
 	}
 	if ((s = group(name, root, "limits", limit_keys, d)) != NULL) {
 		get_size(name, s, "max_line", 256, 256 * 1024 * 1024, &cfg->max_line, d);
@@ -802,6 +804,7 @@ struct dg_config *dg_config_load_extra(const char *path, char *const *extra, int
 	cfg->lateness_ms = 10 * 60 * 1000;
 	cfg->report_interval_ms = 3600 * 1000;
 	cfg->max_malformed_listed = 1000;
+	cfg->report_max_size = 64 << 20;
 	cfg->max_malformed_ratio = 0.1;
 	cfg->poll_ms = 1000;
 	cfg->max_held = 16;

@@ -93,6 +93,7 @@ struct daemon {
 	int64_t period_mono_ms;                 /* the period's start, on the monotonic clock */
 	int64_t commit_cost_ms;                 /* how long the last commit took */
 	bool backlog;                           /* the last read left more waiting */
+	bool full;                              /* the report reached report.max_size */
 	/* Since start, for /metrics. */
 	uint64_t records, malformed, findings_total, by_severity[DG_SEV_COUNT];
 	uint64_t gaps, gap_bytes, reports_written;
@@ -105,14 +106,41 @@ struct daemon {
 
 /* ---- pipeline and tailer hooks ------------------------------------------------------------- */
 
+/* A report closes early once it is report.max_size long: closing it hashes and signs all of it,
+ * and a crash loses that work, so an unbounded report could never close under a daemon killed
+ * often enough; verify, too, reads a report whole. Reading stops after the chunk in progress
+ * and the period closes before more is read. The report says so once, resumed or not. */
+static void report_size_check(struct daemon *d)
+{
+	char why[160];
+
+	if (d->full || dg_report_bytes(d->report) < d->cfg->report_max_size)
+		return;
+	d->full = true;
+	if (d->tail != NULL)
+		dg_tail_yield(d->tail);
+	if (dg_report_has_integrity(d->report, "report_full"))
+		return;
+	snprintf(
+	    why, sizeof why,
+	    "report.json reached report.max_size (%zu bytes): closed early, the period goes on "
+	    "in the next report",
+	    d->cfg->report_max_size);
+	dg_log_info("%s", why);
+	dg_report_integrity(d->report, dg_clock_wall_ms(), "report_full", why);
+}
+
 static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *json)
 {
 	struct daemon *d = arg;
 	const struct dg_ref *ref = m->ref;
 
 	/* An alert is for the live log; a burst carried past a period's end for its report. */
-	if (m->kind != DG_MATCH_OPEN)
+	if (m->kind != DG_MATCH_OPEN) {
 		dg_report_finding(d->report, json);
+		if (m->kind != DG_MATCH_CARRIED) /* those come as the period closes */
+			report_size_check(d);
+	}
 	if (m->kind == DG_MATCH_CARRIED) {
 		dg_cjson_free(json);
 		return;
@@ -531,6 +559,7 @@ static void begin_period(struct daemon *d)
 
 	d->started_ms = dg_clock_wall_ms();
 	d->period_mono_ms = dg_clock_mono_ms();
+	d->full = false;
 	dg_bundle_identify(d->started_ms, d->seq, d->report_id, d->name);
 	d->bundle = dg_bundle_begin(d->reports_dir, d->name, &cause);
 	if (d->bundle == NULL)
@@ -829,6 +858,7 @@ static bool recover(struct daemon *d)
 			if (d->report == NULL)
 				dg_log_fatalx("%s: report state is malformed", d->ckpt_path);
 			load_totals(d, dg_cjson_get(c, "totals"));
+			report_size_check(d); /* full when a crash cut its close short */
 		}
 	}
 	rem = dg_cjson_get(c, "remembered");
@@ -882,7 +912,12 @@ static void on_pump(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (d->stopping)
 		return;
-	d->backlog = dg_tail_pump(d->tail, PUMP_BUDGET);
+	if (!d->full)
+		d->backlog = dg_tail_pump(d->tail, PUMP_BUDGET);
+	if (d->full) {
+		close_period(d, false); /* before anything more is read */
+		d->backlog = true;
+	}
 	if (d->backlog)
 		event_active(d->ev_pump, EV_TIMEOUT, 0); /* more waiting: after other events */
 	if (commit_due(d, dg_clock_mono_ms()))
@@ -927,7 +962,7 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 			in->unflushed = false;
 		}
 	}
-	if (now - d->period_mono_ms >= d->cfg->report_interval_ms)
+	if (d->full || now - d->period_mono_ms >= d->cfg->report_interval_ms)
 		close_period(d, false);
 	else if (commit_due(d, now))
 		commit(d);

@@ -11,6 +11,7 @@ struct dg_report {
 	size_t max_malformed;
 	struct dg_buf scratch;
 	size_t nfindings;
+	uint64_t bytes;             /* of report.json written so far */
 	struct dg_cjson *malformed; /* listed ones */
 	uint64_t nmalformed;
 	struct dg_cjson *inputs;
@@ -25,6 +26,7 @@ struct dg_report *dg_report_new(FILE *out, size_t max_malformed)
 	r->max_malformed = max_malformed;
 	/* "findings" sorts before every other member, so the document can start right away. */
 	fputs("{\"findings\":[", out);
+	r->bytes = strlen("{\"findings\":[");
 	r->malformed = dg_cjson_array();
 	r->inputs = dg_cjson_array();
 	r->integrity = dg_cjson_array();
@@ -47,6 +49,7 @@ struct dg_cjson *dg_report_save(const struct dg_report *r)
 	struct dg_cjson *o = dg_cjson_object();
 
 	dg_cjson_set(o, "findings", dg_cjson_int((int64_t)r->nfindings));
+	dg_cjson_set(o, "bytes", dg_cjson_int((int64_t)r->bytes));
 	dg_cjson_set(o, "malformed_count", dg_cjson_int((int64_t)r->nmalformed));
 	dg_cjson_set(o, "malformed", dg_cjson_clone(r->malformed));
 	dg_cjson_set(o, "inputs", dg_cjson_clone(r->inputs));
@@ -59,7 +62,7 @@ struct dg_report *dg_report_resume(FILE *out, size_t max_malformed, const struct
 	const struct dg_cjson *m = dg_cjson_get(state, "malformed");
 	const struct dg_cjson *in = dg_cjson_get(state, "inputs");
 	const struct dg_cjson *ie = dg_cjson_get(state, "integrity");
-	int64_t nf, nm;
+	int64_t nf, nm, bytes = 0;
 	struct dg_report *r;
 
 	if (!dg_cjson_intval(dg_cjson_get(state, "findings"), &nf) ||
@@ -73,6 +76,9 @@ struct dg_report *dg_report_resume(FILE *out, size_t max_malformed, const struct
 	r->max_malformed = max_malformed;
 	r->nfindings = (size_t)nf;
 	r->nmalformed = (uint64_t)nm;
+	/* absent from checkpoints written before it was kept: the report then counts from here */
+	if (dg_cjson_intval(dg_cjson_get(state, "bytes"), &bytes) && bytes > 0)
+		r->bytes = (uint64_t)bytes;
 	r->malformed = dg_cjson_clone(m);
 	r->inputs = dg_cjson_clone(in);
 	r->integrity = dg_cjson_clone(ie);
@@ -86,11 +92,17 @@ void dg_report_finding(struct dg_report *r, const struct dg_cjson *f)
 		dg_buf_addc(&r->scratch, ',');
 	dg_cjson_write(f, &r->scratch);
 	fwrite(r->scratch.data, 1, r->scratch.len, r->out);
+	r->bytes += r->scratch.len;
 }
 
 size_t dg_report_findings(const struct dg_report *r)
 {
 	return r->nfindings;
+}
+
+uint64_t dg_report_bytes(const struct dg_report *r)
+{
+	return r->bytes;
 }
 
 void dg_report_malformed(struct dg_report *r, const char *input, const struct dg_record *rec,
@@ -145,6 +157,17 @@ void dg_report_integrity(struct dg_report *r, int64_t time_ms, const char *type,
 	dg_cjson_set(o, "time", dg_cjson_str(dg_ts_format(time_ms, ts)));
 	dg_cjson_set(o, "type", dg_cjson_str(type));
 	dg_cjson_set(o, "detail", dg_cjson_str(detail));
+}
+
+bool dg_report_has_integrity(const struct dg_report *r, const char *type)
+{
+	for (size_t i = 0; i < dg_cjson_len(r->integrity); i++) {
+		const char *t = dg_cjson_string(dg_cjson_get(dg_cjson_at(r->integrity, i), "type"));
+
+		if (t != NULL && strcmp(t, type) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* What each rule cost and did in the period: a site sees which rules are noisy or costly. */

@@ -62,6 +62,7 @@ struct dg_tail {
 	char fpbuf[DG_TAIL_FP_BYTES]; /* scratch for fingerprints, apart from buf's data */
 	bool rescan;
 	bool watch_warned;
+	bool yield;             /* asked to stop reading for now (dg_tail_yield) */
 	struct dg_idtable *ids; /* files read to their end, while they can still be seen */
 	size_t prune_at;
 	struct dg_tail_stats st;
@@ -536,9 +537,12 @@ static bool resume_after_cut(struct dg_tail *t, struct file *f, const struct sta
 
 /* ---- reading ------------------------------------------------------------------------------- */
 
+#define TO_END SIZE_MAX /* a read_file budget: to the end, whatever dg_tail_yield asked */
+
 /* Reads up to budget bytes of f; returns the bytes read. */
 static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 {
+	bool stoppable = budget != TO_END;
 	size_t total = 0;
 	struct stat st;
 	char *cause = NULL;
@@ -546,7 +550,7 @@ static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 	if (f->gz != NULL) {
 		ssize_t n = 0;
 
-		while (total < budget &&
+		while (total < budget && !(stoppable && t->yield) &&
 		       (n = dg_source_read(f->gz, t->buf, READ_CHUNK, &cause)) > 0) {
 			t->h.data(t->h.arg, f->input, t->buf, (size_t)n, f->off);
 			f->off += (uint64_t)n;
@@ -556,7 +560,8 @@ static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 			t->h.event(t->h.arg, f->input, "read_error", 0, cause);
 			free(cause);
 		}
-		f->gz_done = n <= 0; /* the caller lets it go */
+		f->gz_done =
+		    n < 0 || (n == 0 && !(stoppable && t->yield)); /* the caller lets it go */
 		return total;
 	}
 	if (fstat(f->fd, &st) != 0)
@@ -589,7 +594,7 @@ static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 	}
 	if ((uint64_t)st.st_size > f->seen)
 		f->seen = (uint64_t)st.st_size;
-	while (total < budget && f->off < (uint64_t)st.st_size) {
+	while (total < budget && !(stoppable && t->yield) && f->off < (uint64_t)st.st_size) {
 		size_t want = (uint64_t)st.st_size - f->off < READ_CHUNK
 		                  ? (size_t)((uint64_t)st.st_size - f->off)
 		                  : READ_CHUNK;
@@ -636,7 +641,7 @@ static void bound_held(struct dg_tail *t)
 	dg_log_warnx("%zu rotated files held open (limit %zu): reading %s to its end and letting "
 	             "it go now",
 	             held, t->max_held, oldest->path);
-	while (read_file(t, oldest, SIZE_MAX) > 0)
+	while (read_file(t, oldest, TO_END) > 0)
 		;
 	let_go(t, oldest, "rotated away, read to its end (held-file limit reached)");
 }
@@ -647,7 +652,7 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget)
 	struct file *f, *next;
 	int64_t now = dg_clock_mono_ms();
 
-	for (f = t->files; f != NULL; f = next) {
+	for (f = t->files; f != NULL && !t->yield; f = next) {
 		next = f->next;
 		read_file(t, f, budget);
 		if (f->gz != NULL) {
@@ -672,7 +677,15 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget)
 				more = true;
 		}
 	}
+	if (t->yield)
+		more = true; /* not all looked at */
+	t->yield = false;
 	return more;
+}
+
+void dg_tail_yield(struct dg_tail *t)
+{
+	t->yield = true;
 }
 
 struct next_data {

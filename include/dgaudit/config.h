@@ -48,6 +48,7 @@ struct dg_config {
 	char *pseudonym_key_path; /* NULL: <state>/pseudonym.key, created on first use */
 	int64_t report_interval_ms;
 	size_t max_malformed_listed; /* malformed records itemised in a report */
+	size_t report_max_size;      /* a daemon's report closes early once this long */
 	double max_malformed_ratio;  /* an input with more malformed records is no audit */
 	size_t max_line;
 	size_t max_depth; /* JSON nesting accepted in a log record */

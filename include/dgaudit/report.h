@@ -58,6 +58,11 @@ void dg_report_input(struct dg_report *r, const struct dg_report_input *in);
 void dg_report_integrity(struct dg_report *r, int64_t time_ms, const char *type,
                          const char *detail);
 size_t dg_report_findings(const struct dg_report *r);
+/* Whether an integrity event of this type was recorded. */
+bool dg_report_has_integrity(const struct dg_report *r, const char *type);
+/* The length of report.json written so far (findings are written as they come; the rest,
+ * held in memory, is written at the end). */
+uint64_t dg_report_bytes(const struct dg_report *r);
 /* The report's own state (lists and counts, not the findings already written), for a
  * checkpoint; and a report continuing one: out already holds the document up to where the
  * saved state was taken. NULL if state is malformed. */

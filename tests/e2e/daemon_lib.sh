@@ -7,12 +7,12 @@ mkdir -p logs rules
 cp "$DG_SOURCE_DIR/tests/e2e/every-line.conf" rules/
 
 # write_config [extra daemon settings...]: dgaudit.conf for the test; $METRICS is the metrics
-# address (none by default).
+# address (none by default), $REPORT more report settings.
 write_config() {
 	cat >dgaudit.conf <<CONF
 sources = ( { path = "logs/app.log*"; format = "json"; } );
 state_directory = "state";
-report = { interval = "2s"; };
+report = { interval = "2s"; ${REPORT:-} };
 limits = { lateness = "1h"; };
 rules = { directories = ["rules"]; packs = []; };
 daemon = { metrics = "${METRICS:-}"; poll = "200ms"; findings = "findings.jsonl"; max_held = 8;

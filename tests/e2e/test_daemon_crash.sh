@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # kill -9 at 50 random moments while a writer appends 20,000 lines a second (and logrotate
 # rotates now and then), restarting each time: every number is audited exactly once across
-# the whole report chain, and the chain verifies.
+# the whole report chain, and the chain verifies. Reports are capped at 1 MiB (about half a
+# second of findings here), so many kills land in the close of a full report: none grows past
+# the cap by more than one read of input adds.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/daemon_lib.sh"
-write_config
+MAX=1048576
+REPORT="max_size = $MAX;" write_config
 start_daemon
 start_writer
 cat >logrotate.conf <<CONF
@@ -30,4 +33,19 @@ wait_findings "$last"
 stop_daemon
 $CHECK findings.jsonl state/reports "$last" || fail "not exactly once across 50 crashes"
 "$DGAUDIT" verify state/reports >/dev/null || fail "report chain does not verify"
+# One read is 1 MiB of input; its lines make about three times that in findings.
+largest=$(stat -c %s state/reports/2*/report.json | sort -n | tail -1)
+[ "$largest" -le $((MAX + 4 * 1048576)) ] || fail "a report of $largest bytes (cap $MAX)"
+full=$(jq -s '[.[].integrity_events[] | select(.type == "report_full")] | length' \
+	state/reports/2*/report.json)
+[ "$full" -gt 0 ] || fail "no report closed at report.max_size"
+small=$(jq -s '[.[] | select(any(.integrity_events[]; .type == "report_full"))] | length' \
+	state/reports/2*/report.json)
+[ "$small" = "$full" ] || fail "$full report_full events in $small reports"
+for r in state/reports/2*/report.json; do
+	if jq -e 'any(.integrity_events[]; .type == "report_full")' "$r" >/dev/null; then
+		[ "$(stat -c %s "$r")" -ge $MAX ] || fail "$r closed as full below the cap"
+	fi
+done
+ok "$full reports closed at report.max_size ($MAX bytes), none beyond $largest bytes"
 ok "50 kill -9 under 20k lines/s with rotations: $last numbers, each audited once, $(ls state/reports | grep -vc latest) chained reports"

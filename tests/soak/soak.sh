@@ -23,6 +23,7 @@ ROTATIONS=${ROTATIONS:-1000}
 COPYTRUNCATES=${COPYTRUNCATES:-1000}
 KILLS=${KILLS:-1000}
 RATE=${RATE:-20000}
+MAX_SIZE=$((8 << 20)) # report.max_size: reports close at 8 MiB (under a second of findings)
 DGAUDIT=$BUILD/dgaudit
 WRITER=$BUILD/tests/dg_writer
 command -v logrotate >/dev/null || { echo "soak: logrotate is needed" >&2; exit 2; }
@@ -92,7 +93,7 @@ phase() {
 	cat >dgaudit.conf <<CONF
 sources = ( { path = "logs/app.log*"; format = "json"; } );
 state_directory = "state";
-report = { interval = "1s"; };
+report = { interval = "1s"; max_size = $MAX_SIZE; };
 limits = { lateness = "1h"; };
 rules = { directories = ["rules"]; packs = []; };
 daemon = { metrics = ""; poll = "200ms"; findings = "findings.jsonl"; max_held = 8;
@@ -122,8 +123,12 @@ CONF
 	python3 "$SRC/tests/e2e/check_once.py" findings.jsonl state/reports "$last" $copts >check.out ||
 		{ cat check.out; fail "$name: not exactly once"; }
 	"$DGAUDIT" verify state/reports >/dev/null || fail "$name: the report chain does not verify"
+	# past the cap by at most what one read (1 MiB of lines) adds: about 3 MiB of findings
+	largest=$(stat -c %s state/reports/2*/report.json | sort -n | tail -1)
+	[ "$largest" -le $((MAX_SIZE + (4 << 20))) ] ||
+		fail "$name: a report of $largest bytes (report.max_size $MAX_SIZE)"
 	echo "soak $name: $last lines, $count rotations, $KILLS kill -9, $(ls logs | wc -l) files," \
-		"$(($(date +%s) - t0)) s: $(head -1 check.out)"
+		"$(($(date +%s) - t0)) s, largest report $largest bytes: $(head -1 check.out)"
 	cd "$WORK"
 }
 
