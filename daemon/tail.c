@@ -25,8 +25,20 @@
 #define PRUNE_MIN 256 /* remembered identities before the first look at what is still on disk */
 #define NO_INPUT  UINT32_MAX
 
+/* Followed files are found by path, by inode, by pipeline input and, for telling copies, by
+ * their first COPY_MIN bytes of data: hash indexes, so that a look at N files costs O(N), not
+ * O(N^2). */
+enum { IX_PATH, IX_INODE, IX_INPUT, IX_HEAD, NIX };
+
+struct index {
+	struct file **bucket;
+	size_t nbuckets, n; /* nbuckets: a power of two */
+};
+
 struct file {
 	struct file *next;
+	struct file *chain[NIX]; /* the rest of its bucket in each index */
+	uint64_t key[NIX];       /* its hash in each */
 	char *path; /* the source path the glob matched: app.log, whatever the file is called now */
 	char *name; /* its name when it was opened: where inotify watches it, what evidence cites */
 	int fd;
@@ -62,7 +74,8 @@ struct dg_tail {
 	char fpbuf[DG_TAIL_FP_BYTES]; /* scratch for fingerprints, apart from buf's data */
 	bool rescan;
 	bool watch_warned;
-	bool yield;             /* asked to stop reading for now (dg_tail_yield) */
+	bool yield; /* asked to stop reading for now (dg_tail_yield) */
+	struct index ix[NIX];
 	struct dg_idtable *ids; /* files read to their end, while they can still be seen */
 	size_t prune_at;
 	struct dg_tail_stats st;
@@ -155,33 +168,165 @@ static struct dg_source *gz_matching(const char *path, const struct dg_tail_id *
 	return dg_source_open(path, &cause);
 }
 
+/* ---- indexes ------------------------------------------------------------------------------ */
+
+static struct file **bucket_of(const struct index *ix, uint64_t key)
+{
+	return &ix->bucket[key & (ix->nbuckets - 1)];
+}
+
+static void ix_add(struct dg_tail *t, int which, struct file *f, uint64_t key)
+{
+	struct index *ix = &t->ix[which];
+	struct file **b;
+
+	if (ix->n >= ix->nbuckets) { /* load factor 1 at most */
+		size_t old = ix->nbuckets;
+		struct file **was = ix->bucket;
+
+		ix->nbuckets = old ? 2 * old : 64;
+		ix->bucket = dg_xcalloc(ix->nbuckets, sizeof *ix->bucket);
+		for (size_t i = 0; i < old; i++)
+			for (struct file *g = was[i], *next; g != NULL; g = next) {
+				next = g->chain[which];
+				b = bucket_of(ix, g->key[which]);
+				g->chain[which] = *b;
+				*b = g;
+			}
+		free(was);
+	}
+	f->key[which] = key;
+	b = bucket_of(ix, key);
+	f->chain[which] = *b;
+	*b = f;
+	ix->n++;
+}
+
+static void ix_remove(struct dg_tail *t, int which, struct file *f)
+{
+	struct index *ix = &t->ix[which];
+	struct file **p;
+
+	if (ix->nbuckets == 0)
+		return;
+	for (p = bucket_of(ix, f->key[which]); *p != NULL; p = &(*p)->chain[which])
+		if (*p == f) {
+			*p = f->chain[which];
+			ix->n--;
+			return;
+		}
+}
+
+static struct file *ix_first(const struct dg_tail *t, int which, uint64_t key)
+{
+	const struct index *ix = &t->ix[which];
+
+	return ix->nbuckets ? *bucket_of(ix, key) : NULL;
+}
+
+static uint64_t path_key(const char *path, size_t len)
+{
+	return dg_hash_fnv(path, len);
+}
+
+static uint64_t inode_key(uint64_t dev, uint64_t ino)
+{
+	uint64_t k[2] = {dev, ino};
+
+	return dg_hash_fnv(k, sizeof k);
+}
+
+static uint64_t input_key(uint32_t input)
+{
+	return (uint64_t)input * 0x9e3779b97f4a7c15ULL;
+}
+
+/* Key 0 holds the files only a look at each tells a copy of: compressed, with data after a
+ * hole, or with less than COPY_MIN bytes. */
+#define HEAD_ANY 0
+
+static uint64_t head_key(const char *head)
+{
+	uint64_t k = dg_hash_fnv(head, COPY_MIN);
+
+	return k == HEAD_ANY ? 1 : k;
+}
+
+/* f's fingerprint changed (fingerprint_fd just left its first bytes in buf): its place in the
+ * copy index follows. */
+static void index_head(struct dg_tail *t, struct file *f, const char *buf)
+{
+	ix_remove(t, IX_HEAD, f);
+	if (f->id.fp_len == 0)
+		return; /* no content yet: a copy of nothing is not told */
+	ix_add(t, IX_HEAD, f,
+	       f->gz == NULL && f->id.fp_off == 0 && f->id.fp_len >= COPY_MIN ? head_key(buf)
+	                                                                      : HEAD_ANY);
+}
+
+static void set_input(struct dg_tail *t, struct file *f, uint32_t input)
+{
+	ix_remove(t, IX_INPUT, f);
+	f->input = input;
+	ix_add(t, IX_INPUT, f, input_key(input));
+}
+
+/* A new file in the list and the indexes. */
+static void add_file(struct dg_tail *t, struct file *f, uint32_t input, const char *buf)
+{
+	f->next = t->files;
+	t->files = f;
+	ix_add(t, IX_PATH, f, path_key(f->path, strlen(f->path)));
+	ix_add(t, IX_INODE, f, inode_key(f->id.dev, f->id.ino));
+	f->input = input;
+	ix_add(t, IX_INPUT, f, input_key(input));
+	f->key[IX_HEAD] = HEAD_ANY;
+	index_head(t, f, buf);
+}
+
+static void remove_file(struct dg_tail *t, struct file *f)
+{
+	struct file **p = &t->files;
+
+	while (*p != f)
+		p = &(*p)->next;
+	*p = f->next;
+	for (int i = 0; i < NIX; i++)
+		ix_remove(t, i, f);
+}
+
 static struct file *by_inode(struct dg_tail *t, uint64_t dev, uint64_t ino)
 {
-	for (struct file *f = t->files; f != NULL; f = f->next)
+	for (struct file *f = ix_first(t, IX_INODE, inode_key(dev, ino)); f != NULL;
+	     f = f->chain[IX_INODE])
 		if (f->gz == NULL && f->id.dev == dev && f->id.ino == ino)
+			return f;
+	return NULL;
+}
+
+static struct file *at_path(struct dg_tail *t, const char *path, bool held)
+{
+	for (struct file *f = ix_first(t, IX_PATH, path_key(path, strlen(path))); f != NULL;
+	     f = f->chain[IX_PATH])
+		if (f->held == held && strcmp(f->path, path) == 0)
 			return f;
 	return NULL;
 }
 
 static struct file *live_at(struct dg_tail *t, const char *path)
 {
-	for (struct file *f = t->files; f != NULL; f = f->next)
-		if (!f->held && strcmp(f->path, path) == 0)
-			return f;
-	return NULL;
+	return at_path(t, path, false);
 }
 
 static struct file *held_at(struct dg_tail *t, const char *path)
 {
-	for (struct file *f = t->files; f != NULL; f = f->next)
-		if (f->held && strcmp(f->path, path) == 0)
-			return f;
-	return NULL;
+	return at_path(t, path, true);
 }
 
 static struct file *by_input(struct dg_tail *t, uint32_t input)
 {
-	for (struct file *f = t->files; f != NULL; f = f->next)
+	for (struct file *f = ix_first(t, IX_INPUT, input_key(input)); f != NULL;
+	     f = f->chain[IX_INPUT])
 		if (f->input == input)
 			return f;
 	return NULL;
@@ -251,17 +396,19 @@ static struct file *follow(struct dg_tail *t, const char *path, const char *name
 	f->fd = fd;
 	f->id.dev = st->st_dev;
 	f->id.ino = st->st_ino;
+	char head[COPY_MIN];
+
 	start = hole_end(t, fd);
 	fingerprint_fd(fd, start, (uint64_t)st->st_size, &f->id, t->buf);
+	memcpy(head, t->buf, sizeof head);
 	if (offset < start)
 		offset = start; /* a hole is not log data */
 	f->off = offset;
 	f->seen = (uint64_t)st->st_size;
 	f->idle_since = dg_clock_mono_ms();
-	f->input = input ? *input : t->h.open(t->h.arg, path, name, &f->id, offset, line);
+	add_file(t, f, input ? *input : t->h.open(t->h.arg, path, name, &f->id, offset, line),
+	         head);
 	watch_file(t, f);
-	f->next = t->files;
-	t->files = f;
 	return f;
 }
 
@@ -319,11 +466,7 @@ static void file_free(struct file *f)
 
 static void let_go(struct dg_tail *t, struct file *f, const char *why)
 {
-	struct file **p = &t->files;
-
-	while (*p != f)
-		p = &(*p)->next;
-	*p = f->next;
+	remove_file(t, f);
 	t->h.close(t->h.arg, f->input, why);
 	forget_input(t, f);
 	if (f->wd >= 0)
@@ -379,6 +522,8 @@ void dg_tail_free(struct dg_tail *t)
 		free(t->pats[i].dir);
 	}
 	free(t->pats);
+	for (int i = 0; i < NIX; i++)
+		free(t->ix[i].bucket);
 	if (t->ifd >= 0)
 		close(t->ifd);
 	free(t->buf);
@@ -495,9 +640,10 @@ static void truncated(struct dg_tail *t, struct file *f)
 	}
 	f->cut_at = f->off;
 	f->cut_seen = f->seen;
-	f->input = NO_INPUT;
+	set_input(t, f, NO_INPUT);
 	f->off = f->seen = 0;
 	f->id.fp_len = 0;
+	index_head(t, f, NULL);
 }
 
 /* Bytes written that nobody could read: an integrity event with their count, and in the stats. */
@@ -529,9 +675,10 @@ static bool resume_after_cut(struct dg_tail *t, struct file *f, const struct sta
 		declare_gap(t, lost, detail);
 	}
 	fingerprint_fd(f->fd, start, (uint64_t)st->st_size, &f->id, t->buf);
+	index_head(t, f, t->buf);
 	f->off = start; /* a hole is not log data */
 	f->seen = (uint64_t)st->st_size;
-	f->input = t->h.open(t->h.arg, f->path, f->name, &f->id, start, 1);
+	set_input(t, f, t->h.open(t->h.arg, f->path, f->name, &f->id, start, 1));
 	return true;
 }
 
@@ -580,17 +727,19 @@ static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 		uint64_t start = hole_end(t, f->fd), from = f->id.fp_off;
 
 		fingerprint_fd(f->fd, start, (uint64_t)st.st_size, &f->id, t->buf);
+		index_head(t, f, t->buf);
 		if (f->off == from && start > f->off) {
 			/* after a hole (a writer without O_APPEND whose file was emptied): the
 			 * input starts with the data, as its offsets must */
 			t->h.close(t->h.arg, f->input, "empty until written past a hole");
-			f->input = t->h.open(t->h.arg, f->path, f->name, &f->id, start, 1);
+			set_input(t, f, t->h.open(t->h.arg, f->path, f->name, &f->id, start, 1));
 			f->off = start;
 		}
 	} else if (f->id.fp_len < DG_TAIL_FP_BYTES &&
 	           (uint64_t)st.st_size > f->id.fp_off + f->id.fp_len) {
 		/* it grew: fingerprint more of it */
 		fingerprint_fd(f->fd, f->id.fp_off, (uint64_t)st.st_size, &f->id, t->buf);
+		index_head(t, f, t->buf);
 	}
 	if ((uint64_t)st.st_size > f->seen)
 		f->seen = (uint64_t)st.st_size;
@@ -796,29 +945,47 @@ static void watch_dirs(struct dg_tail *t)
  * rotated name the glob also matches). With partial, a file shorter than the fingerprint that
  * holds the same bytes as far as it goes counts too: a rotated sibling, that is copytruncate's
  * copy still being written. */
+static bool copy_of(struct dg_tail *t, int fd, uint64_t size, const struct file *f, bool partial)
+{
+	uint64_t n;
+
+	if (f->id.fp_len == 0 || size <= f->id.fp_off)
+		return false;
+	if (size >= f->id.fp_off + f->id.fp_len)
+		return fd_matches(fd, &f->id, t->buf);
+	n = size - f->id.fp_off;
+	return partial && f->gz == NULL &&
+	       pread(fd, t->buf, n, (off_t)f->id.fp_off) == (ssize_t)n &&
+	       pread(f->fd, t->fpbuf, n, (off_t)f->id.fp_off) == (ssize_t)n &&
+	       memcmp(t->buf, t->fpbuf, n) == 0;
+}
+
 static bool copy_of_followed(struct dg_tail *t, int fd, bool partial)
 {
 	struct stat st;
+	char head[COPY_MIN];
 
 	if (fstat(fd, &st) != 0)
 		return false;
-	for (struct file *f = t->files; f != NULL; f = f->next) {
-		uint64_t size = (uint64_t)st.st_size, n;
-
-		if (f->id.fp_len == 0 || size <= f->id.fp_off)
-			continue;
-		if (size >= f->id.fp_off + f->id.fp_len) {
-			if (fd_matches(fd, &f->id, t->buf))
+	/* the files that start with the same COPY_MIN bytes, and those only a look tells */
+	if (pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head)
+		for (const struct file *f = ix_first(t, IX_HEAD, head_key(head)); f != NULL;
+		     f = f->chain[IX_HEAD])
+			if (f->key[IX_HEAD] == head_key(head) &&
+			    copy_of(t, fd, (uint64_t)st.st_size, f, partial))
 				return true;
-			continue;
-		}
-		n = size - f->id.fp_off;
-		if (partial && f->gz == NULL &&
-		    pread(fd, t->buf, n, (off_t)f->id.fp_off) == (ssize_t)n &&
-		    pread(f->fd, t->fpbuf, n, (off_t)f->id.fp_off) == (ssize_t)n &&
-		    memcmp(t->buf, t->fpbuf, n) == 0)
+	for (const struct file *f = ix_first(t, IX_HEAD, HEAD_ANY); f != NULL;
+	     f = f->chain[IX_HEAD])
+		if (f->key[IX_HEAD] == HEAD_ANY && copy_of(t, fd, (uint64_t)st.st_size, f, partial))
 			return true;
-	}
+	/* a copy still shorter than COPY_MIN: of the file whose siblings are looked at */
+	if (partial && t->sibling_of != NULL)
+		for (const struct file *f =
+		         ix_first(t, IX_PATH, path_key(t->sibling_of, strlen(t->sibling_of)));
+		     f != NULL; f = f->chain[IX_PATH])
+			if (strcmp(f->path, t->sibling_of) == 0 &&
+			    copy_of(t, fd, (uint64_t)st.st_size, f, partial))
+				return true;
 	return false;
 }
 
@@ -827,11 +994,13 @@ static bool copy_of_followed(struct dg_tail *t, int fd, bool partial)
  * being copied): it is read through the original, never as a new source. */
 static bool rotation_of_followed(struct dg_tail *t, const char *path)
 {
-	for (struct file *f = t->files; f != NULL; f = f->next) {
-		size_t n = strlen(f->path);
-
-		if (strncmp(path, f->path, n) == 0 && (path[n] == '.' || path[n] == '-'))
-			return true;
+	for (size_t n = 1; path[n] != '\0'; n++) {
+		if (path[n] != '.' && path[n] != '-')
+			continue;
+		for (struct file *f = ix_first(t, IX_PATH, path_key(path, n)); f != NULL;
+		     f = f->chain[IX_PATH])
+			if (strncmp(f->path, path, n) == 0 && f->path[n] == '\0')
+				return true;
 	}
 	return false;
 }
@@ -1111,10 +1280,8 @@ static bool restore_from(void *arg, const char *sib)
 	f->gz = src;
 	f->id = rs->r->id;
 	f->off = rs->r->offset;
-	f->input = rs->input;
 	f->held = true;
-	f->next = t->files;
-	t->files = f;
+	add_file(t, f, rs->input, NULL);
 	rs->found = true;
 	return true;
 }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Many files under one glob: FILES files of LINES numbered lines each, then the daemon started
+# with NOFILE descriptors as its soft limit and HARD as its hard limit (which it raises the soft
+# one to; root may raise it). Prints the time to
+# follow them all, the time until every line is audited, the descriptors and memory it held,
+# and whether every number was audited exactly once.
+#
+#   tests/bench/many_files.sh [BUILD_DIR]     FILES=50000 LINES=2 NOFILE=1024 HARD=... KEEP=1
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+FILES=${FILES:-50000}
+LINES=${LINES:-2}
+NOFILE=${NOFILE:-1024}
+HARD=${HARD:-$(ulimit -Hn)}
+DGAUDIT=$BUILD/dgaudit
+WORK=$(mktemp -d /tmp/dg-many.XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+cd "$WORK"
+mkdir -p logs rules
+cp "$SRC/tests/e2e/every-line.conf" rules/
+cat >dgaudit.conf <<CONF
+sources = ( { path = "logs/*.log"; format = "json"; } );
+state_directory = "state";
+report = { interval = "1h"; };
+limits = { lateness = "1h"; };
+rules = { directories = ["rules"]; packs = []; };
+daemon = { metrics = ""; poll = "1s"; findings = "findings.jsonl"; };
+CONF
+# Numbers 1..FILES*LINES, LINES consecutive ones per file, in dg_writer's line format.
+python3 - "$FILES" "$LINES" <<'PY'
+import sys
+files, lines = int(sys.argv[1]), int(sys.argv[2])
+for i in range(files):
+    with open("logs/f%06d.log" % i, "w") as f:
+        for k in range(lines):
+            n = i * lines + k + 1
+            f.write('{"@timestamp":"2026-11-02T%02d:%02d:%02d.%03dZ","event.action":"read",'
+                    '"user.name":"w","message":"n%09d"}\n'
+                    % (n // 3600000 % 24, n // 60000 % 60, n // 1000 % 60, n % 1000, n))
+PY
+want=$((FILES * LINES))
+t0=$(date +%s.%N)
+(ulimit -Hn "$HARD" && ulimit -Sn "$NOFILE" && exec "$DGAUDIT" daemon -c dgaudit.conf) >daemon.log 2>&1 &
+pid=$!
+ready="" done_at="" fds=0 rss=0
+while kill -0 "$pid" 2>/dev/null; do
+	n=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l || true)
+	[ "$n" -gt "$fds" ] && fds=$n
+	r=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+	[ "${r:-0}" -gt "$rss" ] && rss=$r
+	[ -z "$ready" ] && grep -q "following .* source" daemon.log && ready=$(date +%s.%N)
+	if [ "$(wc -l <findings.jsonl 2>/dev/null || echo 0)" -ge "$want" ]; then
+		done_at=$(date +%s.%N)
+		break
+	fi
+	[ "$(echo "$(date +%s.%N) - $t0 > ${TIMEOUT:-600}" | bc)" = 1 ] && break
+	sleep 0.2
+done
+status="running"
+if kill -TERM "$pid" 2>/dev/null; then
+	wait "$pid" && status="stopped cleanly" || status="exited $? on SIGTERM"
+else
+	wait "$pid" || true
+	status="died: $(grep -m1 -i 'error\|fatal\|too many' daemon.log || tail -1 daemon.log)"
+fi
+since() { [ -n "$1" ] && printf '%.1f s' "$(echo "$1 - $t0" | bc)" || echo "never"; }
+once=$(python3 "$SRC/tests/e2e/check_once.py" findings.jsonl state/reports "$want" 2>/dev/null |
+	head -1 || true)
+echo "many files: $FILES files x $LINES lines, descriptors $NOFILE (hard $HARD):" \
+	"following after $(since "$ready"), all audited after $(since "$done_at"), at most $fds" \
+	"descriptors, peak RSS $((rss / 1024)) MiB; daemon $status; $once"
