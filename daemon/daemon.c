@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -270,6 +271,8 @@ static void tail_event(void *arg, uint32_t input, const char *type, uint64_t byt
 	if (strcmp(type, "gap") == 0) {
 		d->gaps++;
 		d->gap_bytes += bytes;
+		dg_log_warnx("%s", detail);
+	} else if (strcmp(type, "descriptors_exhausted") == 0) {
 		dg_log_warnx("%s", detail);
 	} else {
 		dg_log_info("%s", detail);
@@ -1206,13 +1209,15 @@ static int on_metrics(void *arg, struct evbuffer *b, const char **type)
 	                    "# TYPE dgaudit_checkpoint_age_seconds gauge\n"
 	                    "dgaudit_checkpoint_age_seconds %.3f\n"
 	                    "# TYPE dgaudit_inotify_watch_failures_total counter\n"
-	                    "dgaudit_inotify_watch_failures_total %llu\n",
+	                    "dgaudit_inotify_watch_failures_total %llu\n"
+	                    "# TYPE dgaudit_files_unopened gauge\n"
+	                    "dgaudit_files_unopened %llu\n",
 	                    (unsigned long long)ts.files, (unsigned long long)ts.held,
 	                    (unsigned long long)d->gaps, (unsigned long long)d->gap_bytes,
 	                    (unsigned long long)d->reports_written,
 	                    (long long)(d->last_report_ms / 1000),
 	                    (double)(dg_clock_mono_ms() - d->last_commit_ms) / 1000.0,
-	                    (unsigned long long)ts.watch_failures);
+	                    (unsigned long long)ts.watch_failures, (unsigned long long)ts.unopened);
 	rule_metrics(d, b);
 	dg_httpd_stats(d->http, &hs);
 	evbuffer_add_printf(b,
@@ -1328,6 +1333,23 @@ static bool same_dir(const char *a, const char *b)
 	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
 }
 
+/* A descriptor per followed file: the soft limit (1024 in most shells and units) goes up to the
+ * hard one (systemd's default is 524288; the unit asks for it, and its seccomp filter refuses
+ * setrlimit). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		dg_log_debug("descriptors: soft limit raised from %llu to %llu",
+		             (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+}
+
 static int setup(struct daemon *d)
 {
 	char *cause = NULL, **globs;
@@ -1360,6 +1382,7 @@ static int setup(struct daemon *d)
 		return DG_EXIT_USAGE;
 	}
 	reopen_findings(d);
+	raise_fd_limit();
 	d->pipe = dg_pipeline_new(d->cfg, d->pkey, sizeof d->pkey, &hooks);
 	globs = dg_xcalloc(d->cfg->nsources, sizeof *globs);
 	for (size_t i = 0; i < d->cfg->nsources; i++)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,9 @@
 	64 /* a copy is told by at least this much of the start (an empty start is any file) */
 #define PRUNE_MIN 256 /* remembered identities before the first look at what is still on disk */
 #define NO_INPUT  UINT32_MAX
+/* Descriptors never taken for following files: the daemon's checkpoint, report bundle, findings
+ * log and metrics connections need theirs whatever the number of files. */
+#define FD_RESERVE 128
 
 /* Followed files are found by path, by inode, by pipeline input and, for telling copies, by
  * their first COPY_MIN bytes of data: hash indexes, so that a look at N files costs O(N), not
@@ -75,6 +79,9 @@ struct dg_tail {
 	bool rescan;
 	bool watch_warned;
 	bool yield; /* asked to stop reading for now (dg_tail_yield) */
+	bool fds_warned;
+	uint64_t fd_limit; /* the soft limit on descriptors, when there is one */
+	uint64_t unopened; /* files waiting for a descriptor, at this look so far */
 	struct index ix[NIX];
 	struct dg_idtable *ids; /* files read to their end, while they can still be seen */
 	size_t prune_at;
@@ -351,6 +358,42 @@ static int add_watch(struct dg_tail *t, const char *path, uint32_t mask)
 	return wd;
 }
 
+/* Opens a file to follow, unless that would leave fewer than FD_RESERVE descriptors (the one
+ * just opened is the lowest free, so it bounds from below how many are open): then, as at
+ * EMFILE, -1 with errno EMFILE, the file waits for a later look and the first such wait is
+ * said. */
+static int open_source(struct dg_tail *t, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0 && t->fd_limit > 0 && (uint64_t)fd + FD_RESERVE >= t->fd_limit) {
+		close(fd);
+		fd = -1;
+		errno = EMFILE;
+	}
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+		char detail[PATH_MAX + 200];
+
+		t->unopened++;
+		if (!t->fds_warned) {
+			snprintf(detail, sizeof detail,
+			         "%s and any further file wait to be followed: descriptors are "
+			         "exhausted (limit %llu, %d kept for dgaudit's own files); raise "
+			         "LimitNOFILE",
+			         path, (unsigned long long)t->fd_limit, FD_RESERVE);
+			t->h.event(t->h.arg, NO_INPUT, "descriptors_exhausted", 0, detail);
+		}
+		t->fds_warned = true;
+		errno = EMFILE;
+	}
+	return fd;
+}
+
+static bool out_of_fds(int fd)
+{
+	return fd < 0 && errno == EMFILE;
+}
+
 static void watch_file(struct dg_tail *t, struct file *f)
 {
 	f->wd = t->ifd < 0
@@ -478,6 +521,7 @@ struct dg_tail *dg_tail_new(char *const *globs, size_t nglobs, size_t max_held, 
                             int64_t since, const struct dg_tail_hooks *hooks)
 {
 	struct dg_tail *t = dg_xcalloc(1, sizeof *t);
+	struct rlimit rl;
 
 	t->since = since;
 	t->h = *hooks;
@@ -486,6 +530,8 @@ struct dg_tail *dg_tail_new(char *const *globs, size_t nglobs, size_t max_held, 
 	t->buf = dg_xmalloc(READ_CHUNK);
 	t->ids = dg_idtable_new();
 	t->prune_at = PRUNE_MIN;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		t->fd_limit = (uint64_t)rl.rlim_cur;
 	t->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (t->ifd < 0)
 		dg_log_warn(
@@ -895,7 +941,7 @@ static bool catch_missed(void *arg, const char *sib)
 	if (stat(sib, &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime < t->since ||
 	    by_inode(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino) != NULL)
 		return false;
-	fd = open(sib, O_RDONLY | O_CLOEXEC);
+	fd = open_source(t, sib);
 	if (fd < 0)
 		return false;
 	if (hole_end(t, fd) >= (uint64_t)st.st_size || copy_of_followed(t, fd, true) ||
@@ -1015,9 +1061,10 @@ static void discover(struct dg_tail *t, const char *path, const struct stat *st)
 	if (by_inode(t, (uint64_t)st->st_dev, (uint64_t)st->st_ino) != NULL ||
 	    rotation_of_followed(t, path))
 		return; /* a followed file under a new name, or a copy of one */
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_source(t, path);
 	if (fd < 0) {
-		dg_log_warn("%s", path);
+		if (!out_of_fds(fd))
+			dg_log_warn("%s", path);
 		return;
 	}
 	if ((pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) ||
@@ -1131,6 +1178,7 @@ static void prune(struct dg_tail *t)
 
 void dg_tail_scan(struct dg_tail *t)
 {
+	t->unopened = 0;
 	watch_dirs(t);
 	for (size_t i = 0; i < t->npats; i++) {
 		glob_t g;
@@ -1173,6 +1221,9 @@ void dg_tail_scan(struct dg_tail *t)
 	bound_held(t);
 	if (dg_idtable_count(t->ids) >= t->prune_at)
 		prune(t);
+	t->st.unopened = t->unopened;
+	if (t->unopened == 0)
+		t->fds_warned = false; /* said again if it happens again */
 }
 
 void dg_tail_events(struct dg_tail *t)
@@ -1315,8 +1366,13 @@ void dg_tail_restore(struct dg_tail *t, const struct dg_tail_resume *files, size
 		int fd = -1;
 
 		if (stat(r->path, &st) == 0 && (uint64_t)st.st_dev == r->id.dev &&
-		    (uint64_t)st.st_ino == r->id.ino &&
-		    (fd = open(r->path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		    (uint64_t)st.st_ino == r->id.ino && out_of_fds(fd = open_source(t, r->path))) {
+			/* remembered, it is taken up where it was once a descriptor is free */
+			t->h.close(t->h.arg, input, "waiting for a descriptor");
+			remember(t, &r->id, r->offset, r->line);
+			continue;
+		}
+		if (fd >= 0) {
 			if (fd_matches(fd, &r->id, t->buf)) {
 				if ((uint64_t)st.st_size >= r->offset)
 					follow(t, r->path, r->path, fd, &st, r->offset, r->line,

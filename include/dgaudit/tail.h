@@ -56,6 +56,7 @@ struct dg_tail_stats {
 	uint64_t files, held, bytes_read, gaps, gap_bytes, rescans;
 	uint64_t behind;         /* bytes written to followed files and not read yet */
 	uint64_t watch_failures; /* watches inotify refused: those paths are polled only */
+	uint64_t unopened;       /* files found at the last look that wait for a descriptor */
 };
 
 struct dg_tail;
