@@ -17,17 +17,10 @@ CONF
 
 # lines ROUND: three more numbered lines in each file; round r's numbers come after round r-1's.
 lines() {
-	python3 - "$1" "$FILES" <<'PY'
-import sys
-rnd, files = int(sys.argv[1]), int(sys.argv[2])
-for i in range(files):
-    with open("logs/f%04d.log" % i, "a") as f:
-        for k in range(3):
-            n = rnd * files * 3 + i * 3 + k + 1
-            f.write('{"@timestamp":"2026-11-02T%02d:%02d:%02d.%03dZ","event.action":"read",'
-                    '"user.name":"w","message":"n%09d"}\n'
-                    % (n // 3600000 % 24, n // 60000 % 60, n // 1000 % 60, n % 1000, n))
-PY
+	for i in $(seq 0 $((FILES - 1))); do
+		"$WRITER" "$(printf 'logs/f%04d.log' "$i")" 100000 3 \
+			--start $(($1 * FILES * 3 + i * 3 + 1)) >/dev/null
+	done
 }
 
 # audited FIRST LAST ROUNDS: whether every number of files FIRST..LAST in rounds 0..ROUNDS-1 is
