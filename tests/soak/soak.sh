@@ -123,9 +123,11 @@ CONF
 	python3 "$SRC/tests/e2e/check_once.py" findings.jsonl state/reports "$last" $copts >check.out ||
 		{ cat check.out; fail "$name: not exactly once"; }
 	"$DGAUDIT" verify state/reports >/dev/null || fail "$name: the report chain does not verify"
-	# past the cap by at most what one read (1 MiB of lines) adds: about 3 MiB of findings
+	# Past the cap by what one read adds (1 MiB of lines makes about 3 MiB of findings), or a
+	# rotated file drained whole before it is let go: never twice the cap here (CI saw 1.52x).
+	# Without a cap, a report grew past 1 GiB under these kills.
 	largest=$(stat -c %s state/reports/2*/report.json | sort -n | tail -1)
-	[ "$largest" -le $((MAX_SIZE + (4 << 20))) ] ||
+	[ "$largest" -le $((2 * MAX_SIZE)) ] ||
 		fail "$name: a report of $largest bytes (report.max_size $MAX_SIZE)"
 	echo "soak $name: $last lines, $count rotations, $KILLS kill -9, $(ls logs | wc -l) files," \
 		"$(($(date +%s) - t0)) s, largest report $largest bytes: $(head -1 check.out)"
