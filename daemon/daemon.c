@@ -735,7 +735,7 @@ static bool recover(struct daemon *d)
 		d->unsealed = true;
 		break;
 	case DG_CHECKPOINT_BROKEN:
-		free(text); /* a leak checker at the exit would count it, when the optimiser drops it */
+		free(text); /* else a leak checker at the exit may count it */
 		dg_log_fatalx("%s was changed since dgaudit wrote it, or written under another "
 		              "state key (its MAC does not verify%s): refusing to resume from it. "
 		              "Move it away to start anew; the next report records that the state "

@@ -1014,12 +1014,15 @@ static bool copy_of_followed(struct dg_tail *t, int fd, bool partial)
 	if (fstat(fd, &st) != 0)
 		return false;
 	/* the files that start with the same COPY_MIN bytes, and those only a look tells */
-	if (pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head)
-		for (const struct file *f = ix_first(t, IX_HEAD, head_key(head)); f != NULL;
+	if (pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head) {
+		uint64_t key = head_key(head);
+
+		for (const struct file *f = ix_first(t, IX_HEAD, key); f != NULL;
 		     f = f->chain[IX_HEAD])
-			if (f->key[IX_HEAD] == head_key(head) &&
+			if (f->key[IX_HEAD] == key &&
 			    copy_of(t, fd, (uint64_t)st.st_size, f, partial))
 				return true;
+	}
 	for (const struct file *f = ix_first(t, IX_HEAD, HEAD_ANY); f != NULL;
 	     f = f->chain[IX_HEAD])
 		if (f->key[IX_HEAD] == HEAD_ANY && copy_of(t, fd, (uint64_t)st.st_size, f, partial))
