@@ -512,8 +512,8 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 	static const char *const limit_keys[] = {"max_line", "lateness", "max_malformed_ratio",
 	                                         "max_depth", NULL};
 	static const char *const rule_keys[] = {"directories", "packs", "disable_rules", NULL};
-	static const char *const daemon_keys[] = {"metrics",  "poll",         "findings",
-	                                          "max_held", "rotated_idle", NULL};
+	static const char *const daemon_keys[] = {
+	    "metrics", "poll", "findings", "max_held", "rotated_idle", "max_open", NULL};
 	config_setting_t *root = config_root_setting(c);
 	const config_setting_t *s;
 	struct dg_site_groups g = {config_setting_get_member(root, "lists"),
@@ -564,6 +564,7 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 		}
 		get_path(name, s, "findings", &cfg->findings_path, d);
 		get_size(name, s, "max_held", 1, 4096, &cfg->max_held, d);
+		get_size(name, s, "max_open", 1, 1 << 24, &cfg->max_open, d);
 		dg_cfgutil_duration(name, s, "rotated_idle", 0, DAY, &cfg->rotated_idle_ms, d);
 	}
 	if ((s = group(name, root, "rules", rule_keys, d)) != NULL) {

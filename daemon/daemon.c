@@ -1211,13 +1211,18 @@ static int on_metrics(void *arg, struct evbuffer *b, const char **type)
 	                    "# TYPE dgaudit_inotify_watch_failures_total counter\n"
 	                    "dgaudit_inotify_watch_failures_total %llu\n"
 	                    "# TYPE dgaudit_files_unopened gauge\n"
-	                    "dgaudit_files_unopened %llu\n",
+	                    "dgaudit_files_unopened %llu\n"
+	                    "# TYPE dgaudit_files_parked gauge\n"
+	                    "dgaudit_files_parked %llu\n"
+	                    "# TYPE dgaudit_file_parks_total counter\n"
+	                    "dgaudit_file_parks_total %llu\n",
 	                    (unsigned long long)ts.files, (unsigned long long)ts.held,
 	                    (unsigned long long)d->gaps, (unsigned long long)d->gap_bytes,
 	                    (unsigned long long)d->reports_written,
 	                    (long long)(d->last_report_ms / 1000),
 	                    (double)(dg_clock_mono_ms() - d->last_commit_ms) / 1000.0,
-	                    (unsigned long long)ts.watch_failures, (unsigned long long)ts.unopened);
+	                    (unsigned long long)ts.watch_failures, (unsigned long long)ts.unopened,
+	                    (unsigned long long)ts.parked, (unsigned long long)ts.parks);
 	rule_metrics(d, b);
 	dg_httpd_stats(d->http, &hs);
 	evbuffer_add_printf(b,
@@ -1389,6 +1394,7 @@ static int setup(struct daemon *d)
 		globs[i] = d->cfg->sources[i].path;
 	d->tail = dg_tail_new(globs, d->cfg->nsources, d->cfg->max_held, d->cfg->rotated_idle_ms,
 	                      checkpoint_time(d), &th);
+	dg_tail_limit_open(d->tail, d->cfg->max_open);
 	free(globs);
 	resumed = recover(d);
 	if (!resumed) {

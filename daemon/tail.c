@@ -54,6 +54,9 @@ struct file {
 	uint32_t input;            /* NO_INPUT while the content after a truncation is awaited */
 	uint64_t cut_at, cut_seen; /* at the truncation: bytes read, and the size last seen */
 	bool held;                 /* rotated away or deleted: drain, then let go */
+	bool parked;               /* its descriptor closed to make room (read to its end) */
+	bool fresh;                /* opened again and not read since: not to be parked yet */
+	struct timespec mtime;     /* when parked: a look that finds it changed opens it again */
 	int64_t idle_since;
 	int wd;
 };
@@ -81,7 +84,10 @@ struct dg_tail {
 	bool yield; /* asked to stop reading for now (dg_tail_yield) */
 	bool fds_warned;
 	uint64_t fd_limit; /* the soft limit on descriptors, when there is one */
+	bool park_said;
 	uint64_t unopened; /* files waiting for a descriptor, at this look so far */
+	size_t max_open;   /* followed files open at once (0: as many as descriptors allow) */
+	size_t nopen;      /* followed files open now */
 	struct index ix[NIX];
 	struct dg_idtable *ids; /* files read to their end, while they can still be seen */
 	size_t prune_at;
@@ -358,11 +364,11 @@ static int add_watch(struct dg_tail *t, const char *path, uint32_t mask)
 	return wd;
 }
 
-/* Opens a file to follow, unless that would leave fewer than FD_RESERVE descriptors (the one
- * just opened is the lowest free, so it bounds from below how many are open): then, as at
- * EMFILE, -1 with errno EMFILE, the file waits for a later look and the first such wait is
- * said. */
-static int open_source(struct dg_tail *t, const char *path)
+static size_t park_some(struct dg_tail *t);
+
+/* open(2), unless that would leave fewer than FD_RESERVE descriptors (the one just opened is
+ * the lowest free, so it bounds from below how many are open): -1 with errno EMFILE. */
+static int open_within(struct dg_tail *t, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
@@ -371,16 +377,39 @@ static int open_source(struct dg_tail *t, const char *path)
 		fd = -1;
 		errno = EMFILE;
 	}
+	return fd;
+}
+
+/* Opens a file to follow. At daemon.max_open files open, or out of descriptors, files read to
+ * their end are parked to make room; when none can be, -1 with errno EMFILE: the file waits
+ * for a later look, and the first such wait is said. */
+static int open_source(struct dg_tail *t, const char *path)
+{
+	int fd = -1;
+
+	if (t->max_open > 0 && t->nopen >= t->max_open && park_some(t) == 0)
+		errno = EMFILE;
+	else if ((fd = open_within(t, path)) < 0 && (errno == EMFILE || errno == ENFILE) &&
+	         park_some(t) > 0)
+		fd = open_within(t, path);
 	if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
 		char detail[PATH_MAX + 200];
 
 		t->unopened++;
 		if (!t->fds_warned) {
-			snprintf(detail, sizeof detail,
-			         "%s and any further file wait to be followed: descriptors are "
-			         "exhausted (limit %llu, %d kept for dgaudit's own files); raise "
-			         "LimitNOFILE",
-			         path, (unsigned long long)t->fd_limit, FD_RESERVE);
+			if (t->max_open > 0 && t->nopen >= t->max_open)
+				snprintf(
+				    detail, sizeof detail,
+				    "%s and any further file wait to be followed: "
+				    "daemon.max_open (%zu) files are open, none read to its end",
+				    path, t->max_open);
+			else
+				snprintf(detail, sizeof detail,
+				         "%s and any further file wait to be followed: descriptors "
+				         "are exhausted (limit %llu, %d kept for dgaudit's own "
+				         "files) and no file open is read to its end; raise "
+				         "LimitNOFILE",
+				         path, (unsigned long long)t->fd_limit, FD_RESERVE);
 			t->h.event(t->h.arg, NO_INPUT, "descriptors_exhausted", 0, detail);
 		}
 		t->fds_warned = true;
@@ -437,6 +466,7 @@ static struct file *follow(struct dg_tail *t, const char *path, const char *name
 	f->path = dg_xstrdup(path);
 	f->name = dg_xstrdup(name);
 	f->fd = fd;
+	t->nopen++;
 	f->id.dev = st->st_dev;
 	f->id.ino = st->st_ino;
 	char head[COPY_MIN];
@@ -510,6 +540,8 @@ static void file_free(struct file *f)
 static void let_go(struct dg_tail *t, struct file *f, const char *why)
 {
 	remove_file(t, f);
+	if (f->fd >= 0)
+		t->nopen--;
 	t->h.close(t->h.arg, f->input, why);
 	forget_input(t, f);
 	if (f->wd >= 0)
@@ -577,6 +609,11 @@ void dg_tail_free(struct dg_tail *t)
 	free(t);
 }
 
+void dg_tail_limit_open(struct dg_tail *t, size_t max_open)
+{
+	t->max_open = max_open;
+}
+
 int dg_tail_fd(const struct dg_tail *t)
 {
 	return t->ifd;
@@ -597,6 +634,148 @@ static bool each_sibling(const char *path, bool (*fn)(void *arg, const char *sib
 	}
 	free(pattern);
 	return done;
+}
+
+/* ---- parking ------------------------------------------------------------------------------- */
+
+static void hold(struct dg_tail *t, struct file *f, const char *why);
+
+/* More files than descriptors (or daemon.max_open): a followed file read to its end can give
+ * its descriptor back and keep everything else, its place, its input (a partial last line
+ * included) and its inotify watch, which needs no descriptor. A look that finds it changed
+ * opens it again; if it was renamed meanwhile, its siblings are searched for its inode. */
+
+static bool parkable(const struct file *f)
+{
+	return f->fd >= 0 && f->gz == NULL && !f->held && !f->fresh && f->input != NO_INPUT &&
+	       f->off >= f->seen;
+}
+
+static int by_idle(const void *a, const void *b)
+{
+	int64_t x = (*(struct file *const *)a)->idle_since,
+	        y = (*(struct file *const *)b)->idle_since;
+
+	return (x > y) - (x < y);
+}
+
+/* Parks the quarter of open files (at least one) idle longest among those that can be: one
+ * pass over the files makes room for many opens. Returns how many were parked. */
+static size_t park_some(struct dg_tail *t)
+{
+	struct file **c = NULL;
+	size_t n = 0, cap = 0, want;
+
+	for (struct file *f = t->files; f != NULL; f = f->next) {
+		if (!parkable(f))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			c = dg_xreallocarray(c, cap, sizeof *c);
+		}
+		c[n++] = f;
+	}
+	want = t->nopen / 4 ? t->nopen / 4 : 1;
+	if (want > n)
+		want = n;
+	if (want < n)
+		qsort(c, n, sizeof *c, by_idle);
+	for (size_t i = 0; i < want; i++) {
+		struct stat st;
+
+		if (fstat(c[i]->fd, &st) == 0)
+			c[i]->mtime = st.st_mtim;
+		close(c[i]->fd);
+		c[i]->fd = -1;
+		c[i]->parked = true;
+		t->nopen--;
+	}
+	if (want > 0 && !t->park_said) {
+		dg_log_warnx(
+		    "more files to follow than descriptors allow (or daemon.max_open): "
+		    "files read to their end are closed and opened again when they change");
+		t->park_said = true;
+	}
+	t->st.parks += want;
+	free(c);
+	return want;
+}
+
+/* Whether a look at a parked file's name (st) finds it changed. */
+static bool parked_changed(const struct file *f, const struct stat *st)
+{
+	return (uint64_t)st->st_size != f->off || st->st_mtim.tv_sec != f->mtime.tv_sec ||
+	       st->st_mtim.tv_nsec != f->mtime.tv_nsec;
+}
+
+/* Opens a parked file again at name, if name is still its inode. */
+static bool unpark(struct dg_tail *t, struct file *f, const char *name)
+{
+	struct stat st;
+	int fd = open_source(t, name);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_dev != f->id.dev ||
+	    (uint64_t)st.st_ino != f->id.ino) {
+		close(fd);
+		errno = ESTALE; /* renamed again between the look and the open */
+		return false;
+	}
+	f->fd = fd;
+	f->parked = false;
+	f->fresh = true; /* its next read sees what changed (a truncation too) before a park */
+	f->idle_since = dg_clock_mono_ms();
+	t->nopen++;
+	if (strcmp(f->name, name) != 0) {
+		free(f->name);
+		f->name = dg_xstrdup(name);
+	}
+	return true;
+}
+
+struct moved {
+	struct dg_tail *t;
+	struct file *f;
+	bool no_fd;
+};
+
+static bool unpark_if_it(void *arg, const char *sib)
+{
+	struct moved *m = arg;
+	struct stat st;
+
+	if (stat(sib, &st) != 0 || (uint64_t)st.st_dev != m->f->id.dev ||
+	    (uint64_t)st.st_ino != m->f->id.ino)
+		return false;
+	if (unpark(m->t, m->f, sib))
+		return true;
+	m->no_fd = errno == EMFILE || errno == ENFILE;
+	return m->no_fd;
+}
+
+/* A followed file's name is gone or another file's: it is held (drained, then let go), a
+ * parked one once it is found again among its siblings. One that is not found was deleted
+ * while parked: let go, saying so. */
+static void rotated(struct dg_tail *t, struct file *f, const char *why)
+{
+	struct moved m = {t, f, false};
+	char detail[PATH_MAX + 200];
+
+	if (!f->parked || each_sibling(f->path, unpark_if_it, &m)) {
+		if (!f->parked || !m.no_fd) {
+			hold(t, f, why);
+			return;
+		}
+		f->held = true; /* parked still: looked for again at the next scan */
+		return;
+	}
+	snprintf(detail, sizeof detail,
+	         "%s: deleted while its descriptor was closed for want of descriptors; it had "
+	         "been read to byte %llu, anything written after that was not read",
+	         f->path, (unsigned long long)f->off);
+	t->h.event(t->h.arg, f->input, "deleted", 0, detail);
+	let_go(t, f, "deleted while parked");
 }
 
 /* ---- truncation ----------------------------------------------------------------------------- */
@@ -789,6 +968,7 @@ static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 	}
 	if ((uint64_t)st.st_size > f->seen)
 		f->seen = (uint64_t)st.st_size;
+	f->fresh = false;
 	while (total < budget && !(stoppable && t->yield) && f->off < (uint64_t)st.st_size) {
 		size_t want = (uint64_t)st.st_size - f->off < READ_CHUNK
 		                  ? (size_t)((uint64_t)st.st_size - f->off)
@@ -825,7 +1005,7 @@ static void bound_held(struct dg_tail *t)
 	struct file *oldest = NULL;
 
 	for (struct file *f = t->files; f != NULL; f = f->next) {
-		if (!f->held)
+		if (!f->held || f->parked)
 			continue;
 		held++;
 		if (oldest == NULL || f->idle_since < oldest->idle_since)
@@ -849,6 +1029,8 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget)
 
 	for (f = t->files; f != NULL && !t->yield; f = next) {
 		next = f->next;
+		if (f->parked)
+			continue; /* a look opens it again when it changes */
 		read_file(t, f, budget);
 		if (f->gz != NULL) {
 			if (f->gz_done)
@@ -1195,17 +1377,23 @@ void dg_tail_scan(struct dg_tail *t)
 
 			if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 				continue;
+			bool was = f != NULL;
+
 			if (f != NULL && f->id.dev == (uint64_t)st.st_dev &&
-			    f->id.ino == (uint64_t)st.st_ino)
+			    f->id.ino == (uint64_t)st.st_ino) {
+				if (f->parked && parked_changed(f, &st))
+					unpark(t, f, path);
 				continue;
+			}
 			if (f != NULL)
-				hold(t, f, "rotated: a new file took its name");
+				rotated(t, f, "rotated: a new file took its name");
 			else
-				f = held_at(t, path); /* renamed away at an earlier look */
+				was =
+				    held_at(t, path) != NULL; /* renamed away at an earlier look */
 			discover(t, path, &st);
 			/* A new file where one was: generations may have come and gone between
 			 * the looks (created, written and rotated away before we saw them). */
-			if (f != NULL) {
+			if (was) {
 				t->sibling_of = path;
 				each_sibling(path, catch_missed, t);
 			}
@@ -1213,13 +1401,16 @@ void dg_tail_scan(struct dg_tail *t)
 		globfree(&g);
 	}
 	/* Followed files whose name is gone: renamed or deleted. */
-	for (struct file *f = t->files; f != NULL; f = f->next) {
+	for (struct file *f = t->files, *next; f != NULL; f = next) {
 		struct stat st;
 
-		if (!f->held && f->gz == NULL &&
-		    (stat(f->path, &st) != 0 || (uint64_t)st.st_ino != f->id.ino ||
-		     (uint64_t)st.st_dev != f->id.dev))
-			hold(t, f, "rotated: renamed or deleted");
+		next = f->next; /* a parked file deleted is let go */
+		if (f->held && f->parked)
+			rotated(t, f, "rotated: renamed or deleted"); /* a descriptor now? */
+		else if (!f->held && f->gz == NULL &&
+		         (stat(f->path, &st) != 0 || (uint64_t)st.st_ino != f->id.ino ||
+		          (uint64_t)st.st_dev != f->id.dev))
+			rotated(t, f, "rotated: renamed or deleted");
 	}
 	bound_held(t);
 	if (dg_idtable_count(t->ids) >= t->prune_at)
@@ -1458,13 +1649,14 @@ void dg_tail_each(const struct dg_tail *t,
 void dg_tail_stats(const struct dg_tail *t, struct dg_tail_stats *out)
 {
 	*out = t->st;
-	out->files = out->held = out->behind = 0;
+	out->files = out->held = out->behind = out->parked = 0;
 	for (const struct file *f = t->files; f != NULL; f = f->next) {
 		struct stat st;
 
 		out->files++;
 		out->held += f->held;
-		if (f->gz == NULL && fstat(f->fd, &st) == 0 && (uint64_t)st.st_size > f->off)
+		out->parked += f->parked;
+		if (f->fd >= 0 && fstat(f->fd, &st) == 0 && (uint64_t)st.st_size > f->off)
 			out->behind += (uint64_t)st.st_size - f->off;
 	}
 }

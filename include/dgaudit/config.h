@@ -57,6 +57,7 @@ struct dg_config {
 	int64_t poll_ms;
 	char *findings_path;     /* the daemon\'s findings, as JSON lines, or NULL */
 	size_t max_held;         /* rotated files kept open while they are drained */
+	size_t max_open;         /* followed files open at once; 0: as descriptors allow */
 	int64_t rotated_idle_ms; /* a drained rotated file is let go after this */
 	struct dg_catalog *catalog;
 	struct dg_session *session; /* purpose, ticket, consent from SQL comments and app names */

@@ -57,6 +57,8 @@ struct dg_tail_stats {
 	uint64_t behind;         /* bytes written to followed files and not read yet */
 	uint64_t watch_failures; /* watches inotify refused: those paths are polled only */
 	uint64_t unopened;       /* files found at the last look that wait for a descriptor */
+	uint64_t parked;         /* followed files whose descriptor is closed until they change */
+	uint64_t parks;          /* how many times one was closed so */
 };
 
 struct dg_tail;
@@ -69,6 +71,10 @@ struct dg_tail;
 struct dg_tail *dg_tail_new(char *const *globs, size_t nglobs, size_t max_held, int64_t idle_ms,
                             int64_t since, const struct dg_tail_hooks *hooks);
 void dg_tail_free(struct dg_tail *t);
+/* At most max_open followed files open at once (0, the default: as many as the descriptor
+ * limit allows, less a reserve); files read to their end are closed to make room, and opened
+ * again when a look finds them changed. */
+void dg_tail_limit_open(struct dg_tail *t, size_t max_open);
 /* Continues checkpointed files: each is looked for at its path and among its rotated siblings
  * (a compressed one is read through), by identity and fingerprint. Call before the first scan. */
 void dg_tail_restore(struct dg_tail *t, const struct dg_tail_resume *files, size_t n);

@@ -16,6 +16,9 @@ expect_eq "$("$DGAUDIT" check | head -1)" "configuration OK" "check of the defau
 printf 'report = { interval = "1h"; };\nlimits = { max_line = 5; };\n' >bad.conf
 expect_rc 2 "$DGAUDIT" check -c bad.conf 2>err.txt
 expect_eq "$(cat err.txt)" "bad.conf:2: max_line must be between 256 and 268435456" "bad config"
+printf 'daemon = {\n  max_open = 0;\n};\n' >bad.conf
+expect_rc 2 "$DGAUDIT" check -c bad.conf 2>err.txt
+expect_eq "$(cat err.txt)" "bad.conf:2: max_open must be between 1 and 16777216" "max_open range"
 mkdir rules.d
 printf 'rules = ( { id = "X"; title = "t"; severity = "high";\n  compliance = ( ("A", "1") );\n  select = { s = { field = "user.name"; eq = "a"; }; };\n  condition = "s or t"; } );\n' \
 	>rules.d/50-site.conf
