@@ -151,7 +151,9 @@ static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *jso
 	if (d->journal_count[m->rule->severity]++ == 0 && d->journal.len < 4096)
 		dg_buf_printf(&d->journal, "%s%s (%s) at %s:%llu", d->journal.len ? ", " : "",
 		              m->rule->id, dg_rules_severity_name(m->rule->severity),
-		              ref->input < d->nins ? d->ins[ref->input].path : "dgaudit",
+		              ref->input < d->nins && d->ins[ref->input].path
+		                  ? d->ins[ref->input].path
+		                  : "dgaudit",
 		              (unsigned long long)ref->line);
 	d->findings_total++;
 	d->by_severity[m->rule->severity]++;
@@ -213,7 +215,8 @@ static uint32_t add_input(struct daemon *d, const char *source, const char *path
 	}
 	d->ins[input] = (struct din){
 	    dg_xstrdup(path), dg_xstrdup(source), dg_xstrdup(format), *id, true, false, false, 0};
-	d->nins = input + 1;
+	if (input >= d->nins)
+		d->nins = input + 1;
 	input_options(d, d->cfg, input, source);
 	return input;
 }
@@ -318,11 +321,17 @@ static bool get_id(const struct dg_cjson *o, struct dg_tail_id *id)
 	return true;
 }
 
+struct used {
+	bool *used;
+	uint32_t n;
+};
+
 static void mark_used(void *arg, uint32_t input)
 {
-	bool *used = arg;
+	struct used *u = arg;
 
-	used[input] = true;
+	if (input < u->n) /* not DG_REF_SELF */
+		u->used[input] = true;
 }
 
 static void save_remembered(void *arg, const struct dg_tail_id *id, uint64_t offset, uint64_t line)
@@ -340,9 +349,10 @@ static struct dg_cjson *save_inputs(struct daemon *d, uint32_t *remap)
 {
 	struct dg_cjson *arr = dg_cjson_array();
 	bool *used = dg_xcalloc(d->nins + 1, sizeof *used);
+	struct used u = {used, (uint32_t)d->nins};
 	uint32_t next = 0;
 
-	dg_engine_inputs(dg_pipeline_engine(d->pipe), mark_used, used);
+	dg_engine_inputs(dg_pipeline_engine(d->pipe), mark_used, &u);
 	for (uint32_t i = 0; i < d->nins; i++) {
 		struct din *in = &d->ins[i];
 		const struct dg_input_stats *st = dg_pipeline_input(d->pipe, i);
@@ -601,6 +611,28 @@ static void add_cumulative(struct daemon *d)
 	}
 }
 
+/* Inputs whose file is done, that a report has listed and no threshold window cites, are
+ * released: memory does not grow with rotations, and their numbers serve the next files. */
+static void release_inputs(struct daemon *d)
+{
+	bool *used = dg_xcalloc(d->nins + 1, sizeof *used);
+	struct used u = {used, (uint32_t)d->nins};
+
+	dg_engine_inputs(dg_pipeline_engine(d->pipe), mark_used, &u);
+	for (uint32_t i = 0; i < d->nins; i++) {
+		struct din *in = &d->ins[i];
+
+		if (in->active || in->ended || used[i] || in->path == NULL)
+			continue;
+		dg_pipeline_release_input(d->pipe, i);
+		free(in->path);
+		free(in->source);
+		free(in->format);
+		memset(in, 0, sizeof *in);
+	}
+	free(used);
+}
+
 /* Closes the period: its report lists every input's byte range and digest, is signed and
  * put in place. Unless final, the next period begins. */
 static void close_period(struct daemon *d, bool final)
@@ -676,6 +708,7 @@ static void close_period(struct daemon *d, bool final)
 	d->seq++;
 	if (final)
 		return;
+	release_inputs(d);
 	begin_period(d);
 	commit(d);
 }
@@ -1068,14 +1101,22 @@ static void reload(struct daemon *d)
 	/* The new pipeline gets the same inputs, at the same places, under the same numbers. */
 	d->pipe = dg_pipeline_new(cfg, d->pkey, sizeof d->pkey, &hooks);
 	for (uint32_t i = 0; i < d->nins; i++) {
-		uint64_t line, off = dg_pipeline_resume(old, i, &line);
+		uint64_t line = 1, off = 0;
 		const struct dg_input_stats *st = dg_pipeline_input(old, i);
 
+		if (dg_pipeline_released(old, i)) { /* a place kept, released below */
+			dg_pipeline_add_input(d->pipe, "", DG_FORMAT_AUTO, 0, 1);
+			continue;
+		}
+		off = dg_pipeline_resume(old, i, &line);
 		dg_pipeline_add_input(d->pipe, st->name, st->format, off, line);
 		input_options(d, cfg, i, d->ins[i].source);
 		if (!d->ins[i].active)
 			dg_pipeline_end_input(d->pipe, i);
 	}
+	for (uint32_t i = 0; i < d->nins; i++)
+		if (dg_pipeline_released(old, i))
+			dg_pipeline_release_input(d->pipe, i);
 	if (dg_engine_load(dg_pipeline_engine(d->pipe), windows) != 0)
 		dg_log_warnx("reload: threshold windows could not be carried over");
 	dg_cjson_free(windows);

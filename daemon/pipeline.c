@@ -25,6 +25,7 @@ struct input {
 	bool has_partial;
 	uint64_t fed; /* stream offset just past the last byte fed */
 	bool ended;
+	bool released; /* its slot is free for the next input (dg_pipeline_release_input) */
 	/* Database formats: a parser of the input's own (they keep per-input state), and a
 	 * record of several lines being assembled: a PostgreSQL message with its continuation
 	 * and STATEMENT lines, or a csvlog row with newlines inside quotes. */
@@ -62,6 +63,8 @@ struct dg_pipeline {
 	bool emitted;
 	struct input *inputs;
 	uint32_t ninputs, cap;
+	uint32_t *free_slots; /* released inputs' numbers, reused first */
+	uint32_t nfree;
 	struct dg_pipeline_totals totals;
 	char why[128];
 	char self_ts[DG_TS_BUFSZ]; /* the time of an event about dgaudit itself */
@@ -71,9 +74,9 @@ static const char *input_name(void *arg, uint32_t input)
 {
 	struct dg_pipeline *p = arg;
 
-	return input < p->ninputs     ? p->inputs[input].st.name
-	       : input == DG_REF_SELF ? "dgaudit"
-	                              : "?";
+	return input < p->ninputs && !p->inputs[input].released ? p->inputs[input].st.name
+	       : input == DG_REF_SELF                           ? "dgaudit"
+	                                                        : "?";
 }
 
 struct dg_pipeline *dg_pipeline_new(const struct dg_config *cfg, const uint8_t *pseudonym_key,
@@ -106,23 +109,28 @@ void dg_pipeline_explain(struct dg_pipeline *p, bool on)
 	p->env.explain = on;
 }
 
+static void input_free(struct input *in)
+{
+	free(in->st.name);
+	free(in->prefix);
+	dg_pglog_free(in->pg);
+	dg_mariadb_free(in->my);
+	dg_linuxaudit_free(in->la);
+	dg_buf_release(&in->held);
+	dg_buf_release(&in->first);
+	dg_framer_free(in->fr);
+	dg_hash_free(in->done);
+	dg_hash_free(in->partial);
+}
+
 void dg_pipeline_free(struct dg_pipeline *p)
 {
 	if (p == NULL)
 		return;
-	for (uint32_t i = 0; i < p->ninputs; i++) {
-		free(p->inputs[i].st.name);
-		free(p->inputs[i].prefix);
-		dg_pglog_free(p->inputs[i].pg);
-		dg_mariadb_free(p->inputs[i].my);
-		dg_linuxaudit_free(p->inputs[i].la);
-		dg_buf_release(&p->inputs[i].held);
-		dg_buf_release(&p->inputs[i].first);
-		dg_framer_free(p->inputs[i].fr);
-		dg_hash_free(p->inputs[i].done);
-		dg_hash_free(p->inputs[i].partial);
-	}
+	for (uint32_t i = 0; i < p->ninputs; i++)
+		input_free(&p->inputs[i]);
 	free(p->inputs);
+	free(p->free_slots);
 	free(p->totals.by_rule);
 	dg_register_free(p->totals.sharing);
 	dg_engine_free(p->engine);
@@ -150,12 +158,20 @@ uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_
                                uint64_t offset, uint64_t line)
 {
 	struct input *in;
+	uint32_t input;
 
-	if (p->ninputs == p->cap) {
-		p->cap = p->cap ? p->cap * 2 : 8;
-		p->inputs = dg_xreallocarray(p->inputs, p->cap, sizeof *p->inputs);
+	if (p->nfree > 0) {
+		input = p->free_slots[--p->nfree];
+	} else {
+		if (p->ninputs == p->cap) {
+			p->cap = p->cap ? p->cap * 2 : 8;
+			p->inputs = dg_xreallocarray(p->inputs, p->cap, sizeof *p->inputs);
+			p->free_slots =
+			    dg_xreallocarray(p->free_slots, p->cap, sizeof *p->free_slots);
+		}
+		input = p->ninputs++;
 	}
-	in = &p->inputs[p->ninputs];
+	in = &p->inputs[input];
 	memset(in, 0, sizeof *in);
 	in->st.name = dg_xstrdup(name);
 	in->st.format = format;
@@ -166,7 +182,24 @@ uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_
 	in->done = dg_hash_new();
 	in->partial = dg_hash_new();
 	in->tz = p->cfg->tz;
-	return p->ninputs++;
+	return input;
+}
+
+void dg_pipeline_release_input(struct dg_pipeline *p, uint32_t input)
+{
+	struct input *in = &p->inputs[input];
+
+	if (in->released)
+		return;
+	input_free(in);
+	memset(in, 0, sizeof *in);
+	in->ended = in->released = true;
+	p->free_slots[p->nfree++] = input;
+}
+
+bool dg_pipeline_released(const struct dg_pipeline *p, uint32_t input)
+{
+	return p->inputs[input].released;
 }
 
 void dg_pipeline_input_options(struct dg_pipeline *p, uint32_t input, const char *prefix,

@@ -76,6 +76,11 @@ void dg_pipeline_free(struct dg_pipeline *p);
 /* Starts an input named name (used in evidence) at a stream position; returns its number. */
 uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_format format,
                                uint64_t offset, uint64_t line);
+/* An ended input nothing refers to any more (reported, cited by no threshold window): its
+ * memory is freed and its number goes to the next input added, so that a daemon's memory does
+ * not grow with rotations. */
+void dg_pipeline_release_input(struct dg_pipeline *p, uint32_t input);
+bool dg_pipeline_released(const struct dg_pipeline *p, uint32_t input);
 /* Options of database log formats for an input: the server's log_line_prefix and the time
  * zone of times written without one (NULL: the config's; tz must outlive the pipeline). */
 void dg_pipeline_input_options(struct dg_pipeline *p, uint32_t input, const char *prefix,

@@ -253,6 +253,54 @@ static void test_malformed_does_not_stop_the_audit(void **state)
 	dg_cjson_free(s.last);
 }
 
+/* A released input's number goes to the next input, which starts clean: its own name in
+ * evidence, its own line numbers and digest; inputs still going are not touched. */
+static void test_released_input_number_is_reused(void **state)
+{
+	struct seen s = {0};
+	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, &s, NULL};
+	struct dg_pipeline *p = dg_pipeline_new(cfg, key, sizeof key, &hooks);
+	const char *line = T("00:00") "\"event.action\":\"delete\",\"dg.object\":\"audit.x\"}\n";
+	uint32_t a = dg_pipeline_add_input(p, "a.log", DG_FORMAT_AUTO, 0, 1);
+	uint32_t b = dg_pipeline_add_input(p, "b.log", DG_FORMAT_AUTO, 0, 1);
+	char *cause = NULL, *fresh = NULL;
+	struct dg_buf text = {0};
+	uint64_t n;
+
+	(void)state;
+	assert_int_equal(dg_pipeline_feed(p, a, line, strlen(line), &cause), 0);
+	assert_int_equal(dg_pipeline_feed(p, a, line, strlen(line), &cause), 0);
+	dg_pipeline_end_input(p, a);
+	dg_pipeline_release_input(p, a);
+	assert_true(dg_pipeline_released(p, a));
+	assert_int_equal(dg_pipeline_add_input(p, "c.log", DG_FORMAT_AUTO, 100, 7), a);
+	assert_false(dg_pipeline_released(p, a));
+	assert_string_equal(dg_pipeline_input(p, a)->name, "c.log");
+	assert_int_equal(dg_pipeline_input(p, a)->records, 0);
+	assert_int_equal(dg_pipeline_resume(p, a, &n), 100);
+	assert_int_equal(n, 7);
+	assert_int_equal(dg_pipeline_feed(p, a, line, strlen(line), &cause), 0);
+	dg_cjson_write(s.last, &text);
+	assert_non_null(
+	    strstr(text.data, "\"record\":{\"input\":\"c.log\",\"line\":7,\"offset\":100}"));
+	dg_buf_release(&text);
+	assert_int_equal(dg_pipeline_input(p, a)->records, 1);
+	/* a's digest is of c.log's one line, as a new input's would be */
+	fresh = dg_pipeline_save_digest(p, a);
+	assert_int_equal(dg_pipeline_feed(p, b, line, strlen(line), &cause), 0);
+	{
+		char *bs = dg_pipeline_save_digest(p, b);
+
+		assert_string_equal(fresh, bs);
+		free(bs);
+	}
+	assert_int_equal(dg_pipeline_add_input(p, "d.log", DG_FORMAT_AUTO, 0, 1), b + 1);
+	free(fresh);
+	dg_cjson_free(s.last);
+	dg_pipeline_finish(p);
+	dg_pipeline_free(p);
+}
+
 static void test_unknown_format_is_refused(void **state)
 {
 	struct seen s = {0};
@@ -385,6 +433,7 @@ int main(void)
 	    cmocka_unit_test(test_evidence_and_masking),
 	    cmocka_unit_test(test_malformed_does_not_stop_the_audit),
 	    cmocka_unit_test(test_unknown_format_is_refused),
+	    cmocka_unit_test(test_released_input_number_is_reused),
 	    cmocka_unit_test(test_multiline_records_any_chunking),
 	    cmocka_unit_test(test_csvlog_rows),
 	    cmocka_unit_test(test_mariadb_objects),
