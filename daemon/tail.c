@@ -85,6 +85,10 @@ struct dg_tail {
 	bool fds_warned;
 	uint64_t fd_limit; /* the soft limit on descriptors, when there is one */
 	bool park_said;
+	bool may_park; /* a file may have been read to its end since a pass found none to park */
+	bool listing;  /* in a look: sibling searches share the directory listings below */
+	struct dirlist *lists;
+	size_t nlists;
 	uint64_t unopened; /* files waiting for a descriptor, at this look so far */
 	size_t max_open;   /* followed files open at once (0: as many as descriptors allow) */
 	size_t nopen;      /* followed files open now */
@@ -365,6 +369,7 @@ static int add_watch(struct dg_tail *t, const char *path, uint32_t mask)
 }
 
 static size_t park_some(struct dg_tail *t);
+static void listing(struct dg_tail *t, bool on);
 
 /* open(2), unless that would leave fewer than FD_RESERVE descriptors (the one just opened is
  * the lowest free, so it bounds from below how many are open): -1 with errno EMFILE. */
@@ -479,6 +484,8 @@ static struct file *follow(struct dg_tail *t, const char *path, const char *name
 	f->off = offset;
 	f->seen = (uint64_t)st->st_size;
 	f->idle_since = dg_clock_mono_ms();
+	if (f->off >= f->seen)
+		t->may_park = true; /* nothing to read: it can give its descriptor back */
 	add_file(t, f, input ? *input : t->h.open(t->h.arg, path, name, &f->id, offset, line),
 	         head);
 	watch_file(t, f);
@@ -605,6 +612,7 @@ void dg_tail_free(struct dg_tail *t)
 	if (t->ifd >= 0)
 		close(t->ifd);
 	free(t->buf);
+	listing(t, false);
 	dg_idtable_free(t->ids);
 	free(t);
 }
@@ -619,20 +627,121 @@ int dg_tail_fd(const struct dg_tail *t)
 	return t->ifd;
 }
 
-/* Rotated siblings of path in its directory: "app.log.1", "app.log-20261127", "app.log.2.gz".
- * Calls fn for each until it returns true. */
-static bool each_sibling(const char *path, bool (*fn)(void *arg, const char *sib), void *arg)
+/* A directory's names, sorted: one listing serves every sibling search of a look (a restore
+ * or a scan), where a glob per followed file read a directory of N files N times. */
+struct dirlist {
+	char *dir;
+	char **names;
+	size_t n;
+};
+
+static int by_name(const void *a, const void *b)
 {
-	char *pattern = dg_xasprintf("%s[.-]*", path);
-	glob_t g;
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void dirlist_free(struct dirlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	free(l->dir);
+}
+
+static void dirlist_read(struct dirlist *l, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t cap = 0;
+
+	l->dir = dg_xstrdup(dir);
+	l->names = NULL;
+	l->n = 0;
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (l->n == cap) {
+			cap = cap ? 2 * cap : 64;
+			l->names = dg_xreallocarray(l->names, cap, sizeof *l->names);
+		}
+		l->names[l->n++] = dg_xstrdup(e->d_name);
+	}
+	closedir(d);
+	qsort(l->names, l->n, sizeof *l->names, by_name);
+}
+
+/* The listing of dir: kept for the rest of the look while t->listing, else made afresh into
+ * *tmp (the caller frees it). */
+static const struct dirlist *dir_listing(struct dg_tail *t, const char *dir, struct dirlist *tmp)
+{
+	if (!t->listing) {
+		dirlist_read(tmp, dir);
+		return tmp;
+	}
+	for (size_t i = 0; i < t->nlists; i++)
+		if (strcmp(t->lists[i].dir, dir) == 0)
+			return &t->lists[i];
+	t->lists = dg_xreallocarray(t->lists, t->nlists + 1, sizeof *t->lists);
+	dirlist_read(&t->lists[t->nlists], dir);
+	return &t->lists[t->nlists++];
+}
+
+/* Starts (true) or ends a look whose sibling searches share directory listings. */
+static void listing(struct dg_tail *t, bool on)
+{
+	for (size_t i = 0; i < t->nlists; i++)
+		dirlist_free(&t->lists[i]);
+	free(t->lists);
+	t->lists = NULL;
+	t->nlists = 0;
+	t->listing = on;
+}
+
+/* Rotated siblings of path in its directory: "app.log.1", "app.log-20261127", "app.log.2.gz",
+ * in strcmp order. Calls fn for each until it returns true. */
+static bool each_sibling(struct dg_tail *t, const char *path,
+                         bool (*fn)(void *arg, const char *sib), void *arg)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? dg_xstrndup(path, (size_t)(slash - path + (slash == path))) : NULL;
+	const char *base = slash ? slash + 1 : path;
+	size_t blen = strlen(base);
+	struct dirlist tmp = {0};
+	const struct dirlist *l = dir_listing(t, dir ? dir : ".", &tmp);
 	bool done = false;
 
-	if (glob(pattern, 0, NULL, &g) == 0) {
-		for (size_t i = 0; i < g.gl_pathc && !done; i++)
-			done = fn(arg, g.gl_pathv[i]);
-		globfree(&g);
+	for (const char *sep = "-."; *sep != '\0' && !done; sep++) {
+		/* the first name at or after base + sep, then every name that starts so */
+		size_t lo = 0, hi = l->n;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = strncmp(l->names[mid], base, blen);
+
+			if (c == 0)
+				c = (unsigned char)l->names[mid][blen] - (unsigned char)*sep;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t i = lo; i < l->n && !done; i++) {
+			const char *name = l->names[i];
+			char *sib;
+
+			if (strncmp(name, base, blen) != 0 || name[blen] != *sep)
+				break;
+			sib = dir ? dg_xasprintf("%s%s%s", dir, slash == path ? "" : "/", name)
+			          : dg_xstrdup(name);
+			done = fn(arg, sib);
+			free(sib);
+		}
 	}
-	free(pattern);
+	if (l == &tmp)
+		dirlist_free(&tmp);
+	free(dir);
 	return done;
 }
 
@@ -666,6 +775,8 @@ static size_t park_some(struct dg_tail *t)
 	struct file **c = NULL;
 	size_t n = 0, cap = 0, want;
 
+	if (!t->may_park)
+		return 0; /* a pass over every file per file waiting would cost O(n^2) */
 	for (struct file *f = t->files; f != NULL; f = f->next) {
 		if (!parkable(f))
 			continue;
@@ -676,8 +787,10 @@ static size_t park_some(struct dg_tail *t)
 		c[n++] = f;
 	}
 	want = t->nopen / 4 ? t->nopen / 4 : 1;
-	if (want > n)
+	if (want >= n) {
 		want = n;
+		t->may_park = false; /* none left */
+	}
 	if (want < n)
 		qsort(c, n, sizeof *c, by_idle);
 	for (size_t i = 0; i < want; i++) {
@@ -762,7 +875,7 @@ static void rotated(struct dg_tail *t, struct file *f, const char *why)
 	struct moved m = {t, f, false};
 	char detail[PATH_MAX + 200];
 
-	if (!f->parked || each_sibling(f->path, unpark_if_it, &m)) {
+	if (!f->parked || each_sibling(t, f->path, unpark_if_it, &m)) {
 		if (!f->parked || !m.no_fd) {
 			hold(t, f, why);
 			return;
@@ -846,7 +959,7 @@ static void truncated(struct dg_tail *t, struct file *f)
 	char detail[PATH_MAX + 128];
 	uint64_t line, off;
 
-	each_sibling(f->path, read_from_copy, &cs);
+	each_sibling(t, f->path, read_from_copy, &cs);
 	snprintf(detail, sizeof detail, "%s: truncated at %llu bytes%s", f->path,
 	         (unsigned long long)f->seen,
 	         cs.recovered_to ? ", the rest read from its rotated copy" : "");
@@ -994,6 +1107,8 @@ static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 	}
 	if (total > 0)
 		f->idle_since = dg_clock_mono_ms();
+	if (f->off >= f->seen)
+		t->may_park = true;
 	t->st.bytes_read += total;
 	return total;
 }
@@ -1096,7 +1211,7 @@ static void gap_after_copy(struct dg_tail *t, const char *path, uint64_t copy_en
 	char detail[PATH_MAX + 160];
 
 	next_data_in(&nd, path);
-	each_sibling(path, next_data_in, &nd);
+	each_sibling(t, path, next_data_in, &nd);
 	if (nd.start == UINT64_MAX || nd.start == copy_end)
 		return;
 	snprintf(detail, sizeof detail,
@@ -1363,6 +1478,7 @@ static void prune(struct dg_tail *t)
 
 void dg_tail_scan(struct dg_tail *t)
 {
+	listing(t, true);
 	t->unopened = 0;
 	watch_dirs(t);
 	for (size_t i = 0; i < t->npats; i++) {
@@ -1395,7 +1511,7 @@ void dg_tail_scan(struct dg_tail *t)
 			 * the looks (created, written and rotated away before we saw them). */
 			if (was) {
 				t->sibling_of = path;
-				each_sibling(path, catch_missed, t);
+				each_sibling(t, path, catch_missed, t);
 			}
 		}
 		globfree(&g);
@@ -1418,6 +1534,7 @@ void dg_tail_scan(struct dg_tail *t)
 	t->st.unopened = t->unopened;
 	if (t->unopened == 0)
 		t->fds_warned = false; /* said again if it happens again */
+	listing(t, false);
 }
 
 void dg_tail_events(struct dg_tail *t)
@@ -1551,6 +1668,7 @@ static void shrunk(struct dg_tail *t, const struct dg_tail_resume *r, int fd, co
 
 void dg_tail_restore(struct dg_tail *t, const struct dg_tail_resume *files, size_t n)
 {
+	listing(t, true);
 	for (size_t i = 0; i < n; i++) {
 		const struct dg_tail_resume *r = &files[i];
 		uint32_t input = r->input;
@@ -1583,7 +1701,7 @@ void dg_tail_restore(struct dg_tail *t, const struct dg_tail_resume *files, size
 			         r->path);
 			t->h.event(t->h.arg, input, "replaced", 0, detail);
 		}
-		if (each_sibling(r->path, restore_from, &rs))
+		if (each_sibling(t, r->path, restore_from, &rs))
 			continue;
 		snprintf(detail, sizeof detail,
 		         "%s (inode %llu) is gone: what followed offset %llu could not be read",
@@ -1596,8 +1714,9 @@ void dg_tail_restore(struct dg_tail *t, const struct dg_tail_resume *files, size
 	 * (an older one still being drained must not look unknown). */
 	for (size_t i = 0; i < n; i++) {
 		t->sibling_of = files[i].path;
-		each_sibling(files[i].path, catch_missed, t);
+		each_sibling(t, files[i].path, catch_missed, t);
 	}
+	listing(t, false);
 }
 
 void dg_tail_remember(struct dg_tail *t, const struct dg_tail_id *id, uint64_t offset,
