@@ -810,12 +810,11 @@ static bool recover(struct daemon *d)
 	committed = dg_xasprintf("%s/%s", d->reports_dir, d->name);
 	closed = stat(committed, &st) == 0;
 	if (closed) {
-		int64_t seq;
-
-		if (dg_bundle_report_digest(committed, d->prev, &seq) != 0)
+		/* the period's own report (its name says so): its digest links the next */
+		if (dg_bundle_report_digest(committed, d->prev, NULL) != 0)
 			dg_log_fatalx("%s: report is unreadable", committed);
 		d->has_prev = true;
-		d->seq = (uint64_t)seq + 1;
+		d->seq++;
 	}
 	free(committed);
 	/* The findings log is cut back to what the checkpoint covers, if it is still the file the

@@ -38,7 +38,8 @@ int dg_bundle_sync(struct dg_bundle *b, uint64_t *length, char **cause);
  * or -1 with *cause, b left as it was for dg_bundle_abort (or for resuming after a restart). */
 int dg_bundle_commit(struct dg_bundle *b, const struct dg_signer *signer, char **path,
                      char sha256[65], char **cause);
-/* The SHA-256 (hex) of a committed bundle's report.json, and its report_seq; -1 if absent. */
+/* The SHA-256 (hex) of a committed bundle's report.json, and its report_seq unless seq is NULL
+ * (then the report is hashed as it is read, never held or parsed); -1 if absent. */
 int dg_bundle_report_digest(const char *bundle, char sha256[65], int64_t *seq);
 /* Gives up a bundle that was begun, removing what was written. Frees b; NULL is a no-op. */
 void dg_bundle_abort(struct dg_bundle *b);
