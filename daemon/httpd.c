@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include "dgaudit/log.h"
 #include "dgaudit/xmalloc.h"
