@@ -175,6 +175,43 @@ FILE *dg_bundle_report(struct dg_bundle *b)
 	return b->report;
 }
 
+int dg_bundle_rehome(struct dg_bundle *b, char **cause)
+{
+	char *path = dg_xasprintf("%s/report.json", b->tmp), buf[1 << 16];
+	int old = fileno(b->report), fd = -1;
+	struct stat st;
+	ssize_t n = 0;
+	off_t off = 0;
+
+	if (stat(path, &st) == 0) {
+		free(path);
+		return 0;
+	}
+	if (fflush(b->report) != 0 || dg_fileio_mkdirs(b->dir, 0755, cause) != 0 ||
+	    (mkdir(b->tmp, 0755) != 0 && errno != EEXIST) ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		goto fail;
+	while ((n = pread(old, buf, sizeof buf, off)) > 0) {
+		if (write(fd, buf, (size_t)n) != n)
+			goto fail;
+		off += n;
+	}
+	/* the stream keeps its buffer and position; only the file under it changes */
+	if (n < 0 || fsync(fd) != 0 || lseek(fd, 0, SEEK_END) != off ||
+	    dup3(fd, old, O_CLOEXEC) < 0)
+		goto fail;
+	close(fd);
+	free(path);
+	return 1;
+fail:
+	if (*cause == NULL)
+		*cause = dg_xasprintf("%s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return -1;
+}
+
 int dg_bundle_sync(struct dg_bundle *b, uint64_t *length, char **cause)
 {
 	long pos;

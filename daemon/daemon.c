@@ -60,6 +60,7 @@ struct daemon {
 	struct dg_config *cfg;
 	char *state_dir, *reports_dir, *ckpt_path;
 	struct dg_dirlock *lock, *chain_lock; /* the state directory, the report chain */
+	uint64_t state_dev, state_ino;        /* the state directory locked at the start */
 	struct dg_signer *signer;
 	uint8_t pkey[DG_PSEUDONYM_KEY_LEN];
 	uint8_t skey[DG_KEY_LEN];            /* the checkpoint's MAC key */
@@ -538,6 +539,69 @@ static void journal(struct daemon *d, bool force)
 	d->journal_ms = now;
 }
 
+static void self_integrity(struct daemon *d, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void reopen_findings(struct daemon *d);
+
+static bool dir_is(const char *dir, uint64_t dev, uint64_t ino)
+{
+	struct stat st;
+
+	return stat(dir, &st) == 0 && (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
+}
+
+static void note_state_dir(struct daemon *d)
+{
+	struct stat st;
+
+	if (stat(d->state_dir, &st) == 0) {
+		d->state_dev = (uint64_t)st.st_dev;
+		d->state_ino = (uint64_t)st.st_ino;
+	}
+}
+
+/* The state directory deleted (or replaced) under the running daemon: a restart would find no
+ * checkpoint and new keys, read every file again from its start and sign with another key. It
+ * is made again from what the daemon holds: its lock, the keys, the report in progress, and the
+ * checkpoint the commit goes on to write; the report says so. */
+static void state_dir_check(struct daemon *d)
+{
+	char *cause = NULL;
+	int keys = 0, rehomed;
+	bool findings_gone;
+	struct stat st;
+
+	if (d->state_ino == 0 || dir_is(d->state_dir, d->state_dev, d->state_ino))
+		return;
+	dg_log_warnx("the state directory %s was deleted or replaced while dgaudit ran: making it "
+	             "again from memory",
+	             d->state_dir);
+	dg_dirlock_free(d->lock);
+	if ((d->lock = dg_dirlock_new(d->state_dir, 0700, &cause)) == NULL)
+		dg_log_fatalx("%s", cause);
+	if (d->chain_lock != NULL && access(d->reports_dir, F_OK) != 0) {
+		dg_dirlock_free(d->chain_lock);
+		if ((d->chain_lock = dg_dirlock_new(d->reports_dir, 0755, &cause)) == NULL)
+			dg_log_fatalx("%s", cause);
+	}
+	note_state_dir(d);
+	if (dg_keystore_restore(d->cfg, true, d->signer, d->pkey, d->skey, &keys, &cause) != 0 ||
+	    (rehomed = dg_bundle_rehome(d->bundle, &cause)) < 0)
+		dg_log_fatalx("%s", cause);
+	findings_gone = d->cfg->findings_path != NULL && (stat(d->cfg->findings_path, &st) != 0 ||
+	                                                  (uint64_t)st.st_ino != d->findings_ino ||
+	                                                  (uint64_t)st.st_dev != d->findings_dev);
+	if (findings_gone)
+		reopen_findings(d);
+	self_integrity(d, "state_restored",
+	               "%s was deleted or replaced while dgaudit ran: made again from memory "
+	               "(%d key file%s written again, the same keys; %s; the checkpoint); reports "
+	               "and findings written before it went with it%s",
+	               d->state_dir, keys, keys == 1 ? "" : "s",
+	               rehomed ? "this report so far" : "this report's directory was untouched",
+	               findings_gone ? ", the findings log starts again" : "");
+}
+
 /* Makes everything audited so far durable, then lets it be seen: report stream and findings
  * log first, the checkpoint that points past them second, the journal last. */
 static void commit(struct daemon *d)
@@ -546,6 +610,7 @@ static void commit(struct daemon *d)
 	uint64_t report_len;
 	char *cause = NULL;
 
+	state_dir_check(d);
 	dg_pipeline_settle(d->pipe); /* what a checkpoint passes over is audited */
 	if (dg_bundle_sync(d->bundle, &report_len, &cause) != 0)
 		dg_log_fatalx("%s", cause);
@@ -1329,9 +1394,6 @@ static int64_t checkpoint_time(struct daemon *d)
 /* What went wrong with dgaudit's own state: warned, an integrity event of the report, and an
  * event the rules see (PCI-AUDIT-STATE-LOST makes it a critical finding). */
 static void self_integrity(struct daemon *d, const char *type, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void self_integrity(struct daemon *d, const char *type, const char *fmt, ...)
 {
 	va_list ap;
 	char *detail;
@@ -1426,6 +1488,7 @@ static int setup(struct daemon *d)
 		free(cause);
 		return DG_EXIT_USAGE;
 	}
+	note_state_dir(d);
 	reopen_findings(d);
 	raise_fd_limit();
 	d->pipe = dg_pipeline_new(d->cfg, d->pkey, sizeof d->pkey, &hooks);

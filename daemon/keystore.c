@@ -69,6 +69,27 @@ out:
 	return s;
 }
 
+/* Writes key as hex to a new private file. */
+static int write_hex(const char *path, const uint8_t key[DG_KEY_LEN], char **cause)
+{
+	char hex[2 * DG_KEY_LEN + 2];
+	int fd, rc = 0;
+
+	dg_hash_hex(key, DG_KEY_LEN, hex);
+	strcat(hex, "\n");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, hex, strlen(hex)) != (ssize_t)strlen(hex) || fsync(fd) != 0) {
+		*cause = dg_xasprintf("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			unlink(path);
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	dg_hash_cleanse(hex, sizeof hex);
+	return rc;
+}
+
 /* A 32-byte key kept as hex in a private file: loaded, or created when it is the default one
  * and missing (*created says so). what names it in messages, use says what it is for. */
 static int hex_key(const struct dg_config *cfg, const char *configured, const char *name,
@@ -77,7 +98,6 @@ static int hex_key(const struct dg_config *cfg, const char *configured, const ch
 {
 	bool is_default;
 	char *path = key_path(cfg, configured, name, service, &is_default, cause);
-	char hex[2 * DG_KEY_LEN + 2];
 	char *text = NULL;
 	size_t len;
 	int rc = -1, fd;
@@ -91,18 +111,8 @@ static int hex_key(const struct dg_config *cfg, const char *configured, const ch
 			*cause = dg_xasprintf("no randomness for a %s: %s", what, strerror(errno));
 			goto out;
 		}
-		dg_hash_hex(key, DG_KEY_LEN, hex);
-		strcat(hex, "\n");
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0 || write(fd, hex, strlen(hex)) != (ssize_t)strlen(hex) ||
-		    fsync(fd) != 0) {
-			*cause = dg_xasprintf("%s: %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			unlink(path);
+		if (write_hex(path, key, cause) != 0)
 			goto out;
-		}
-		close(fd);
 		dg_log_info("created a new %s %s; %s, keep it private", what, path, use);
 		if (created != NULL)
 			*created = true;
@@ -131,7 +141,6 @@ out:
 		dg_hash_cleanse(text, strlen(text));
 		free(text);
 	}
-	dg_hash_cleanse(hex, sizeof hex);
 	free(path);
 	return rc;
 }
@@ -149,4 +158,47 @@ int dg_keystore_state(const struct dg_config *cfg, bool service, uint8_t key[DG_
 	return hex_key(cfg, NULL, "state.key", "state key",
 	               "the checkpoint carries a MAC under it, so an edit is caught", service, key,
 	               created, cause);
+}
+
+/* Whether the default key file name (in the state directory) is missing; its path in *path. */
+static bool missing(const struct dg_config *cfg, const char *configured, const char *name,
+                    bool service, char **path, char **cause)
+{
+	bool is_default;
+
+	*path = key_path(cfg, configured, name, service, &is_default, cause);
+	if (*path != NULL && is_default && access(*path, F_OK) != 0 && errno == ENOENT)
+		return true;
+	free(*path);
+	*path = NULL;
+	return false;
+}
+
+int dg_keystore_restore(const struct dg_config *cfg, bool service, const struct dg_signer *signer,
+                        const uint8_t pseudonym[DG_KEY_LEN], const uint8_t state[DG_KEY_LEN],
+                        int *restored, char **cause)
+{
+	char *path = NULL;
+	int rc = 0;
+
+	*restored = 0;
+	if (missing(cfg, cfg->key_path, "signing.key", service, &path, cause)) {
+		rc = dg_sign_save(signer, path, cause);
+		*restored += rc == 0;
+	}
+	free(path);
+	path = NULL;
+	if (rc == 0 &&
+	    missing(cfg, cfg->pseudonym_key_path, "pseudonym.key", service, &path, cause)) {
+		rc = write_hex(path, pseudonym, cause);
+		*restored += rc == 0;
+	}
+	free(path);
+	path = NULL;
+	if (rc == 0 && missing(cfg, NULL, "state.key", service, &path, cause)) {
+		rc = write_hex(path, state, cause);
+		*restored += rc == 0;
+	}
+	free(path);
+	return rc;
 }

@@ -116,27 +116,41 @@ static int write_new(const char *path, mode_t mode, EVP_PKEY *key, bool private_
 	return 0;
 }
 
-int dg_sign_keygen(const char *path, enum dg_sign_type type, char **cause)
+static int write_pair(const char *path, EVP_PKEY *key, char **cause)
 {
-	EVP_PKEY *key = generate(type);
 	char *pub = dg_xasprintf("%s.pub.pem", path);
 	int rc = -1;
 
-	if (key == NULL) {
-		*cause = ssl_cause("generating the key");
-		goto out;
-	}
 	if (write_new(path, 0600, key, true, cause) != 0)
 		goto out;
+	unlink(pub); /* a public half left alone is replaced by the key's own */
 	if (write_new(pub, 0644, key, false, cause) != 0) {
 		unlink(path);
 		goto out;
 	}
 	rc = 0;
 out:
-	EVP_PKEY_free(key);
 	free(pub);
 	return rc;
+}
+
+int dg_sign_keygen(const char *path, enum dg_sign_type type, char **cause)
+{
+	EVP_PKEY *key = generate(type);
+	int rc;
+
+	if (key == NULL) {
+		*cause = ssl_cause("generating the key");
+		return -1;
+	}
+	rc = write_pair(path, key, cause);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+int dg_sign_save(const struct dg_signer *s, const char *path, char **cause)
+{
+	return write_pair(path, s->key, cause);
 }
 
 struct dg_signer *dg_sign_load(const char *path, char **cause)

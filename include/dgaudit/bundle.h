@@ -30,6 +30,10 @@ struct dg_bundle *dg_bundle_resume(const char *dir, const char *name, uint64_t l
                                    char **cause);
 /* The stream report.json is written to. */
 FILE *dg_bundle_report(struct dg_bundle *b);
+/* When the report in progress lost its directory (the reports directory was deleted): puts a
+ * copy of what was written in a new one, under the same stream, so writing goes on. 1 if it
+ * did, 0 if nothing was missing, -1 with *cause. */
+int dg_bundle_rehome(struct dg_bundle *b, char **cause);
 /* Makes what was written so far durable; its length in *length. */
 int dg_bundle_sync(struct dg_bundle *b, uint64_t *length, char **cause);
 /* Makes the bundle durable and visible: report.json is synced and signed, the other files are

@@ -23,4 +23,11 @@ int dg_keystore_pseudonym(const struct dg_config *cfg, bool service,
 int dg_keystore_state(const struct dg_config *cfg, bool service, uint8_t key[DG_KEY_LEN],
                       bool *created, char **cause);
 
+/* After the state directory vanished under a running daemon: the keys kept in it by default
+ * (not configured elsewhere) that are missing are written again from memory, so that a
+ * restart finds the same keys. *restored gets how many were. */
+int dg_keystore_restore(const struct dg_config *cfg, bool service, const struct dg_signer *signer,
+                        const uint8_t pseudonym[DG_KEY_LEN], const uint8_t state[DG_KEY_LEN],
+                        int *restored, char **cause);
+
 #endif

@@ -19,6 +19,9 @@ struct dg_signer;
 /* Creates a new key at path (mode 0600, never overwriting) and its public half at
  * path.pub.pem. Returns 0, or -1 with *cause. */
 int dg_sign_keygen(const char *path, enum dg_sign_type type, char **cause);
+/* Writes the signer's key to path (0600, which must not exist) and its public half to
+ * path.pub.pem (0644): the key files put back after their directory was deleted. */
+int dg_sign_save(const struct dg_signer *s, const char *path, char **cause);
 /* Loads a private key; refuses one whose file group or others may read. NULL with *cause. */
 struct dg_signer *dg_sign_load(const char *path, char **cause);
 void dg_sign_free(struct dg_signer *s);
