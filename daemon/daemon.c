@@ -1510,9 +1510,18 @@ static int setup(struct daemon *d)
 	                            : "daemon started without a checkpoint");
 	dg_tail_scan(d->tail);
 
-	d->base = event_base_new();
-	if (d->base == NULL)
-		dg_log_fatalx("cannot create the event loop");
+	{
+		/* The pump activates itself while a backlog lasts. libevent runs an active queue
+		 * until it is empty before it looks at descriptors, signals and timers again: so
+		 * under a backlog that never ends (a writer faster than the audit), SIGTERM,
+		 * /metrics and the watchdog would wait for ever. It looks after each callback. */
+		struct event_config *ec = event_config_new();
+
+		if (ec == NULL || event_config_set_max_dispatch_interval(ec, NULL, 1, 0) != 0 ||
+		    (d->base = event_base_new_with_config(ec)) == NULL)
+			dg_log_fatalx("cannot create the event loop");
+		event_config_free(ec);
+	}
 	d->ev_pump = event_new(d->base, -1, 0, on_pump, d);
 	if (dg_tail_fd(d->tail) >= 0) {
 		d->ev_inotify =

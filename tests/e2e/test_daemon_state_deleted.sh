@@ -13,8 +13,12 @@ sleep 1
 cp state/signing.key.pub.pem pub.pem
 cp state/pseudonym.key pseudonym.key
 rm -rf state
-sleep 1
-[ -f state/checkpoint.json ] || fail "no checkpoint after the state directory was deleted"
+for _ in $(seq 100); do
+	[ -f state/checkpoint.json ] && break
+	sleep 0.1
+done
+[ -f state/checkpoint.json ] ||
+	fail "no checkpoint 10 s after the state directory was deleted: $(tail -3 daemon.log)"
 kill -0 "$DAEMON" || fail "the daemon exited: $(tail -3 daemon.log)"
 cmp -s state/signing.key.pub.pem pub.pem || fail "the signing key changed"
 cmp -s state/pseudonym.key pseudonym.key || fail "the pseudonymisation key changed"
