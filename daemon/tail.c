@@ -1606,13 +1606,28 @@ static bool restore_from(void *arg, const char *sib)
 		rs->found = true;
 		return true;
 	}
-	/* Another inode with the same start, as long: copytruncate's copy, made while we were
-	 * stopped. What was audited is in it too; only the rest is read. */
-	if (rs->r->id.fp_len >= COPY_MIN && (uint64_t)st.st_size >= rs->r->offset &&
-	    (fd = open(sib, O_RDONLY | O_CLOEXEC)) >= 0) {
+	/* Another inode with the same start: copytruncate's copy. */
+	if (rs->r->id.fp_len >= COPY_MIN && (fd = open(sib, O_RDONLY | O_CLOEXEC)) >= 0) {
 		uint8_t magic[2];
 
-		if (fd_matches(fd, &rs->r->id, t->buf) &&
+		if ((uint64_t)st.st_size < rs->r->offset && fd_matches(fd, &rs->r->id, t->buf) &&
+		    !(pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)) {
+			/* Shorter than what was read: made before we read on in the original (and
+			 * the truncation handled, but not checkpointed, before a crash). All of it
+			 * was audited: remembered by its own inode, it is never taken for a
+			 * generation nobody read when the original's inode is remembered for its
+			 * next generation. */
+			struct dg_tail_id copy = rs->r->id;
+
+			close(fd);
+			copy.dev = (uint64_t)st.st_dev;
+			copy.ino = (uint64_t)st.st_ino;
+			remember(t, &copy, (uint64_t)st.st_size, rs->r->line);
+			return false;
+		}
+		/* As long: made while we were stopped. What was audited is in it too; only the
+		 * rest is read. */
+		if ((uint64_t)st.st_size >= rs->r->offset && fd_matches(fd, &rs->r->id, t->buf) &&
 		    !(pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)) {
 			hold(t,
 			     follow(t, rs->r->path, sib, fd, &st, rs->r->offset, rs->r->line,
