@@ -484,6 +484,9 @@ static void load_totals(struct daemon *d, const struct dg_cjson *o)
 	}
 }
 
+static bool dir_is(const char *dir, uint64_t dev, uint64_t ino);
+static void state_dir_check(struct daemon *d);
+
 /* Writes the checkpoint: everything needed to continue from exactly here. */
 static void write_checkpoint(struct daemon *d, uint64_t report_len)
 {
@@ -511,9 +514,19 @@ static void write_checkpoint(struct daemon *d, uint64_t report_len)
 	dg_tail_each_remembered(d->tail, save_remembered, rem);
 	dg_cjson_write(c, &text);
 	dg_checkpoint_seal(d->skey, &text);
-	if (dg_fileio_write_atomic(d->ckpt_path, text.data, text.len, 0600, &cause) != 0)
+	if (dg_fileio_write_atomic(d->ckpt_path, text.data, text.len, 0600, &cause) != 0 &&
+	    !dir_is(d->state_dir, d->state_dev, d->state_ino)) {
+		/* deleted between the commit's look and this write (rm -rf takes a while) */
+		free(cause);
+		cause = NULL;
+		state_dir_check(d);
+		if (dg_fileio_write_atomic(d->ckpt_path, text.data, text.len, 0600, &cause) == 0)
+			goto written;
+	}
+	if (cause != NULL)
 		dg_log_fatalx("writing the checkpoint: %s",
 		              cause); /* nothing can be promised now */
+written:
 	dg_buf_release(&text);
 	dg_cjson_free(c);
 	free(remap);
@@ -571,7 +584,11 @@ static void state_dir_check(struct daemon *d)
 	bool findings_gone;
 	struct stat st;
 
-	if (d->state_ino == 0 || dir_is(d->state_dir, d->state_dev, d->state_ino))
+	char *lock = dg_xasprintf("%s/.lock", d->state_dir);
+	bool whole = access(lock, F_OK) == 0; /* rm -rf racing a commit may leave the directory */
+
+	free(lock);
+	if (d->state_ino == 0 || (whole && dir_is(d->state_dir, d->state_dev, d->state_ino)))
 		return;
 	dg_log_warnx("the state directory %s was deleted or replaced while dgaudit ran: making it "
 	             "again from memory",
@@ -1052,6 +1069,10 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (d->stopping)
 		return;
+	if (!d->dirty && d->state_ino != 0 && !dir_is(d->state_dir, d->state_dev, d->state_ino)) {
+		state_dir_check(d); /* an idle daemon too: its state made again at once */
+		commit(d);
+	}
 	/* A record whose end shows only when the next one starts is audited once its file has
 	 * been quiet for a while. */
 	for (uint32_t i = 0; i < d->nins; i++) {

@@ -12,7 +12,8 @@ start_writer
 sleep 1
 cp state/signing.key.pub.pem pub.pem
 cp state/pseudonym.key pseudonym.key
-rm -rf state
+mv state state.gone # what rm -rf state does, at once: rm racing a commit may leave it
+rm -rf state.gone
 for _ in $(seq 100); do
 	[ -f state/checkpoint.json ] && break
 	sleep 0.1
