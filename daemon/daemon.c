@@ -577,6 +577,21 @@ static void note_state_dir(struct daemon *d)
  * checkpoint and new keys, read every file again from its start and sign with another key. It
  * is made again from what the daemon holds: its lock, the keys, the report in progress, and the
  * checkpoint the commit goes on to write; the report says so. */
+static bool state_dir_intact(const struct daemon *d)
+{
+	char *lock;
+	bool whole;
+
+	if (d->state_ino == 0) /* not noted: nothing to compare with */
+		return true;
+	if (!dir_is(d->state_dir, d->state_dev, d->state_ino))
+		return false;
+	lock = dg_xasprintf("%s/.lock", d->state_dir);
+	whole = access(lock, F_OK) == 0; /* rm -rf racing a commit may leave the directory */
+	free(lock);
+	return whole;
+}
+
 static void state_dir_check(struct daemon *d)
 {
 	char *cause = NULL;
@@ -584,11 +599,7 @@ static void state_dir_check(struct daemon *d)
 	bool findings_gone;
 	struct stat st;
 
-	char *lock = dg_xasprintf("%s/.lock", d->state_dir);
-	bool whole = access(lock, F_OK) == 0; /* rm -rf racing a commit may leave the directory */
-
-	free(lock);
-	if (d->state_ino == 0 || (whole && dir_is(d->state_dir, d->state_dev, d->state_ino)))
+	if (state_dir_intact(d))
 		return;
 	dg_log_warnx("the state directory %s was deleted or replaced while dgaudit ran: making it "
 	             "again from memory",
@@ -1063,16 +1074,14 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 static void on_commit(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-
 	int64_t now = dg_clock_mono_ms();
 
 	(void)fd, (void)what;
 	if (d->stopping)
 		return;
-	if (!d->dirty && d->state_ino != 0 && !dir_is(d->state_dir, d->state_dev, d->state_ino)) {
-		state_dir_check(d); /* an idle daemon too: its state made again at once */
-		commit(d);
-	}
+	if (!d->dirty && !state_dir_intact(d))
+		commit(
+		    d); /* an idle daemon too: its state made again at once (commit looks first) */
 	/* A record whose end shows only when the next one starts is audited once its file has
 	 * been quiet for a while. */
 	for (uint32_t i = 0; i < d->nins; i++) {
