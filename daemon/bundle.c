@@ -270,6 +270,65 @@ int dg_bundle_report_digest(const char *bundle, char sha256[65], int64_t *seq)
 	return 0;
 }
 
+/* The seq a bundle's name carries (STAMP-SEQ-ID), or -1. */
+static int64_t seq_of_name(const char *name)
+{
+	const char *dash = strchr(name, '-');
+	char *end;
+	long long v;
+
+	if (dash == NULL || dash[1] < '0' || dash[1] > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(dash + 1, &end, 10);
+	return errno != 0 || *end != '-' ? -1 : v;
+}
+
+int dg_bundle_chain_end(const char *dir, int64_t *seq, char sha256[65], char **cause)
+{
+	char *last = NULL, *path;
+	int64_t best = -1, named;
+	struct dirent *e;
+	DIR *d;
+	int rc;
+
+	/* The highest seq among the names, confirmed by that report's own report_seq: latest can
+	 * lag (a crash between a bundle's rename and the link's) or be gone. */
+	if ((d = opendir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			char *member;
+
+			if (e->d_name[0] == '.' || strcmp(e->d_name, "latest") == 0)
+				continue;
+			member = dg_xasprintf("%s/%s/report.json", dir, e->d_name);
+			named = access(member, F_OK) == 0 ? seq_of_name(e->d_name) : -2;
+			free(member);
+			if (named == -2 || (last != NULL && named <= best))
+				continue; /* not a bundle, or not the last */
+			free(last);
+			last = dg_xstrdup(e->d_name);
+			best = named;
+		}
+		closedir(d);
+	}
+	path = dg_xasprintf("%s/%s", dir, last != NULL ? last : "latest");
+	rc = dg_bundle_report_digest(path, sha256, seq);
+	if (rc == 0 && (last == NULL || *seq == best)) {
+		free(path);
+		free(last);
+		return 1;
+	}
+	rc = last != NULL ? -1 : 0;
+	if (rc < 0)
+		*cause =
+		    dg_xasprintf("%s holds reports, but the last of them (%s) cannot be read or "
+		                 "its report_seq is not the one its name gives",
+		                 dir, path);
+	free(path);
+	free(last);
+	return rc;
+}
+
 void dg_bundle_abort(struct dg_bundle *b)
 {
 	if (b == NULL)

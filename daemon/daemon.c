@@ -811,15 +811,20 @@ static void close_period(struct daemon *d, bool final)
 /* Without a checkpoint, the chain continues from the newest bundle in the reports directory. */
 static void continue_chain(struct daemon *d)
 {
-	char *latest = dg_xasprintf("%s/latest", d->reports_dir);
+	char *cause = NULL;
 	int64_t seq;
 
 	d->seq = 1;
-	if (dg_bundle_report_digest(latest, d->prev, &seq) == 0) {
+	switch (dg_bundle_chain_end(d->reports_dir, &seq, d->prev, &cause)) {
+	case 1:
 		d->has_prev = true;
 		d->seq = (uint64_t)seq + 1;
+		break;
+	case -1:
+		dg_log_warnx("%s: a new chain starts at report 1", cause);
+		free(cause);
+		break;
 	}
-	free(latest);
 }
 
 static bool get_u64(const struct dg_cjson *o, const char *key, uint64_t *out)

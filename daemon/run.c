@@ -323,10 +323,10 @@ int dg_run_main(int argc, char **argv)
 	struct dg_report_info info = {0};
 	struct dg_bundle *bundle = NULL;
 	char *cause = NULL, *bundle_path = NULL, host[256] = "unknown", id[33],
-	     name[DG_BUNDLE_NAME_MAX], sha[65];
+	     name[DG_BUNDLE_NAME_MAX], sha[65], prev[65];
 	char **paths = NULL, *buf = NULL;
 	size_t npaths = 0;
-	int64_t t0;
+	int64_t t0, last_seq;
 	int c, rc = DG_EXIT_USAGE;
 
 	optind = 1;
@@ -422,13 +422,26 @@ int dg_run_main(int argc, char **argv)
 	/* The report is written as the audit goes: start its bundle first. */
 	t0 = dg_clock_mono_ms();
 	info.generated_ms = dg_clock_wall_ms();
-	dg_bundle_identify(info.generated_ms, 1, id, name);
 	reports = outdir ? outdir : r.cfg->report_dir ? r.cfg->report_dir : "dgaudit-reports";
 	/* one writer per chain: a daemon, or another run, adding to it would break it */
 	if ((chain_lock = dg_dirlock_new(reports, 0755, &cause)) == NULL) {
 		fprintf(stderr, "dgaudit run: %s\n", cause);
 		goto out;
 	}
+	/* a run continues the chain of its report directory: verify DIR checks them all */
+	info.seq = 1;
+	switch (dg_bundle_chain_end(reports, &last_seq, prev, &cause)) {
+	case 1:
+		info.seq = (uint64_t)last_seq + 1;
+		info.prev_sha256 = prev;
+		break;
+	case -1:
+		fprintf(stderr, "dgaudit run: %s: a new chain starts at report 1\n", cause);
+		free(cause);
+		cause = NULL;
+		break;
+	}
+	dg_bundle_identify(info.generated_ms, info.seq, id, name);
 	bundle = dg_bundle_begin(reports, name, &cause);
 	if (bundle == NULL) {
 		fprintf(stderr, "dgaudit run: writing the report: %s\n", cause);
@@ -459,7 +472,6 @@ int dg_run_main(int argc, char **argv)
 	}
 	gethostname(host, sizeof host - 1);
 	info.report_id = id;
-	info.seq = 1;
 	info.host = host;
 	info.version = DG_VERSION;
 	/* An input mostly malformed was not audited: the wrong log_line_prefix or format. */

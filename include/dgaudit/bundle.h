@@ -45,6 +45,11 @@ int dg_bundle_commit(struct dg_bundle *b, const struct dg_signer *signer, char *
 /* The SHA-256 (hex) of a committed bundle's report.json, and its report_seq unless seq is NULL
  * (then the report is hashed as it is read, never held or parsed); -1 if absent. */
 int dg_bundle_report_digest(const char *bundle, char sha256[65], int64_t *seq);
+/* Where the chain in dir ends: its last report's seq and SHA-256 (the highest seq the bundle
+ * names give, confirmed by that report's report_seq). Returns 1 if found, 0 if
+ * dir holds no reports (or does not exist), -1 with *cause if it holds some but the last cannot
+ * be read. */
+int dg_bundle_chain_end(const char *dir, int64_t *seq, char sha256[65], char **cause);
 /* Gives up a bundle that was begun, removing what was written. Frees b; NULL is a no-op. */
 void dg_bundle_abort(struct dg_bundle *b);
 /* Checks a bundle: the signature (against pubkey_pem if given, else the bundle's own key),

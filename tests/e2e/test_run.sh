@@ -100,3 +100,22 @@ expect_rc 1 "$DGAUDIT" run -c "$DG_SOURCE_DIR/conf/dgaudit.conf" -o stdin-report
 	<"$S/core-banking-access.jsonl" >stdin.jsonl 2>/dev/null
 expect_eq "$(jq -r '.record.input' stdin.jsonl | sort -u)" "(stdin)" "stdin input name"
 ok "standard input is audited"
+
+# Runs into one report directory continue its chain (each used to be report 1: verify DIR
+# failed), also when latest is gone or lags behind the newest bundle.
+for i in 1 2 3; do
+	expect_rc 1 "$DGAUDIT" run -c "$DG_SOURCE_DIR/conf/dgaudit.conf" -o chain "$S"/*.jsonl \
+		>/dev/null 2>&1
+done
+expect_eq "$(jq -r .report_seq chain/2*/report.json | tr '\n' ' ')" "1 2 3 " "seqs of three runs"
+expect_eq "$(jq -r .prev_report_sha256 chain/latest/report.json)" \
+	"$(sha256sum <"$(ls -d chain/*-000002-*)/report.json" | cut -d' ' -f1)" "run 3 follows run 2"
+rm chain/latest
+expect_rc 1 "$DGAUDIT" run -c "$DG_SOURCE_DIR/conf/dgaudit.conf" -o chain "$S"/*.jsonl \
+	>/dev/null 2>&1
+ln -sfn "$(basename "$(ls -d chain/*-000001-*)")" chain/latest # a link that lags
+expect_rc 1 "$DGAUDIT" run -c "$DG_SOURCE_DIR/conf/dgaudit.conf" -o chain "$S"/*.jsonl \
+	>/dev/null 2>&1
+expect_rc 0 "$DGAUDIT" verify chain >verify.txt
+grep -q "5 reports, seq 1 to 5, chained from the first" verify.txt || fail "$(cat verify.txt)"
+ok "runs into one report directory continue its chain; verify DIR accepts it"
