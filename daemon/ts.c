@@ -149,20 +149,24 @@ bool dg_ts_parse_local(const char *s, size_t len, int64_t *local_ms, bool *zoned
 
 char *dg_ts_format(int64_t ms, char *buf)
 {
-	int64_t days, secs, y;
-	unsigned m, d;
-	int msec;
+	int64_t days = ms / 86400000, rem = ms % 86400000, y; /* no negation: INT64_MIN too */
+	unsigned m, d, msec, hh, mi, ss;
 
-	days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-	secs = (ms - days * 86400000) / 1000;
-	msec = (int)((ms - days * 86400000) % 1000);
+	if (rem < 0) {
+		days--;
+		rem += 86400000;
+	}
+	msec = (unsigned)(rem % 1000);
+	hh = (unsigned)(rem / 3600000) % 24; /* the bounds spelt out: what the compiler can see */
+	mi = (unsigned)(rem / 60000 % 60);
+	ss = (unsigned)(rem / 1000 % 60);
 	dg_ts_civil_from_days(days, &y, &m, &d);
 	if (msec != 0)
-		snprintf(buf, DG_TS_BUFSZ, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m,
-		         d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60), msec);
+		snprintf(buf, DG_TS_BUFSZ, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m,
+		         d, hh, mi, ss, msec % 1000);
 	else
-		snprintf(buf, DG_TS_BUFSZ, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
-		         (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+		snprintf(buf, DG_TS_BUFSZ, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y, m, d,
+		         hh, mi, ss);
 	return buf;
 }
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DG_TS_BUFSZ 32
+#define DG_TS_BUFSZ 64 /* any int64 ms, year of 20 characters included */
 
 /* Parses "YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm)"; 't', 'z' and a space for 'T' are
  * accepted as RFC 3339 allows. Fractions beyond milliseconds are truncated. */
