@@ -25,6 +25,7 @@
 #include "dgaudit/httpd.h"
 #include "dgaudit/keystore.h"
 #include "dgaudit/log.h"
+#include "dgaudit/metrics.h"
 #include "dgaudit/notify.h"
 #include "dgaudit/pipeline.h"
 #include "dgaudit/report.h"
@@ -96,13 +97,14 @@ struct daemon {
 	int64_t commit_cost_ms;                 /* how long the last commit took */
 	bool backlog;                           /* the last read left more waiting */
 	bool full;                              /* the report reached report.max_size */
-	/* Since start, for /metrics. */
-	uint64_t records, malformed, findings_total, by_severity[DG_SEV_COUNT];
+	/* For /metrics, since the state directory began (kept in the checkpoint): the periods
+	 * already reported (the one in progress is in the pipeline's totals), gaps and reports. */
+	uint64_t records, malformed, by_severity[DG_SEV_COUNT];
 	uint64_t gaps, gap_bytes, reports_written;
-	/* Per rule and exception, of the periods already reported, for /metrics (they start
-	 * over when a reload changes the rules). */
+	/* Per rule and exception, of the periods already reported (by rule id across reloads). */
 	struct dg_rule_stats *cum_rules;
 	struct dg_exception_stats *cum_exceptions;
+	char *reload_refused; /* why the last reload was refused, NULL if it was not */
 	int exit_code;
 };
 
@@ -156,8 +158,6 @@ static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *jso
 		                  ? d->ins[ref->input].path
 		                  : "dgaudit",
 		              (unsigned long long)ref->line);
-	d->findings_total++;
-	d->by_severity[m->rule->severity]++;
 	dg_cjson_free(json);
 }
 
@@ -166,7 +166,6 @@ static void on_malformed(void *arg, uint32_t input, const struct dg_record *rec,
 	struct daemon *d = arg;
 
 	dg_report_malformed(d->report, d->ins[input].path, rec, why);
-	d->malformed++;
 }
 
 static void on_integrity(void *arg, uint32_t input, const char *type, const char *detail)
@@ -435,6 +434,85 @@ static struct dg_cjson *save_totals(struct daemon *d)
 	return o;
 }
 
+/* The counters /metrics shows for the periods already reported, so that they go on after a
+ * restart from where the checkpoint stands. */
+static struct dg_cjson *save_counters(struct daemon *d)
+{
+	const struct dg_ruleset *rs = d->cfg->rules;
+	struct dg_cjson *o = dg_cjson_object(), *a;
+
+	dg_cjson_set(o, "records", dg_cjson_int((int64_t)d->records));
+	dg_cjson_set(o, "malformed", dg_cjson_int((int64_t)d->malformed));
+	dg_cjson_set(o, "gaps", dg_cjson_int((int64_t)d->gaps));
+	dg_cjson_set(o, "gap_bytes", dg_cjson_int((int64_t)d->gap_bytes));
+	dg_cjson_set(o, "reports", dg_cjson_int((int64_t)d->reports_written));
+	a = dg_cjson_set(o, "by_severity", dg_cjson_array());
+	for (int s = 0; s < DG_SEV_COUNT; s++)
+		dg_cjson_push(a, dg_cjson_int((int64_t)d->by_severity[s]));
+	a = dg_cjson_set(o, "rules", dg_cjson_object());
+	for (size_t i = 0; i < dg_rules_count(rs); i++) {
+		const struct dg_rule_stats *c = &d->cum_rules[i];
+		const uint64_t v[] = {c->evaluations,    c->matches,        c->exempted,
+		                      c->findings,       c->suppressed,     c->cpu_ns,
+		                      c->evicted_groups, c->evicted_records};
+		struct dg_cjson *x = dg_cjson_set(a, dg_rules_get(rs, i)->id, dg_cjson_array());
+
+		for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+			dg_cjson_push(x, dg_cjson_int((int64_t)v[k]));
+	}
+	a = dg_cjson_set(o, "exceptions", dg_cjson_object());
+	for (size_t i = 0; i < dg_rules_exception_count(rs); i++) {
+		struct dg_cjson *x =
+		    dg_cjson_set(a, dg_rules_exception(rs, i)->id, dg_cjson_array());
+
+		dg_cjson_push(x, dg_cjson_int((int64_t)d->cum_exceptions[i].exempted));
+		dg_cjson_push(x, dg_cjson_int((int64_t)d->cum_exceptions[i].expired));
+	}
+	return o;
+}
+
+static void load_u64(const struct dg_cjson *v, uint64_t *out)
+{
+	int64_t n;
+
+	if (dg_cjson_intval(v, &n) && n >= 0)
+		*out = (uint64_t)n;
+}
+
+static void load_counters(struct daemon *d, const struct dg_cjson *o)
+{
+	const struct dg_ruleset *rs = d->cfg->rules;
+
+	if (o == NULL) /* a checkpoint of an older version: counters start here */
+		return;
+	load_u64(dg_cjson_get(o, "records"), &d->records);
+	load_u64(dg_cjson_get(o, "malformed"), &d->malformed);
+	load_u64(dg_cjson_get(o, "gaps"), &d->gaps);
+	load_u64(dg_cjson_get(o, "gap_bytes"), &d->gap_bytes);
+	load_u64(dg_cjson_get(o, "reports"), &d->reports_written);
+	for (int s = 0; s < DG_SEV_COUNT; s++)
+		load_u64(dg_cjson_at(dg_cjson_get(o, "by_severity"), (size_t)s),
+		         &d->by_severity[s]);
+	for (size_t i = 0; i < dg_rules_count(rs); i++) {
+		const struct dg_cjson *x =
+		    dg_cjson_get(dg_cjson_get(o, "rules"), dg_rules_get(rs, i)->id);
+		struct dg_rule_stats *c = &d->cum_rules[i];
+		uint64_t *f[] = {&c->evaluations,    &c->matches,        &c->exempted,
+		                 &c->findings,       &c->suppressed,     &c->cpu_ns,
+		                 &c->evicted_groups, &c->evicted_records};
+
+		for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+			load_u64(dg_cjson_at(x, k), f[k]);
+	}
+	for (size_t i = 0; i < dg_rules_exception_count(rs); i++) {
+		const struct dg_cjson *x =
+		    dg_cjson_get(dg_cjson_get(o, "exceptions"), dg_rules_exception(rs, i)->id);
+
+		load_u64(dg_cjson_at(x, 0), &d->cum_exceptions[i].exempted);
+		load_u64(dg_cjson_at(x, 1), &d->cum_exceptions[i].expired);
+	}
+}
+
 static void load_totals(struct daemon *d, const struct dg_cjson *o)
 {
 	struct dg_pipeline_totals *t = dg_pipeline_totals_mut(d->pipe);
@@ -508,6 +586,7 @@ static void write_checkpoint(struct daemon *d, uint64_t report_len)
 	dg_cjson_set(p, "findings_ino", dg_cjson_int((int64_t)d->findings_ino));
 	dg_cjson_set(c, "inputs", save_inputs(d, remap));
 	dg_cjson_set(c, "totals", save_totals(d));
+	dg_cjson_set(c, "counters", save_counters(d));
 	dg_cjson_set(c, "report", dg_report_save(d->report));
 	dg_cjson_set(c, "windows", dg_engine_save(dg_pipeline_engine(d->pipe), remap));
 	rem = dg_cjson_set(c, "remembered", dg_cjson_array());
@@ -683,10 +762,16 @@ static void reset_cumulative(struct daemon *d)
 	    dg_xcalloc(dg_rules_exception_count(d->cfg->rules) + 1, sizeof *d->cum_exceptions);
 }
 
-/* The period's per-rule and per-exception counters join those of earlier periods. */
+/* A reported period's counters join those of earlier periods. */
 static void add_cumulative(struct daemon *d)
 {
 	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
+
+	d->records += t->records;
+	d->malformed += t->malformed;
+	for (int s = 0; s < DG_SEV_COUNT; s++)
+		d->by_severity[s] += t->by_severity[s];
+	d->reports_written++;
 
 	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++) {
 		d->cum_rules[i].evaluations += t->rule_stats[i].evaluations;
@@ -702,6 +787,38 @@ static void add_cumulative(struct daemon *d)
 		d->cum_exceptions[i].exempted += t->exception_stats[i].exempted;
 		d->cum_exceptions[i].expired += t->exception_stats[i].expired;
 	}
+}
+
+/* A reload: the reported sums of each rule and exception that stays (by id) go on. */
+static void carry_cumulative(struct daemon *d, const struct dg_ruleset *next)
+{
+	const struct dg_ruleset *prev = d->cfg->rules;
+	struct dg_rule_stats *rules = dg_xcalloc(dg_rules_count(next) + 1, sizeof *rules);
+	struct dg_exception_stats *exc =
+	    dg_xcalloc(dg_rules_exception_count(next) + 1, sizeof *exc);
+
+	for (size_t i = 0; i < dg_rules_count(next); i++)
+		for (size_t j = 0; j < dg_rules_count(prev); j++)
+			if (strcmp(dg_rules_get(next, i)->id, dg_rules_get(prev, j)->id) == 0)
+				rules[i] = d->cum_rules[j];
+	for (size_t i = 0; i < dg_rules_exception_count(next); i++)
+		for (size_t j = 0; j < dg_rules_exception_count(prev); j++)
+			if (strcmp(dg_rules_exception(next, i)->id,
+			           dg_rules_exception(prev, j)->id) == 0)
+				exc[i] = d->cum_exceptions[j];
+	free(d->cum_rules);
+	free(d->cum_exceptions);
+	d->cum_rules = rules;
+	d->cum_exceptions = exc;
+}
+
+static uint64_t findings_before(const struct daemon *d)
+{
+	uint64_t n = 0;
+
+	for (int s = 0; s < DG_SEV_COUNT; s++)
+		n += d->by_severity[s];
+	return n;
 }
 
 /* Inputs whose file is done, that a report has listed and no threshold window cites, are
@@ -770,7 +887,6 @@ static void close_period(struct daemon *d, bool final)
 		ri.sha256 = st.sha256;
 		dg_report_input(d->report, &ri);
 	}
-	d->records += dg_pipeline_totals(d->pipe)->records;
 	gethostname(host, sizeof host - 1);
 	info.report_id = d->report_id;
 	info.seq = d->seq;
@@ -793,7 +909,6 @@ static void close_period(struct daemon *d, bool final)
 	dg_report_free(d->report);
 	d->report = NULL;
 	d->bundle = NULL;
-	d->reports_written++;
 	add_cumulative(d);
 	d->last_report_ms = dg_clock_wall_ms();
 	memcpy(d->prev, sha, sizeof d->prev);
@@ -972,8 +1087,11 @@ static bool recover(struct daemon *d)
 	}
 	if (dg_engine_load(dg_pipeline_engine(d->pipe), dg_cjson_get(c, "windows")) != 0)
 		dg_log_fatalx("%s: threshold window state is malformed", d->ckpt_path);
+	load_counters(d, dg_cjson_get(c, "counters"));
 	/* The report in progress: cut back to the checkpoint, or begun anew. */
 	if (closed) {
+		load_totals(d, dg_cjson_get(c, "totals")); /* reported after the checkpoint */
+		add_cumulative(d);
 		begin_period(d);
 	} else {
 		d->bundle = dg_bundle_resume(d->reports_dir, d->name, report_len, &cause);
@@ -1034,8 +1152,8 @@ static void status(struct daemon *d)
 	snprintf(msg, sizeof msg,
 	         "STATUS=%llu records, %llu findings, %llu files followed, %llu bytes behind",
 	         (unsigned long long)(d->records + dg_pipeline_totals(d->pipe)->records),
-	         (unsigned long long)d->findings_total, (unsigned long long)ts.files,
-	         (unsigned long long)ts.behind);
+	         (unsigned long long)(findings_before(d) + dg_pipeline_totals(d->pipe)->findings),
+	         (unsigned long long)ts.files, (unsigned long long)ts.behind);
 	dg_notify(msg);
 }
 
@@ -1183,7 +1301,8 @@ static void reload(struct daemon *d)
 	if (cfg == NULL) {
 		dg_log_warnx("reload refused, the running configuration stays: %s", cause);
 		dg_report_integrity(d->report, dg_clock_wall_ms(), "reload_refused", cause);
-		free(cause);
+		free(d->reload_refused);
+		d->reload_refused = cause; /* /healthz says so until a reload succeeds */
 		return;
 	}
 	same_sources = cfg->nsources == d->cfg->nsources;
@@ -1220,9 +1339,11 @@ static void reload(struct daemon *d)
 		dg_log_warnx("reload: threshold windows could not be carried over");
 	dg_cjson_free(windows);
 	dg_pipeline_free(old);
+	carry_cumulative(d, cfg->rules);
 	dg_config_free(d->cfg);
 	d->cfg = cfg;
-	reset_cumulative(d);
+	free(d->reload_refused);
+	d->reload_refused = NULL;
 	dg_pipeline_reset_totals(d->pipe);
 	dg_report_integrity(d->report, dg_clock_wall_ms(), "reload",
 	                    d->conf_path ? d->conf_path : "built-in defaults");
@@ -1233,7 +1354,7 @@ static void reload(struct daemon *d)
 /* ---- metrics ------------------------------------------------------------------------------- */
 
 struct behind_ctx {
-	struct evbuffer *b;
+	struct dg_buf *b;
 	struct daemon *d;
 };
 
@@ -1243,25 +1364,33 @@ static void behind_of(void *arg, uint32_t input, const char *path, const struct 
 	struct stat st;
 	uint64_t off = dg_pipeline_resume(c->d->pipe, input, NULL);
 
-	(void)id;
 	if (stat(path, &st) == 0 && (uint64_t)st.st_ino == id->ino)
-		evbuffer_add_printf(c->b, "dgaudit_bytes_behind{path=\"%s\"} %llu\n", path,
-		                    (unsigned long long)((uint64_t)st.st_size > off
-		                                             ? (uint64_t)st.st_size - off
-		                                             : 0));
+		dg_metrics_u64(c->b, "dgaudit_bytes_behind", "path", path,
+		               (uint64_t)st.st_size > off ? (uint64_t)st.st_size - off : 0);
 }
 
-/* What each rule and exception did since the daemon started (or the rules last changed). */
-static void rule_metrics(struct daemon *d, struct evbuffer *b)
+/* What each rule and exception did: the reported periods' sums (kept in the checkpoint and,
+ * by rule id, across reloads) plus the period in progress. */
+static void rule_metrics(struct daemon *d, struct dg_buf *b)
 {
 	static const char *const names[] = {"evaluations",    "matches",    "exempted",
 	                                    "findings",       "suppressed", "evicted_groups",
 	                                    "evicted_records"};
+	static const char *const helps[] = {
+	    "Events each rule was evaluated on.",
+	    "Events that met each rule's selection.",
+	    "Matches an exception exempted.",
+	    "Findings each rule raised.",
+	    "Findings held back by a rule's suppression.",
+	    "Groups a rule's window evicted to keep its memory bound.",
+	    "Records a rule's window evicted to keep its memory bound."};
 	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
 	const struct dg_ruleset *rs = d->cfg->rules;
+	char name[64];
 
 	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-		evbuffer_add_printf(b, "# TYPE dgaudit_rule_%s_total counter\n", names[k]);
+		snprintf(name, sizeof name, "dgaudit_rule_%s_total", names[k]);
+		dg_metrics_family(b, name, DG_METRICS_COUNTER, helps[k]);
 		for (size_t i = 0; i < dg_rules_count(rs); i++) {
 			const struct dg_rule_stats *c = &d->cum_rules[i], *p = &t->rule_stats[i];
 			const uint64_t v[] = {c->evaluations + p->evaluations,
@@ -1272,122 +1401,135 @@ static void rule_metrics(struct daemon *d, struct evbuffer *b)
 			                      c->evicted_groups + p->evicted_groups,
 			                      c->evicted_records + p->evicted_records};
 
-			evbuffer_add_printf(b, "dgaudit_rule_%s_total{rule=\"%s\"} %llu\n",
-			                    names[k], dg_rules_get(rs, i)->id,
-			                    (unsigned long long)v[k]);
+			dg_metrics_u64(b, name, "rule", dg_rules_get(rs, i)->id, v[k]);
 		}
 	}
-	evbuffer_add_printf(b, "# TYPE dgaudit_rule_cpu_seconds_total counter\n");
+	dg_metrics_family(b, "dgaudit_rule_cpu_seconds_total", DG_METRICS_COUNTER,
+	                  "CPU time spent evaluating each rule.");
 	for (size_t i = 0; i < dg_rules_count(rs); i++)
-		evbuffer_add_printf(b, "dgaudit_rule_cpu_seconds_total{rule=\"%s\"} %.6f\n",
-		                    dg_rules_get(rs, i)->id,
-		                    (double)(d->cum_rules[i].cpu_ns + t->rule_stats[i].cpu_ns) /
-		                        1e9);
-	evbuffer_add_printf(b, "# TYPE dgaudit_exception_exempted_total counter\n");
+		dg_metrics_f64(b, "dgaudit_rule_cpu_seconds_total", "rule", dg_rules_get(rs, i)->id,
+		               (double)(d->cum_rules[i].cpu_ns + t->rule_stats[i].cpu_ns) / 1e9);
+	dg_metrics_family(b, "dgaudit_exception_exempted_total", DG_METRICS_COUNTER,
+	                  "Matches each exception exempted.");
 	for (size_t i = 0; i < dg_rules_exception_count(rs); i++)
-		evbuffer_add_printf(b, "dgaudit_exception_exempted_total{exception=\"%s\"} %llu\n",
-		                    dg_rules_exception(rs, i)->id,
-		                    (unsigned long long)(d->cum_exceptions[i].exempted +
-		                                         t->exception_stats[i].exempted));
-	evbuffer_add_printf(b, "# TYPE dgaudit_exception_expired_matches_total counter\n");
+		dg_metrics_u64(b, "dgaudit_exception_exempted_total", "exception",
+		               dg_rules_exception(rs, i)->id,
+		               d->cum_exceptions[i].exempted + t->exception_stats[i].exempted);
+	dg_metrics_family(b, "dgaudit_exception_expired_matches_total", DG_METRICS_COUNTER,
+	                  "Matches an exception would have exempted had it not expired.");
 	for (size_t i = 0; i < dg_rules_exception_count(rs); i++)
-		evbuffer_add_printf(
-		    b, "dgaudit_exception_expired_matches_total{exception=\"%s\"} %llu\n",
-		    dg_rules_exception(rs, i)->id,
-		    (unsigned long long)(d->cum_exceptions[i].expired +
-		                         t->exception_stats[i].expired));
-	evbuffer_add_printf(b, "# TYPE dgaudit_exception_expired gauge\n");
+		dg_metrics_u64(b, "dgaudit_exception_expired_matches_total", "exception",
+		               dg_rules_exception(rs, i)->id,
+		               d->cum_exceptions[i].expired + t->exception_stats[i].expired);
+	dg_metrics_family(b, "dgaudit_exception_expired", DG_METRICS_GAUGE,
+	                  "1 if the exception has expired.");
 	for (size_t i = 0; i < dg_rules_exception_count(rs); i++)
-		evbuffer_add_printf(b, "dgaudit_exception_expired{exception=\"%s\"} %d\n",
-		                    dg_rules_exception(rs, i)->id,
-		                    dg_rules_exception(rs, i)->expires_ms <= dg_clock_wall_ms());
+		dg_metrics_u64(b, "dgaudit_exception_expired", "exception",
+		               dg_rules_exception(rs, i)->id,
+		               dg_rules_exception(rs, i)->expires_ms <= dg_clock_wall_ms());
 }
 
-static int on_metrics(void *arg, struct evbuffer *b, const char **type)
+static int on_metrics(void *arg, struct evbuffer *out, const char **type)
 {
+	static const struct {
+		const char *why, *name;
+	} refusals[] = {{"connections", "connections past the limit"},
+	                {"timeout", "read or idle timeout"},
+	                {"too_large", "request head too large"},
+	                {"bad_request", "not a GET or HEAD of a known path"}};
 	struct daemon *d = arg;
 	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
 	struct dg_tail_stats ts;
 	struct dg_httpd_stats hs;
-	struct behind_ctx bc = {b, d};
+	struct dg_buf b = {0};
+	struct behind_ctx bc = {&b, d};
+	uint64_t refused[4];
 
 	dg_tail_stats(d->tail, &ts);
-	evbuffer_add_printf(b,
-	                    "# TYPE dgaudit_records_total counter\n"
-	                    "dgaudit_records_total %llu\n"
-	                    "# TYPE dgaudit_bytes_read_total counter\n"
-	                    "dgaudit_bytes_read_total %llu\n"
-	                    "# TYPE dgaudit_malformed_total counter\n"
-	                    "dgaudit_malformed_total %llu\n"
-	                    "# TYPE dgaudit_findings_total counter\n",
-	                    (unsigned long long)(d->records + t->records),
-	                    (unsigned long long)ts.bytes_read, (unsigned long long)d->malformed);
-	for (int s = 0; s < DG_SEV_COUNT; s++)
-		evbuffer_add_printf(b, "dgaudit_findings_total{severity=\"%s\"} %llu\n",
-		                    dg_rules_severity_name(s),
-		                    (unsigned long long)d->by_severity[s]);
-	evbuffer_add_printf(b, "# TYPE dgaudit_rule_findings gauge\n");
-	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++)
-		evbuffer_add_printf(b, "dgaudit_rule_findings{rule=\"%s\"} %llu\n",
-		                    dg_rules_get(d->cfg->rules, i)->id,
-		                    (unsigned long long)t->by_rule[i]);
-	evbuffer_add_printf(b, "# TYPE dgaudit_bytes_behind gauge\n");
-	dg_tail_each(d->tail, behind_of, &bc);
-	evbuffer_add_printf(b,
-	                    "# TYPE dgaudit_files_followed gauge\n"
-	                    "dgaudit_files_followed %llu\n"
-	                    "# TYPE dgaudit_rotated_files_held gauge\n"
-	                    "dgaudit_rotated_files_held %llu\n"
-	                    "# TYPE dgaudit_gaps_total counter\n"
-	                    "dgaudit_gaps_total %llu\n"
-	                    "# TYPE dgaudit_gap_bytes_total counter\n"
-	                    "dgaudit_gap_bytes_total %llu\n"
-	                    "# TYPE dgaudit_reports_total counter\n"
-	                    "dgaudit_reports_total %llu\n"
-	                    "# TYPE dgaudit_last_report_timestamp_seconds gauge\n"
-	                    "dgaudit_last_report_timestamp_seconds %lld\n"
-	                    "# TYPE dgaudit_checkpoint_age_seconds gauge\n"
-	                    "dgaudit_checkpoint_age_seconds %.3f\n"
-	                    "# TYPE dgaudit_inotify_watch_failures_total counter\n"
-	                    "dgaudit_inotify_watch_failures_total %llu\n"
-	                    "# TYPE dgaudit_files_unopened gauge\n"
-	                    "dgaudit_files_unopened %llu\n"
-	                    "# TYPE dgaudit_files_parked gauge\n"
-	                    "dgaudit_files_parked %llu\n"
-	                    "# TYPE dgaudit_file_parks_total counter\n"
-	                    "dgaudit_file_parks_total %llu\n",
-	                    (unsigned long long)ts.files, (unsigned long long)ts.held,
-	                    (unsigned long long)d->gaps, (unsigned long long)d->gap_bytes,
-	                    (unsigned long long)d->reports_written,
-	                    (long long)(d->last_report_ms / 1000),
-	                    (double)(dg_clock_mono_ms() - d->last_commit_ms) / 1000.0,
-	                    (unsigned long long)ts.watch_failures, (unsigned long long)ts.unopened,
-	                    (unsigned long long)ts.parked, (unsigned long long)ts.parks);
-	rule_metrics(d, b);
 	dg_httpd_stats(d->http, &hs);
-	evbuffer_add_printf(b,
-	                    "# TYPE dgaudit_metrics_requests_total counter\n"
-	                    "dgaudit_metrics_requests_total %llu\n"
-	                    "# TYPE dgaudit_metrics_refused_total counter\n"
-	                    "dgaudit_metrics_refused_total{why=\"connections\"} %llu\n"
-	                    "dgaudit_metrics_refused_total{why=\"timeout\"} %llu\n"
-	                    "dgaudit_metrics_refused_total{why=\"too_large\"} %llu\n"
-	                    "dgaudit_metrics_refused_total{why=\"bad_request\"} %llu\n",
-	                    (unsigned long long)hs.served, (unsigned long long)hs.refused,
-	                    (unsigned long long)hs.timed_out, (unsigned long long)hs.too_large,
-	                    (unsigned long long)hs.bad);
-	*type = "text/plain; version=0.0.4";
+	/* Audit counters count committed work since the state directory began: kept in the
+	 * checkpoint, so they neither drop at a restart or reload nor count a record twice. */
+	dg_metrics_one(&b, "dgaudit_records_total", DG_METRICS_COUNTER, "Records audited.",
+	               d->records + t->records);
+	dg_metrics_one(&b, "dgaudit_malformed_total", DG_METRICS_COUNTER,
+	               "Malformed records (counted and reported, not audited).",
+	               d->malformed + t->malformed);
+	dg_metrics_family(&b, "dgaudit_findings_total", DG_METRICS_COUNTER,
+	                  "Findings, by severity.");
+	for (int s = 0; s < DG_SEV_COUNT; s++)
+		dg_metrics_u64(&b, "dgaudit_findings_total", "severity", dg_rules_severity_name(s),
+		               d->by_severity[s] + t->by_severity[s]);
+	dg_metrics_one(&b, "dgaudit_gaps_total", DG_METRICS_COUNTER,
+	               "Gaps declared (data lost before it could be read).", d->gaps);
+	dg_metrics_one(&b, "dgaudit_gap_bytes_total", DG_METRICS_COUNTER,
+	               "Bytes the declared gaps lost.", d->gap_bytes);
+	dg_metrics_one(&b, "dgaudit_reports_total", DG_METRICS_COUNTER, "Signed reports written.",
+	               d->reports_written);
+	rule_metrics(d, &b);
+	/* Process counters: since this process started. */
+	dg_metrics_one(&b, "dgaudit_bytes_read_total", DG_METRICS_COUNTER,
+	               "Bytes read from the followed files by this process.", ts.bytes_read);
+	dg_metrics_one(&b, "dgaudit_inotify_watch_failures_total", DG_METRICS_COUNTER,
+	               "inotify watches that could not be added (polling covers them).",
+	               ts.watch_failures);
+	dg_metrics_one(&b, "dgaudit_file_parks_total", DG_METRICS_COUNTER,
+	               "Times an idle file gave back its descriptor.", ts.parks);
+	dg_metrics_one(&b, "dgaudit_metrics_requests_total", DG_METRICS_COUNTER,
+	               "Requests this endpoint served.", hs.served);
+	dg_metrics_family(&b, "dgaudit_metrics_refused_total", DG_METRICS_COUNTER,
+	                  "Requests this endpoint refused, by reason.");
+	refused[0] = hs.refused, refused[1] = hs.timed_out, refused[2] = hs.too_large,
+	refused[3] = hs.bad;
+	for (size_t i = 0; i < 4; i++)
+		dg_metrics_u64(&b, "dgaudit_metrics_refused_total", "why", refusals[i].why,
+		               refused[i]);
+	/* Gauges. */
+	dg_metrics_family(&b, "dgaudit_bytes_behind", DG_METRICS_GAUGE,
+	                  "Bytes of each followed file not yet read.");
+	dg_tail_each(d->tail, behind_of, &bc);
+	dg_metrics_one(&b, "dgaudit_files_followed", DG_METRICS_GAUGE, "Files followed.", ts.files);
+	dg_metrics_one(&b, "dgaudit_rotated_files_held", DG_METRICS_GAUGE,
+	               "Rotated files held open until read to their end.", ts.held);
+	dg_metrics_one(&b, "dgaudit_files_unopened", DG_METRICS_GAUGE,
+	               "Files waiting for a descriptor.", ts.unopened);
+	dg_metrics_one(&b, "dgaudit_files_parked", DG_METRICS_GAUGE,
+	               "Files read to their end that hold no descriptor.", ts.parked);
+	dg_metrics_one(&b, "dgaudit_last_report_timestamp_seconds", DG_METRICS_GAUGE,
+	               "When the last signed report was written (Unix time).",
+	               (uint64_t)(d->last_report_ms > 0 ? d->last_report_ms / 1000 : 0));
+	dg_metrics_family(&b, "dgaudit_checkpoint_age_seconds", DG_METRICS_GAUGE,
+	                  "Seconds since the last checkpoint.");
+	dg_metrics_f64(&b, "dgaudit_checkpoint_age_seconds", NULL, NULL,
+	               (double)(dg_clock_mono_ms() - d->last_commit_ms) / 1000.0);
+	dg_metrics_one(&b, "dgaudit_reload_refused", DG_METRICS_GAUGE,
+	               "1 if the last reload was refused (the running configuration stays).",
+	               d->reload_refused != NULL);
+	evbuffer_add(out, b.data, b.len);
+	dg_buf_release(&b);
+	*type = "text/plain; version=0.0.4; charset=utf-8";
 	return 200;
 }
 
+/* 503 with the reason when a monitor should look: no checkpoint for a while (auditing is
+ * stuck), stopping, or a refused reload (the configuration on disk would not start). */
 static int on_health(void *arg, struct evbuffer *b, const char **type)
 {
 	struct daemon *d = arg;
-	bool ok = !d->stopping && dg_clock_mono_ms() - d->last_commit_ms < 10 * COMMIT_MS + 5000;
+	int64_t age = dg_clock_mono_ms() - d->last_commit_ms;
 
 	(void)type;
-	evbuffer_add_printf(b, ok ? "ok\n" : "stalled\n");
-	return ok ? 200 : 503;
+	if (d->stopping)
+		evbuffer_add_printf(b, "stopping\n");
+	else if (age >= 10 * COMMIT_MS + 5000)
+		evbuffer_add_printf(b, "stalled: no checkpoint for %.1f s\n", (double)age / 1e3);
+	else if (d->reload_refused != NULL)
+		evbuffer_add_printf(b, "reload refused (the running configuration stays): %s\n",
+		                    d->reload_refused);
+	else {
+		evbuffer_add_printf(b, "ok\n");
+		return 200;
+	}
+	return 503;
 }
 
 /* Binds "host:port" or "[v6]:port". */
@@ -1592,6 +1734,7 @@ static void teardown(struct daemon *d)
 {
 	free(d->cum_rules);
 	free(d->cum_exceptions);
+	free(d->reload_refused);
 	for (int i = 0; i < 4; i++)
 		if (d->ev_sig[i] != NULL)
 			event_free(d->ev_sig[i]);

@@ -29,14 +29,39 @@ ok "sd_notify: READY=1, STATUS= with live counters, WATCHDOG=1 on a real datagra
 
 # (i) metrics and health over HTTP
 get() { python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).read().decode())" "$1"; }
+# health: "STATUS BODY" of /healthz, 503 included
+health() {
+	python3 -c "
+import urllib.request, urllib.error, sys
+try:
+    r = urllib.request.urlopen(sys.argv[1]); print(r.status, r.read().decode().strip())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode().strip())" "http://127.0.0.1:$PORT/healthz"
+}
+metric() { awk -v k="$1" '$1 == k { print $2 }' metrics.txt; }
 get "http://127.0.0.1:$PORT/metrics" >metrics.txt || fail "no /metrics"
 grep -qx "dgaudit_records_total 10" metrics.txt || fail "records_total"
 grep -q '^dgaudit_findings_total{severity="info"} 10$' metrics.txt || fail "findings by severity"
-grep -q '^dgaudit_rule_findings{rule="EVERY-LINE"} 10$' metrics.txt || fail "findings by rule"
+grep -q '^dgaudit_rule_findings_total{rule="EVERY-LINE"} 10$' metrics.txt || fail "findings by rule"
 grep -q '^dgaudit_bytes_behind{path="logs/app.log"} 0$' metrics.txt || fail "bytes behind"
 grep -q '^dgaudit_checkpoint_age_seconds ' metrics.txt || fail "checkpoint age"
 [ "$(get "http://127.0.0.1:$PORT/healthz")" = ok ] || fail "healthz"
 ok "/metrics (records, findings by severity and rule, bytes behind, checkpoint age) and /healthz"
+
+# A file name with a quote, a backslash and a byte that is not UTF-8 (it used to break the whole
+# scrape): escaped; promtool (Prometheus's own checker) accepts the exposition.
+odd=$(printf 'logs/app.log"q\\b\377')
+"$WRITER" "$odd" 1000 1 --start 100000 >/dev/null
+wait_findings 11
+sleep 0.5
+get "http://127.0.0.1:$PORT/metrics" >metrics.txt
+grep -qF 'dgaudit_bytes_behind{path="logs/app.log\"q\\b'$'\xef\xbf\xbd''"} 0' metrics.txt ||
+	fail "label not escaped: $(grep bytes_behind metrics.txt)"
+for f in $(awk '$1 == "#" && $2 == "TYPE" { print $3 }' metrics.txt); do
+	grep -q "^# HELP $f " metrics.txt || fail "no HELP for $f"
+done
+promtool check metrics <metrics.txt >promtool.txt 2>&1 || fail "promtool: $(cat promtool.txt)"
+ok "label values escaped, HELP and TYPE for every family: promtool check metrics passes"
 
 # A hostile local client: 1,100 idle connections, a 20 KB request head, a 50 MB body. The
 # daemon audits on, drops the idle ones within its 5 s timeout, refuses the rest, and its
@@ -47,7 +72,7 @@ python3 "$DG_SOURCE_DIR/tests/e2e/metrics_flood.py" 127.0.0.1 "$PORT" 1100 >floo
 FLOOD=$!
 sleep 1
 "$WRITER" logs/app.log 1000 5 --start 1001 >/dev/null
-wait_findings 15
+wait_findings 16
 wait "$FLOOD" || fail "the flood client failed: $(cat flood.txt)"
 grep -qx "closed within 15 s 1100" flood.txt || fail "idle connections kept open: $(cat flood.txt)"
 grep -qx "big head HTTP/1.1 431 Request Header Fields Too Large" flood.txt ||
@@ -73,8 +98,14 @@ sleep 0.5
 grep -q "reload refused, the running configuration stays: rules/every-line.conf:3: regular expression" daemon.log ||
 	fail "broken rule file not refused with file:line"
 "$WRITER" logs/app.log 1000 5 --start 11 >/dev/null
-wait_findings 15
-ok "SIGHUP with a broken rule file: refused with file:line, the old rules still run"
+wait_findings 21
+h=$(health)
+case $h in "503 reload refused (the running configuration stays): rules/every-line.conf:3: "*) ;;
+*) fail "/healthz after a refused reload: $h" ;; esac
+get "http://127.0.0.1:$PORT/metrics" >metrics.txt
+[ "$(metric dgaudit_reload_refused)" = 1 ] || fail "dgaudit_reload_refused not 1"
+before=$(metric 'dgaudit_rule_findings_total{rule="EVERY-LINE"}')
+ok "SIGHUP with a broken rule file: refused with file:line, the old rules still run, /healthz says so"
 
 # A valid change to another rule: applied, and THIRD-DELETE keeps its two deletes.
 cp every-line.good rules/every-line.conf
@@ -82,9 +113,16 @@ sed -i 's/title = "every line"/title = "every numbered line"/' rules/every-line.
 kill -HUP "$DAEMON"
 sleep 0.5
 grep -q "configuration reloaded" daemon.log || fail "valid reload not applied"
+[ "$(health)" = "200 ok" ] || fail "/healthz after a good reload: $(health)"
+get "http://127.0.0.1:$PORT/metrics" >metrics.txt
+[ "$(metric 'dgaudit_rule_findings_total{rule="EVERY-LINE"}')" -ge "$before" ] ||
+	fail "rule findings dropped at a reload: $before -> $(metric 'dgaudit_rule_findings_total{rule="EVERY-LINE"}')"
 echo '{"@timestamp":"2026-11-02T10:00:02Z","user.name":"x","event.action":"delete"}' >>logs/app.log
 "$WRITER" logs/app.log 1000 1 --start 16 >/dev/null
-wait_findings 16
+wait_findings 23
+sleep 0.5
+get "http://127.0.0.1:$PORT/metrics" >metrics.txt
+cp metrics.txt metrics.before
 stop_daemon
 kill "$LISTENER"
 grep -q '"rule":"THIRD-DELETE"' state/reports/2*/report.json || fail "the window was not carried over the reload"
@@ -92,3 +130,20 @@ grep -q '"rule":"THIRD-DELETE"' state/reports/2*/report.json || fail "the window
 grep -qx "STOPPING=1" notify.log || fail "no STOPPING=1"
 "$DGAUDIT" verify state/reports >/dev/null || fail "report chain does not verify"
 ok "SIGHUP with a valid change: applied; an unchanged threshold rule kept its window; STOPPING=1 at stop"
+
+# Counters go on across a restart (records_total and findings_total used to disagree: one from
+# the checkpoint, the other from zero).
+start_daemon
+sleep 0.5
+get "http://127.0.0.1:$PORT/metrics" >metrics.txt
+for k in dgaudit_records_total 'dgaudit_findings_total{severity="info"}' \
+	'dgaudit_rule_findings_total{rule="EVERY-LINE"}'; do
+	was=$(awk -v k="$k" '$1 == k { print $2 }' metrics.before)
+	[ "$(metric "$k")" = "$was" ] || fail "$k: $was before the restart, $(metric "$k") after"
+done
+# the stop's final report: one more report, and the third delete's finding it closed
+[ "$(metric dgaudit_reports_total)" = $(($(awk '$1 == "dgaudit_reports_total" { print $2 }' metrics.before) + 1)) ] ||
+	fail "reports_total after the restart: $(metric dgaudit_reports_total)"
+[ "$(metric 'dgaudit_findings_total{severity="high"}')" = 1 ] || fail "the high finding of the stop"
+stop_daemon
+ok "counters after a restart go on from those before it"
