@@ -1244,6 +1244,7 @@ static void stop(struct daemon *d, const char *why)
 }
 
 static void reload(struct daemon *d);
+static struct dg_httpd *metrics_server(struct daemon *d, const char *listen, char **cause);
 
 static void reopen_findings(struct daemon *d)
 {
@@ -1288,6 +1289,40 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 /* SIGHUP: a valid new configuration replaces the running one at a report boundary (a report
  * covers one configuration); windows of rules that did not change carry over. An invalid one
  * is refused and the old one keeps running. */
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* What a reload cannot change under a running daemon (its locks, its chain, its checkpointed
+ * findings log and files): named, so the reload is refused rather than half applied. */
+static char *needs_restart(const struct daemon *d, const struct dg_config *cfg)
+{
+	struct dg_buf what = {0};
+	char *state = dg_config_state_dir(cfg, true);
+	bool same_sources = cfg->nsources == d->cfg->nsources;
+
+	for (size_t i = 0; same_sources && i < cfg->nsources; i++)
+		same_sources = strcmp(cfg->sources[i].path, d->cfg->sources[i].path) == 0;
+	if (strcmp(state, d->state_dir) != 0)
+		dg_buf_printf(&what, ", state_directory (%s, running with %s)", state,
+		              d->state_dir);
+	if (!same_text(cfg->report_dir, d->cfg->report_dir))
+		dg_buf_printf(&what, ", report.directory");
+	if (!same_text(cfg->findings_path, d->cfg->findings_path))
+		dg_buf_printf(&what, ", daemon.findings");
+	if (!same_sources)
+		dg_buf_printf(&what, ", the sources' paths");
+	if (cfg->max_held != d->cfg->max_held || cfg->rotated_idle_ms != d->cfg->rotated_idle_ms)
+		dg_buf_printf(&what, ", daemon.max_held or daemon.rotated_idle");
+	free(state);
+	if (what.len == 0)
+		return NULL;
+	dg_buf_addc(&what, '\0');
+	return dg_xasprintf("%s: %s changed, which takes a restart",
+	                    d->conf_path ? d->conf_path : "the configuration", what.data + 2);
+}
+
 static void reload(struct daemon *d)
 {
 	char *cause = NULL;
@@ -1296,8 +1331,21 @@ static void reload(struct daemon *d)
 	struct dg_pipeline *old = d->pipe;
 	struct dg_cjson *windows;
 	uint32_t *identity;
-	bool same_sources;
+	struct dg_httpd *http = NULL;
 
+	if (cfg != NULL && (cause = needs_restart(d, cfg)) == NULL &&
+	    !same_text(cfg->metrics_listen, d->cfg->metrics_listen) &&
+	    cfg->metrics_listen != NULL &&
+	    (http = metrics_server(d, cfg->metrics_listen, &cause)) == NULL) {
+		char *why = dg_xasprintf("daemon.metrics: %s", cause);
+
+		free(cause);
+		cause = why;
+	}
+	if (cfg != NULL && cause != NULL) {
+		dg_config_free(cfg);
+		cfg = NULL;
+	}
 	if (cfg == NULL) {
 		dg_log_warnx("reload refused, the running configuration stays: %s", cause);
 		dg_report_integrity(d->report, dg_clock_wall_ms(), "reload_refused", cause);
@@ -1305,11 +1353,18 @@ static void reload(struct daemon *d)
 		d->reload_refused = cause; /* /healthz says so until a reload succeeds */
 		return;
 	}
-	same_sources = cfg->nsources == d->cfg->nsources;
-	for (size_t i = 0; same_sources && i < cfg->nsources; i++)
-		same_sources = strcmp(cfg->sources[i].path, d->cfg->sources[i].path) == 0;
-	if (!same_sources)
-		dg_log_warnx("reload: sources changed; they take effect at the next restart");
+	if (!same_text(cfg->metrics_listen, d->cfg->metrics_listen)) {
+		dg_httpd_free(d->http); /* the new one is bound already: nothing is left unserved */
+		d->http = http;
+		if (http != NULL)
+			dg_log_info("metrics on http://%s/metrics", cfg->metrics_listen);
+	}
+	if (cfg->poll_ms != d->cfg->poll_ms) {
+		struct timeval tv = {cfg->poll_ms / 1000, (cfg->poll_ms % 1000) * 1000};
+
+		event_add(d->ev_poll, &tv); /* a pending timer is rescheduled */
+	}
+	dg_tail_limit_open(d->tail, cfg->max_open);
 	close_period(d, false);
 	identity = dg_xcalloc(d->nins + 1, sizeof *identity);
 	for (uint32_t i = 0; i < d->nins; i++)
@@ -1532,22 +1587,14 @@ static int on_health(void *arg, struct evbuffer *b, const char **type)
 	return 503;
 }
 
-/* Binds "host:port" or "[v6]:port". */
-static int serve_metrics(struct daemon *d)
+/* The metrics endpoint on "host:port" or "[v6]:port". */
+static struct dg_httpd *metrics_server(struct daemon *d, const char *listen, char **cause)
 {
 	static const struct dg_httpd_route routes[] = {{"/metrics", on_metrics},
 	                                               {"/healthz", on_health}};
-	char *cause = NULL;
 
-	d->http = dg_httpd_new(d->base, d->cfg->metrics_listen, routes,
-	                       sizeof routes / sizeof routes[0], d, NULL, &cause);
-	if (d->http == NULL) {
-		dg_log_warnx("no metrics: %s", cause);
-		free(cause);
-		return -1;
-	}
-	dg_log_info("metrics on http://%s/metrics", d->cfg->metrics_listen);
-	return 0;
+	return dg_httpd_new(d->base, listen, routes, sizeof routes / sizeof routes[0], d, NULL,
+	                    cause);
 }
 
 /* ---- setup and teardown -------------------------------------------------------------------- */
@@ -1719,8 +1766,14 @@ static int setup(struct daemon *d)
 		d->ev_watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
 		event_add(d->ev_watchdog, &tv);
 	}
-	if (d->cfg->metrics_listen != NULL)
-		serve_metrics(d);
+	if (d->cfg->metrics_listen != NULL) {
+		if ((d->http = metrics_server(d, d->cfg->metrics_listen, &cause)) == NULL) {
+			dg_log_warnx("no metrics: %s", cause);
+			free(cause);
+		} else {
+			dg_log_info("metrics on http://%s/metrics", d->cfg->metrics_listen);
+		}
+	}
 	event_active(d->ev_pump, EV_TIMEOUT, 0);
 	commit(d);
 	dg_notify("READY=1");
