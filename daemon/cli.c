@@ -10,6 +10,7 @@
 #include "dgaudit/clock.h"
 #include "dgaudit/config.h"
 #include "dgaudit/fileio.h"
+#include "dgaudit/log.h"
 #include "dgaudit/ruletest.h"
 #include "dgaudit/run.h"
 #include "dgaudit/sign.h"
@@ -76,7 +77,7 @@ int dg_cli_check(int argc, char **argv)
 	const char *conf = NULL;
 	struct dg_config *cfg;
 	char *cause = NULL;
-	bool quiet = false;
+	bool quiet = dg_log_level() < DG_LOG_INFO; /* --quiet: taken by main for every command */
 	size_t npacks = 0;
 	int c;
 
@@ -99,7 +100,7 @@ int dg_cli_check(int argc, char **argv)
 	}
 	cfg = dg_config_load(conf, dg_clock_wall_ms(), &cause);
 	if (cfg == NULL) {
-		fprintf(stderr, "%s\n", cause);
+		dg_log_diagnostics(cause);
 		free(cause);
 		return DG_EXIT_USAGE;
 	}
@@ -148,7 +149,7 @@ int dg_cli_keygen(int argc, char **argv)
 		return DG_EXIT_USAGE;
 	}
 	if (dg_sign_keygen(out, type, &cause) != 0) {
-		fprintf(stderr, "dgaudit keygen: %s\n", cause);
+		dg_log_errx("%s", cause);
 		free(cause);
 		return DG_EXIT_USAGE;
 	}
@@ -180,7 +181,7 @@ int dg_cli_verify(int argc, char **argv)
 			free(pem);
 			pem = dg_fileio_read(optarg, 65536, &pemlen, &cause);
 			if (pem == NULL) {
-				fprintf(stderr, "dgaudit verify: %s\n", cause);
+				dg_log_errx("%s", cause);
 				free(cause);
 				return DG_EXIT_USAGE;
 			}
@@ -233,7 +234,7 @@ static int rules_test(int argc, char **argv)
 	struct dg_config *cfg;
 	char *cause = NULL, **files = NULL;
 	size_t tested = 0, failed = 0, untested = 0, pack_failed = 0, nfiles;
-	bool verbose = false;
+	bool verbose = dg_log_level() >= DG_LOG_DEBUG; /* --verbose, as taken by main */
 	int c;
 
 	optind = 1;
@@ -255,7 +256,7 @@ static int rules_test(int argc, char **argv)
 		files[i] = argv[optind + (int)i];
 	cfg = dg_config_load_extra(conf, files, dg_clock_wall_ms(), &cause);
 	if (cfg == NULL) {
-		fprintf(stderr, "%s\n", cause);
+		dg_log_diagnostics(cause);
 		free(cause);
 		free(files);
 		return DG_EXIT_USAGE;

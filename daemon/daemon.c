@@ -35,6 +35,7 @@
 #include "dgaudit/xmalloc.h"
 
 #define JOURNAL_MS         10000        /* at most one line of findings this often */
+#define MALFORMED_BURST    10           /* malformed records logged a minute */
 #define TICK_MS            50           /* how often the commit timer looks */
 #define FINDING_COMMIT_MS  10           /* a finding is durable and visible this soon, */
 #define COMMIT_MS          250          /* other progress this often, */
@@ -105,6 +106,7 @@ struct daemon {
 	struct dg_rule_stats *cum_rules;
 	struct dg_exception_stats *cum_exceptions;
 	char *reload_refused; /* why the last reload was refused, NULL if it was not */
+	struct dg_log_limit malformed_log;
 	int exit_code;
 };
 
@@ -165,7 +167,23 @@ static void on_malformed(void *arg, uint32_t input, const struct dg_record *rec,
 {
 	struct daemon *d = arg;
 
+	int64_t now = dg_clock_mono_ms();
+
 	dg_report_malformed(d->report, d->ins[input].path, rec, why);
+	/* a line each, up to MALFORMED_BURST a minute: a log gone bad must not flood the journal
+	 * (every one is counted and listed in the report) */
+	if (dg_log_limit_allow(&d->malformed_log, now, MALFORMED_BURST, 60000)) {
+		uint64_t held = dg_log_limit_held(&d->malformed_log);
+		char more[96] = "";
+
+		if (held > 0)
+			snprintf(more, sizeof more,
+			         " (and %llu before it not logged: see the report)",
+			         (unsigned long long)held);
+		dg_log_warnx("%s:%llu (offset %llu): malformed record: %s%s", d->ins[input].path,
+		             (unsigned long long)rec->line, (unsigned long long)rec->offset, why,
+		             more);
+	}
 }
 
 static void on_integrity(void *arg, uint32_t input, const char *type, const char *detail)
@@ -1694,8 +1712,8 @@ static int setup(struct daemon *d)
 
 	reset_cumulative(d);
 	if (d->cfg->nsources == 0) {
-		fprintf(stderr, "dgaudit daemon: no sources configured (sources = ( { path = ... } "
-		                ") in the configuration)\n");
+		dg_log_errx("no sources configured (sources = ( { path = ... } "
+		            ") in the configuration)");
 		return DG_EXIT_USAGE;
 	}
 	d->state_dir = dg_config_state_dir(d->cfg, true);
@@ -1708,7 +1726,7 @@ static int setup(struct daemon *d)
 	    (d->signer = dg_keystore_signer(d->cfg, true, &d->new_signer, &cause)) == NULL ||
 	    dg_keystore_pseudonym(d->cfg, true, d->pkey, &d->new_pkey, &cause) != 0 ||
 	    dg_keystore_state(d->cfg, true, d->skey, &d->new_skey, &cause) != 0) {
-		fprintf(stderr, "dgaudit daemon: %s\n", cause);
+		dg_log_errx("%s", cause);
 		free(cause);
 		return DG_EXIT_USAGE;
 	}
@@ -1853,7 +1871,7 @@ int dg_daemon_main(int argc, char **argv)
 	}
 	d.cfg = dg_config_load(d.conf_path, dg_clock_wall_ms(), &cause);
 	if (d.cfg == NULL) {
-		fprintf(stderr, "%s\n", cause);
+		dg_log_diagnostics(cause);
 		free(cause);
 		return DG_EXIT_USAGE;
 	}

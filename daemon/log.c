@@ -65,6 +65,11 @@ void dg_log_init(const char *progname, enum dg_log_level level)
 	event_set_log_callback(log_from_libevent);
 }
 
+enum dg_log_level dg_log_level(void)
+{
+	return log_level;
+}
+
 bool dg_log_journal(void)
 {
 	return log_to_journal;
@@ -80,10 +85,27 @@ bool dg_log_journal(void)
 		va_end(ap);                                                                        \
 	}
 
+LOG_FN(dg_log_err, DG_LOG_ERR, 1)
+LOG_FN(dg_log_errx, DG_LOG_ERR, 0)
 LOG_FN(dg_log_warn, DG_LOG_WARNING, 1)
 LOG_FN(dg_log_warnx, DG_LOG_WARNING, 0)
 LOG_FN(dg_log_info, DG_LOG_INFO, 0)
 LOG_FN(dg_log_debug, DG_LOG_DEBUG, 0)
+
+void dg_log_diagnostics(const char *lines)
+{
+	if (DG_LOG_ERR > log_level)
+		return;
+	for (const char *p = lines; *p != '\0';) {
+		size_t n = strcspn(p, "\n");
+
+		if (log_to_journal)
+			fprintf(stderr, "<%d>%.*s\n", (int)DG_LOG_ERR, (int)n, p);
+		else
+			fprintf(stderr, "%.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
 
 void dg_log_fatal(const char *fmt, ...)
 {
@@ -104,4 +126,26 @@ void dg_log_fatalx(const char *fmt, ...)
 	log_vemit(DG_LOG_ERR, 0, fmt, ap);
 	va_end(ap);
 	exit(2);
+}
+
+bool dg_log_limit_allow(struct dg_log_limit *l, int64_t now_ms, unsigned burst, int64_t interval_ms)
+{
+	if (l->lines == 0 || now_ms - l->start_ms >= interval_ms || now_ms < l->start_ms) {
+		l->start_ms = now_ms;
+		l->lines = 0;
+	}
+	if (l->lines < burst) {
+		l->lines++;
+		return true;
+	}
+	l->held++;
+	return false;
+}
+
+uint64_t dg_log_limit_held(struct dg_log_limit *l)
+{
+	uint64_t n = l->held - l->held_before;
+
+	l->held_before = l->held;
+	return n;
 }

@@ -263,32 +263,28 @@ static void summary(struct run *r, const char *bundle, double elapsed)
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
-	fprintf(stderr,
-	        "dgaudit: %u input(s), %llu records, %llu malformed, in %.2f s (%.0f records/s, "
-	        "peak RSS %ld MiB)\n",
-	        dg_pipeline_ninputs(r->pipe), (unsigned long long)t->records,
-	        (unsigned long long)t->malformed, elapsed,
-	        elapsed > 0 ? (double)t->records / elapsed : 0.0, ru.ru_maxrss / 1024);
-	fprintf(stderr,
-	        "dgaudit: %llu findings: critical %llu, high %llu, medium %llu, low %llu, "
-	        "info %llu\n",
-	        (unsigned long long)t->findings,
-	        (unsigned long long)t->by_severity[DG_SEV_CRITICAL],
-	        (unsigned long long)t->by_severity[DG_SEV_HIGH],
-	        (unsigned long long)t->by_severity[DG_SEV_MEDIUM],
-	        (unsigned long long)t->by_severity[DG_SEV_LOW],
-	        (unsigned long long)t->by_severity[DG_SEV_INFO]);
+	dg_log_info("%u input(s), %llu records, %llu malformed, in %.2f s (%.0f records/s, "
+	            "peak RSS %ld MiB)",
+	            dg_pipeline_ninputs(r->pipe), (unsigned long long)t->records,
+	            (unsigned long long)t->malformed, elapsed,
+	            elapsed > 0 ? (double)t->records / elapsed : 0.0, ru.ru_maxrss / 1024);
+	dg_log_info("%llu findings: critical %llu, high %llu, medium %llu, low %llu, "
+	            "info %llu",
+	            (unsigned long long)t->findings,
+	            (unsigned long long)t->by_severity[DG_SEV_CRITICAL],
+	            (unsigned long long)t->by_severity[DG_SEV_HIGH],
+	            (unsigned long long)t->by_severity[DG_SEV_MEDIUM],
+	            (unsigned long long)t->by_severity[DG_SEV_LOW],
+	            (unsigned long long)t->by_severity[DG_SEV_INFO]);
 	for (size_t i = 0; i < dg_rules_count(rs); i++) {
 		const struct dg_rule *rule = dg_rules_get(rs, i);
 
 		if (t->by_rule[i] > 0)
-			fprintf(stderr, "dgaudit:   %6llu  %-8s %-28s %s\n",
-			        (unsigned long long)t->by_rule[i],
-			        dg_rules_severity_name(rule->severity), rule->id, rule->title);
+			dg_log_info("  %6llu  %-8s %-28s %s", (unsigned long long)t->by_rule[i],
+			            dg_rules_severity_name(rule->severity), rule->id, rule->title);
 	}
 	if (bundle != NULL)
-		fprintf(stderr, "dgaudit: signed report %s (check it: dgaudit verify %s)\n", bundle,
-		        bundle);
+		dg_log_info("signed report %s (check it: dgaudit verify %s)", bundle, bundle);
 }
 
 static bool worst_at_least(const struct dg_pipeline_totals *t, enum dg_severity sev)
@@ -340,8 +336,7 @@ int dg_run_main(int argc, char **argv)
 			break;
 		case 'f':
 			if (dg_pipeline_format_parse(optarg) < 0) {
-				fprintf(stderr, "dgaudit run: unknown format '%s' (%s)\n", optarg,
-				        DG_FORMAT_NAMES);
+				dg_log_errx("unknown format '%s' (%s)", optarg, DG_FORMAT_NAMES);
 				return DG_EXIT_USAGE;
 			}
 			r.format = optarg;
@@ -352,7 +347,7 @@ int dg_run_main(int argc, char **argv)
 			    dg_pglog_new(DG_PGLOG_STDERR, optarg, NULL, 256, &why);
 
 			if (pg == NULL) {
-				fprintf(stderr, "dgaudit run: --log-line-prefix: %s\n", why);
+				dg_log_errx("--log-line-prefix: %s", why);
 				free(why);
 				return DG_EXIT_USAGE;
 			}
@@ -365,8 +360,8 @@ int dg_run_main(int argc, char **argv)
 			break;
 		case 'F':
 			if (!dg_rules_severity_parse(optarg, &r.fail_on)) {
-				fprintf(stderr, "dgaudit run: --fail-on takes info, low, medium, "
-				                "high or critical\n");
+				dg_log_errx("--fail-on takes info, low, medium, "
+				            "high or critical");
 				return DG_EXIT_USAGE;
 			}
 			break;
@@ -386,7 +381,7 @@ int dg_run_main(int argc, char **argv)
 	}
 	r.cfg = dg_config_load(conf, dg_clock_wall_ms(), &cause);
 	if (r.cfg == NULL) {
-		fprintf(stderr, "%s\n", cause);
+		dg_log_diagnostics(cause);
 		free(cause);
 		return DG_EXIT_USAGE;
 	}
@@ -395,11 +390,11 @@ int dg_run_main(int argc, char **argv)
 		goto out;
 	}
 	if (tzspec != NULL && (r.tz = dg_tz_load(tzspec, &cause)) == NULL) {
-		fprintf(stderr, "dgaudit run: --timezone: %s\n", cause);
+		dg_log_errx("--timezone: %s", cause);
 		goto out;
 	}
 	if (findings != NULL && (r.out = fopen(findings, "we")) == NULL) {
-		fprintf(stderr, "dgaudit run: %s: %s\n", findings, strerror(errno));
+		dg_log_err("%s", findings);
 		r.out = stdout;
 		goto out;
 	}
@@ -410,13 +405,13 @@ int dg_run_main(int argc, char **argv)
 		lock = dg_dirlock_new(dir, 0700, &cause);
 		free(dir);
 		if (lock == NULL) {
-			fprintf(stderr, "dgaudit run: %s\n", cause);
+			dg_log_errx("%s", cause);
 			goto out;
 		}
 	}
 	signer = dg_keystore_signer(r.cfg, false, NULL, &cause);
 	if (signer == NULL || dg_keystore_pseudonym(r.cfg, false, pkey, NULL, &cause) != 0) {
-		fprintf(stderr, "dgaudit run: %s\n", cause);
+		dg_log_errx("%s", cause);
 		goto out;
 	}
 	/* The report is written as the audit goes: start its bundle first. */
@@ -425,7 +420,7 @@ int dg_run_main(int argc, char **argv)
 	reports = outdir ? outdir : r.cfg->report_dir ? r.cfg->report_dir : "dgaudit-reports";
 	/* one writer per chain: a daemon, or another run, adding to it would break it */
 	if ((chain_lock = dg_dirlock_new(reports, 0755, &cause)) == NULL) {
-		fprintf(stderr, "dgaudit run: %s\n", cause);
+		dg_log_errx("%s", cause);
 		goto out;
 	}
 	/* a run continues the chain of its report directory: verify DIR checks them all */
@@ -436,7 +431,7 @@ int dg_run_main(int argc, char **argv)
 		info.prev_sha256 = prev;
 		break;
 	case -1:
-		fprintf(stderr, "dgaudit run: %s: a new chain starts at report 1\n", cause);
+		dg_log_errx("%s: a new chain starts at report 1", cause);
 		free(cause);
 		cause = NULL;
 		break;
@@ -444,7 +439,7 @@ int dg_run_main(int argc, char **argv)
 	dg_bundle_identify(info.generated_ms, info.seq, id, name);
 	bundle = dg_bundle_begin(reports, name, &cause);
 	if (bundle == NULL) {
-		fprintf(stderr, "dgaudit run: writing the report: %s\n", cause);
+		dg_log_errx("writing the report: %s", cause);
 		goto out;
 	}
 	r.report = dg_report_new(dg_bundle_report(bundle), r.cfg->max_malformed_listed);
@@ -467,7 +462,7 @@ int dg_run_main(int argc, char **argv)
 		audit_input(&r, paths[i], buf);
 	dg_pipeline_finish(r.pipe); /* bursts still open are complete now */
 	if (fflush(r.out) != 0 || r.out_failed) {
-		fprintf(stderr, "dgaudit run: writing findings: %s\n", strerror(errno));
+		dg_log_err("writing findings");
 		goto out;
 	}
 	gethostname(host, sizeof host - 1);
@@ -479,7 +474,7 @@ int dg_run_main(int argc, char **argv)
 		char why[512];
 
 		if (!dg_pipeline_health(r.pipe, i, r.cfg->max_malformed_ratio, why, sizeof why)) {
-			fprintf(stderr, "dgaudit run: %s\n", why);
+			dg_log_errx("%s", why);
 			dg_report_integrity(r.report, dg_clock_wall_ms(), "malformed_ratio", why);
 			r.unreadable = true;
 		}
@@ -490,11 +485,11 @@ int dg_run_main(int argc, char **argv)
 	info.files = r.cfg->files;
 	info.nfiles = r.cfg->nfiles;
 	if (dg_report_finish(r.report, &info, dg_pipeline_totals(r.pipe), r.cfg->rules) != 0) {
-		fprintf(stderr, "dgaudit run: writing the report: %s\n", strerror(errno));
+		dg_log_err("writing the report");
 		goto out;
 	}
 	if (dg_bundle_commit(bundle, signer, &bundle_path, sha, &cause) != 0) {
-		fprintf(stderr, "dgaudit run: writing the report: %s\n", cause);
+		dg_log_errx("writing the report: %s", cause);
 		goto out; /* aborted below */
 	}
 	bundle = NULL;

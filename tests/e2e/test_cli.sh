@@ -155,3 +155,16 @@ expect_eq "$(cat err.txt)" \
 	"inc.d/10-inc.conf:2: @include is not supported; list rule files in rules.directories instead" \
 	"@include refused"
 ok "@include is refused with file and line, never reaches libconfig"
+
+# One logging path: --quiet leaves warnings and errors only, --verbose is taken before or after
+# the command, and every message names its command.
+S=$DG_SOURCE_DIR/conf/samples
+expect_rc 1 "$DGAUDIT" run -c "$C" -o q "$S"/*.jsonl >/dev/null 2>normal.txt
+grep -q "^dgaudit run: 1 input(s), 2000 records" normal.txt || fail "summary: $(cat normal.txt)"
+expect_rc 1 "$DGAUDIT" run --quiet -c "$C" -o q "$S"/*.jsonl >/dev/null 2>quiet.txt
+expect_eq "$(wc -c <quiet.txt)" 0 "stderr of run --quiet"
+expect_rc 1 "$DGAUDIT" --verbose run -c "$C" -o q "$S"/*.jsonl >/dev/null 2>verbose.txt
+grep -q "^dgaudit run: 1 input(s)" verbose.txt || fail "summary with --verbose: $(cat verbose.txt)"
+expect_rc 2 "$DGAUDIT" run --quiet --format nope x 2>err.txt
+grep -q "^dgaudit run: unknown format 'nope'" err.txt || fail "errors under --quiet: $(cat err.txt)"
+ok "--quiet and --verbose set the level of the one logging path; errors name their command"
