@@ -1337,8 +1337,10 @@ static char *needs_restart(const struct daemon *d, const struct dg_config *cfg)
 	if (what.len == 0)
 		return NULL;
 	dg_buf_addc(&what, '\0');
-	return dg_xasprintf("%s: %s changed, which takes a restart",
-	                    d->conf_path ? d->conf_path : "the configuration", what.data + 2);
+	state = dg_xasprintf("%s: %s changed, which takes a restart",
+	                     d->conf_path ? d->conf_path : "the configuration", what.data + 2);
+	dg_buf_release(&what);
+	return state;
 }
 
 static void reload(struct daemon *d)
