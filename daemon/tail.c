@@ -898,6 +898,7 @@ struct copy_search {
 	struct file *f;
 	uint64_t recovered_to;       /* how far the copy let us read */
 	uint64_t copy_dev, copy_ino; /* the copy, when it is a plain file (0 if none) */
+	bool handed_over;            /* the input goes on in the copy, followed */
 };
 
 /* Reads the part of a truncated file we had not read yet from its rotated copy (copytruncate
@@ -922,16 +923,23 @@ static bool read_from_copy(void *arg, const char *sib)
 		return false;
 	}
 	if (fd_matches(fd, &f->id, t->buf)) {
-		/* A plain copy: read on from where we were. */
-		for (off = f->off; (n = pread(fd, t->buf, READ_CHUNK, (off_t)off)) > 0;
-		     off += (uint64_t)n)
-			t->h.data(t->h.arg, f->input, t->buf, (size_t)n, off);
-		close(fd);
-		t->st.bytes_read += off - f->off;
-		cs->recovered_to = off;
+		/* A plain copy: the input goes on in it, from where we were, read by the pump
+		 * like any held file (so a full report, or a stop, waits for none of it). A copy
+		 * no longer than what was read holds nothing more. */
+		uint32_t input = f->input; /* goes on: no line number to give */
+
 		cs->copy_dev = (uint64_t)st.st_dev;
 		cs->copy_ino = (uint64_t)st.st_ino;
-		f->off = off;
+		if ((uint64_t)st.st_size <= f->off) {
+			close(fd);
+			cs->recovered_to = f->off;
+			return true;
+		}
+		hold(t, follow(t, f->path, sib, fd, &st, f->off, 1, &input),
+		     "copytruncate's copy: the rest of the generation read from it");
+		cs->handed_over = true;
+		cs->recovered_to = (uint64_t)st.st_size;
+		f->off = (uint64_t)st.st_size; /* what the copy holds is not lost */
 		return true;
 	}
 	close(fd);
@@ -955,7 +963,7 @@ static bool read_from_copy(void *arg, const char *sib)
  * rotated copy, and await the file's new content, which becomes a new input. */
 static void truncated(struct dg_tail *t, struct file *f)
 {
-	struct copy_search cs = {t, f, 0, 0, 0};
+	struct copy_search cs = {t, f, 0, 0, 0, false};
 	char detail[PATH_MAX + 128];
 	uint64_t line, off;
 
@@ -964,10 +972,11 @@ static void truncated(struct dg_tail *t, struct file *f)
 	         (unsigned long long)f->seen,
 	         cs.recovered_to ? ", the rest read from its rotated copy" : "");
 	t->h.event(t->h.arg, f->input, "truncation", 0, detail);
-	t->h.close(t->h.arg, f->input, "truncated");
+	if (!cs.handed_over)
+		t->h.close(t->h.arg, f->input, "truncated");
 	off = t->h.resume(t->h.arg, f->input, &line);
 	remember(t, &f->id, off, line);
-	if (cs.copy_ino != 0) {
+	if (cs.copy_ino != 0 && !cs.handed_over) { /* a followed copy is remembered when let go */
 		/* The copy holds what this inode held: remembered by its own inode, which the
 		 * next truncation will not overwrite, it is not read again at a restart. */
 		struct dg_tail_id copy = f->id;
