@@ -62,20 +62,6 @@ struct dg_cjson *dg_cjson_int(int64_t n)
 	return v;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..len), or 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-	const char *why;
-	size_t at, n;
-
-	if (s[0] < 0x80)
-		return 1;
-	n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
-	if (n > len || !dg_json_check_text((const char *)s, n, &why, &at))
-		return 0;
-	return n;
-}
-
 struct dg_cjson *dg_cjson_strn(const char *s, size_t len)
 {
 	struct dg_cjson *v = node(DG_CJSON_STRING);
@@ -85,7 +71,7 @@ struct dg_cjson *dg_cjson_strn(const char *s, size_t len)
 
 	/* Valid UTF-8, nearly always: one exact copy, not a buffer grown by doubling (a parsed
 	 * checkpoint of 50,000 files is mostly strings). */
-	while (ok < len && (k = utf8_seq(u + ok, len - ok)) > 0)
+	while (ok < len && (k = dg_json_utf8_seq(u + ok, len - ok)) > 0)
 		ok += k;
 	if (ok == len) {
 		v->slen = len;
@@ -95,7 +81,7 @@ struct dg_cjson *dg_cjson_strn(const char *s, size_t len)
 		return v;
 	}
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(u + i, len - i);
+		size_t n = dg_json_utf8_seq(u + i, len - i);
 
 		if (n == 0) {
 			dg_buf_add(&b, "\xef\xbf\xbd", 3);

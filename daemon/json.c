@@ -502,3 +502,16 @@ bool dg_json_int(const char *s, size_t len, int64_t *out)
 	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
 	return true;
 }
+
+size_t dg_json_utf8_seq(const unsigned char *s, size_t len)
+{
+	const char *why;
+	size_t at, n;
+
+	if (s[0] < 0x80)
+		return 1;
+	n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	if (n > len || !dg_json_check_text((const char *)s, n, &why, &at))
+		return 0;
+	return n;
+}

@@ -3,35 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (of n bytes left), 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	/* overlong forms, surrogates and past U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
+#include "dgaudit/json.h"
 
 /* quote: a label value (\" escaped too); else HELP text (only \\ and \n). */
 static void escaped(struct dg_buf *b, const char *text, int quote)
@@ -40,7 +12,7 @@ static void escaped(struct dg_buf *b, const char *text, int quote)
 	size_t n = strlen(text);
 
 	for (size_t i = 0; i < n;) {
-		size_t len = utf8_len(s + i, n - i);
+		size_t len = dg_json_utf8_seq(s + i, n - i);
 
 		if (len == 0) {
 			dg_buf_adds(b, "\xef\xbf\xbd"); /* U+FFFD for a byte that is not UTF-8 */

@@ -41,6 +41,8 @@ const struct dg_json_tok *dg_json_tokens(const struct dg_json *j);
 /* Checks that text is valid UTF-8 without NUL or control characters other than tab, CR and LF.
  * On failure sets *why and the byte offset of the first bad byte. */
 bool dg_json_check_text(const char *text, size_t len, const char **why, size_t *at);
+/* Length of the valid UTF-8 sequence at s[0..len), or 0 if it is not one. */
+size_t dg_json_utf8_seq(const unsigned char *s, size_t len);
 /* Decodes the escapes of a string token's contents into out (at least len bytes) and returns
  * the decoded length. Lone surrogates become U+FFFD. */
 size_t dg_json_unescape(const char *s, size_t len, char *out);
