@@ -25,6 +25,9 @@
 	64 /* a copy is told by at least this much of the start (an empty start is any file) */
 #define PRUNE_MIN 256 /* remembered identities before the first look at what is still on disk */
 #define NO_INPUT  UINT32_MAX
+/* Rotated files let go that the looks still check for late writes, and for how long. */
+#define LATE_MAX    64
+#define LATE_MIN_MS 10000
 /* Descriptors never taken for following files: the daemon's checkpoint, report bundle, findings
  * log and metrics connections need theirs whatever the number of files. */
 #define FD_RESERVE 128
@@ -61,6 +64,14 @@ struct file {
 	int wd;
 };
 
+/* A rotated file let go: a writer that reopens late (its rotation's signal delayed, a process
+ * descheduled) may still append to it, and nothing else would read that. */
+struct late {
+	char *path; /* the source it was a generation of */
+	uint64_t dev, ino, off;
+	int64_t until; /* monotonic ms */
+};
+
 struct pattern {
 	char *glob;
 	char *dir; /* NULL when the directory part has wildcards: found by polling only */
@@ -95,6 +106,8 @@ struct dg_tail {
 	struct index ix[NIX];
 	struct dg_idtable *ids; /* files read to their end, while they can still be seen */
 	size_t prune_at;
+	struct late late[LATE_MAX]; /* oldest first */
+	size_t nlate;
 	struct dg_tail_stats st;
 };
 
@@ -544,8 +557,27 @@ static void file_free(struct file *f)
 	free(f);
 }
 
+static void late_drop(struct dg_tail *t, size_t i)
+{
+	free(t->late[i].path);
+	memmove(&t->late[i], &t->late[i + 1], (t->nlate - i - 1) * sizeof *t->late);
+	t->nlate--;
+}
+
+static void late_add(struct dg_tail *t, const struct file *f)
+{
+	int64_t ms = 10 * t->idle_ms > LATE_MIN_MS ? 10 * t->idle_ms : LATE_MIN_MS;
+
+	if (t->nlate == LATE_MAX)
+		late_drop(t, 0);
+	t->late[t->nlate++] = (struct late){dg_xstrdup(f->path), f->id.dev, f->id.ino, f->off,
+	                                    dg_clock_mono_ms() + ms};
+}
+
 static void let_go(struct dg_tail *t, struct file *f, const char *why)
 {
+	if (f->held && f->gz == NULL && f->fd >= 0)
+		late_add(t, f);
 	remove_file(t, f);
 	if (f->fd >= 0)
 		t->nopen--;
@@ -614,6 +646,8 @@ void dg_tail_free(struct dg_tail *t)
 	free(t->buf);
 	listing(t, false);
 	dg_idtable_free(t->ids);
+	while (t->nlate > 0)
+		late_drop(t, t->nlate - 1);
 	free(t);
 }
 
@@ -1266,9 +1300,11 @@ static bool catch_missed(void *arg, const char *sib)
 	f->held = true;
 	f->idle_since = dg_clock_mono_ms();
 	t->h.event(t->h.arg, f->input, "rotation", 0,
-	           r ? "a copy of a file read before holds more: reading what was not read"
-	             : "a generation rotated away before it was followed: reading it from its "
-	               "start");
+	           r == NULL ? "a generation rotated away before it was followed: reading it "
+	                       "from its start"
+	           : r->id.ino == (uint64_t)st.st_ino && r->id.dev == (uint64_t)st.st_dev
+	               ? "a rotated file let go was written to later: reading what was added"
+	               : "a copy of a file read before holds more: reading what was not read");
 	if (r == NULL)
 		gap_after_copy(t, t->sibling_of, (uint64_t)st.st_size);
 	return false; /* there may be more */
@@ -1485,6 +1521,53 @@ static void prune(struct dg_tail *t)
 		             dropped, dg_idtable_count(t->ids));
 }
 
+static bool late_grown(void *arg, const char *sib)
+{
+	struct dg_tail *t = arg;
+	struct stat st;
+
+	if (stat(sib, &st) != 0)
+		return false;
+	for (size_t i = 0; i < t->nlate; i++)
+		if (t->late[i].ino == (uint64_t)st.st_ino &&
+		    t->late[i].dev == (uint64_t)st.st_dev &&
+		    strcmp(t->late[i].path, t->sibling_of) == 0) {
+			if ((uint64_t)st.st_size > t->late[i].off) {
+				late_drop(t, i);
+				catch_missed(t, sib); /* followed again from where it was left */
+			}
+			break;
+		}
+	return false;
+}
+
+/* Rotated files let go lately, under whatever sibling name they have now: one that grew is
+ * followed again from where it was left (found by inode, as at a restart). */
+static void look_at_late(struct dg_tail *t)
+{
+	int64_t now = dg_clock_mono_ms();
+
+	for (size_t i = 0; i < t->nlate;)
+		if (t->late[i].until <= now)
+			late_drop(t, i);
+		else
+			i++;
+	for (size_t i = 0; i < t->nlate; i++) {
+		bool seen = false;
+		char *path;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(t->late[j].path, t->late[i].path) == 0;
+		if (seen)
+			continue;                   /* its siblings were looked at */
+		path = dg_xstrdup(t->late[i].path); /* late_grown may drop the entry */
+		t->sibling_of = path;
+		each_sibling(t, path, late_grown, t);
+		t->sibling_of = NULL;
+		free(path);
+	}
+}
+
 void dg_tail_scan(struct dg_tail *t)
 {
 	listing(t, true);
@@ -1538,6 +1621,7 @@ void dg_tail_scan(struct dg_tail *t)
 			rotated(t, f, "rotated: renamed or deleted");
 	}
 	bound_held(t);
+	look_at_late(t);
 	if (dg_idtable_count(t->ids) >= t->prune_at)
 		prune(t);
 	t->st.unopened = t->unopened;

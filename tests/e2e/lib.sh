@@ -9,7 +9,15 @@ export XDG_STATE_HOME="$WORK/state"
 cleanup() {
 	local pids
 	pids=$(jobs -p)
-	[ -n "$pids" ] && kill $pids 2>/dev/null
+	if [ -n "$pids" ]; then
+		# a daemon stopped by SIGTERM writes its last report: removing the directory under it
+		# fails; one that does not stop (SIGSTOPped by a test) is killed after 5 s
+		kill $pids 2>/dev/null || true
+		for p in $pids; do
+			for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		done
+		kill -9 $pids 2>/dev/null || true
+	fi
 	if [ -n "${DG_KEEP:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
