@@ -27,3 +27,8 @@ int64_t dg_clock_mono_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+int dg_clock_file_now(struct timespec *ts)
+{
+	return clock_gettime(CLOCK_REALTIME_COARSE, ts);
+}

@@ -23,8 +23,9 @@
 #define READ_CHUNK (1024 * 1024)
 #define COPY_MIN                                                                                   \
 	64 /* a copy is told by at least this much of the start (an empty start is any file) */
-#define PRUNE_MIN 256 /* remembered identities before the first look at what is still on disk */
-#define NO_INPUT  UINT32_MAX
+#define PRUNE_MIN   256 /* remembered identities before the first look at what is still on disk */
+#define PRUNE_TRIES 16  /* listings found changing before one is used all the same */
+#define NO_INPUT    UINT32_MAX
 /* Rotated files let go that the looks still check for late writes, and for how long. */
 #define LATE_MAX    64
 #define LATE_MIN_MS 10000
@@ -106,6 +107,7 @@ struct dg_tail {
 	struct index ix[NIX];
 	struct dg_idtable *ids; /* files read to their end, while they can still be seen */
 	size_t prune_at;
+	unsigned prune_tries;       /* listings found changing since the last prune */
 	struct late late[LATE_MAX]; /* oldest first */
 	size_t nlate;
 	struct dg_tail_stats st;
@@ -441,6 +443,29 @@ static bool out_of_fds(int fd)
 	return fd < 0 && errno == EMFILE;
 }
 
+#define REPLACED (-2) /* open_described: the name is another file now, one followed already */
+
+/* Opens name, which a stat just described as st, and makes st describe what was opened: a
+ * rename between the two (logrotate's, under load) makes it another file, and taking the
+ * stat's identity for the descriptor's file would remember the wrong inode: the file read
+ * would be read again when found, and the one stat'ed never. */
+static int open_described(struct dg_tail *t, const char *name, struct stat *st)
+{
+	int fd = open_source(t, name);
+	struct stat now;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &now) != 0 || !S_ISREG(now.st_mode) ||
+	    ((now.st_dev != st->st_dev || now.st_ino != st->st_ino) &&
+	     by_inode(t, (uint64_t)now.st_dev, (uint64_t)now.st_ino) != NULL)) {
+		close(fd);
+		return REPLACED;
+	}
+	*st = now;
+	return fd;
+}
+
 static void watch_file(struct dg_tail *t, struct file *f)
 {
 	f->wd = t->ifd < 0
@@ -480,7 +505,11 @@ static struct file *follow(struct dg_tail *t, const char *path, const char *name
 {
 	struct file *f = dg_xcalloc(1, sizeof *f);
 	uint64_t start;
+	struct stat here;
 
+	/* the identity is the descriptor's, whatever a stat before the open saw */
+	if (fstat(fd, &here) == 0)
+		st = &here;
 	f->path = dg_xstrdup(path);
 	f->name = dg_xstrdup(name);
 	f->fd = fd;
@@ -1281,7 +1310,7 @@ static bool catch_missed(void *arg, const char *sib)
 	if (stat(sib, &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime < t->since ||
 	    by_inode(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino) != NULL)
 		return false;
-	fd = open_source(t, sib);
+	fd = open_described(t, sib, &st);
 	if (fd < 0)
 		return false;
 	if (hole_end(t, fd) >= (uint64_t)st.st_size || copy_of_followed(t, fd, true) ||
@@ -1397,8 +1426,9 @@ static bool rotation_of_followed(struct dg_tail *t, const char *path)
 }
 
 /* A file found at path that we do not follow yet. */
-static void discover(struct dg_tail *t, const char *path, const struct stat *st)
+static void discover(struct dg_tail *t, const char *path, const struct stat *seen)
 {
+	struct stat now = *seen, *st = &now;
 	int fd;
 	const struct dg_idrec *r;
 	uint8_t magic[2];
@@ -1406,9 +1436,9 @@ static void discover(struct dg_tail *t, const char *path, const struct stat *st)
 	if (by_inode(t, (uint64_t)st->st_dev, (uint64_t)st->st_ino) != NULL ||
 	    rotation_of_followed(t, path))
 		return; /* a followed file under a new name, or a copy of one */
-	fd = open_source(t, path);
+	fd = open_described(t, path, st);
 	if (fd < 0) {
-		if (!out_of_fds(fd))
+		if (fd != REPLACED && !out_of_fds(fd))
 			dg_log_warn("%s", path);
 		return;
 	}
@@ -1436,13 +1466,22 @@ struct inodes {
 	size_t n, cap;
 };
 
-static void add_dir(struct inodes *in, const char *dir)
+/* Adds the inodes of dir's files; false if the directory changed while it was listed (or may
+ * have: changed within the clock tick the listing began in), when readdir may have missed a
+ * file being renamed, and forgetting it would have it read again. */
+static bool add_dir(struct inodes *in, const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
+	struct stat before, after;
+	struct timespec now;
 
 	if (d == NULL)
-		return;
+		return true; /* gone: nothing in it can be seen again */
+	if (fstat(dirfd(d), &before) != 0 || dg_clock_file_now(&now) != 0) {
+		closedir(d);
+		return false;
+	}
 	while ((e = readdir(d)) != NULL) {
 		struct stat st;
 
@@ -1456,7 +1495,13 @@ static void add_dir(struct inodes *in, const char *dir)
 		in->v[in->n][0] = (uint64_t)st.st_dev;
 		in->v[in->n++][1] = (uint64_t)st.st_ino;
 	}
+	bool stable =
+	    fstat(dirfd(d), &after) == 0 && after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+	    after.st_mtim.tv_nsec == before.st_mtim.tv_nsec &&
+	    (before.st_mtim.tv_sec < now.tv_sec ||
+	     (before.st_mtim.tv_sec == now.tv_sec && before.st_mtim.tv_nsec < now.tv_nsec));
 	closedir(d);
+	return stable;
 }
 
 static int by_dev_ino(const void *a, const void *b)
@@ -1481,12 +1526,13 @@ static void prune(struct dg_tail *t)
 {
 	struct inodes in = {0};
 	size_t dropped;
+	bool stable = true;
 
 	for (size_t i = 0; i < t->npats; i++) {
 		glob_t g;
 
 		if (t->pats[i].dir != NULL) {
-			add_dir(&in, t->pats[i].dir);
+			stable &= add_dir(&in, t->pats[i].dir);
 			continue;
 		}
 		if (glob(t->pats[i].glob, 0, NULL, &g) != 0)
@@ -1502,11 +1548,18 @@ static void prune(struct dg_tail *t)
 				free(other);
 			}
 			if (!seen)
-				add_dir(&in, dir);
+				stable &= add_dir(&in, dir);
 			free(copy);
 		}
 		globfree(&g);
 	}
+	/* renames under way (logrotate): at the next look, unless the directory never looks
+	 * still (a network file system's clock ahead of ours) */
+	if (!stable && ++t->prune_tries < PRUNE_TRIES) {
+		free(in.v);
+		return;
+	}
+	t->prune_tries = 0;
 	if (in.n == 0) { /* nothing listed (unreadable directories?): forget nothing */
 		t->prune_at *= 2;
 		return;

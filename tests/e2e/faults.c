@@ -3,14 +3,22 @@
  * - DG_CLOCK_SHIFT=FILE steps the wall clock (CLOCK_REALTIME and time()) by the seconds in
  *   FILE, re-read every 100 ms, as an NTP step or `date -s` would; monotonic time is left alone;
  * - DG_NO_WATCHES=1 makes inotify_add_watch fail with ENOSPC, as when
- *   fs.inotify.max_user_watches is reached. */
+ *   fs.inotify.max_user_watches is reached;
+ * - DG_ROTATE_ON_OPEN=FILE: once FILE holds "PATH WITH", the next open of PATH first renames
+ *   PATH to PATH.2 and WITH to PATH, a rotation between the caller's stat and its open, which
+ *   only load makes likely; FILE is removed, so it happens once. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/inotify.h>
 #include <time.h>
+#include <unistd.h>
 
 static int (*real_gettime)(clockid_t, struct timespec *);
 static long long shift_s, next_read_ms;
@@ -69,4 +77,63 @@ int inotify_add_watch(int fd, const char *path, uint32_t mask)
 		real_add =
 		    (int (*)(int, const char *, uint32_t))dlsym(RTLD_NEXT, "inotify_add_watch");
 	return real_add(fd, path, mask);
+}
+
+static void rotate_on_open(const char *path)
+{
+	static int busy;
+	const char *file = getenv("DG_ROTATE_ON_OPEN");
+	char want[PATH_MAX], with[PATH_MAX], moved[PATH_MAX + 2];
+	FILE *f;
+	int n;
+
+	if (file == NULL || busy)
+		return;
+	busy = 1; /* fopen opens too */
+	f = fopen(file, "re");
+	if (f != NULL) {
+		n = fscanf(f, "%4095s %4095s", want, with);
+		fclose(f);
+		if (n == 2 && strcmp(path, want) == 0) {
+			snprintf(moved, sizeof moved, "%s.2", path);
+			if (rename(path, moved) == 0 && rename(with, path) == 0)
+				unlink(file);
+		}
+	}
+	busy = 0;
+}
+
+static int open_as(const char *sym, const char *path, int flags, mode_t mode)
+{
+	int (*real)(const char *, int, ...) =
+	    (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, sym);
+
+	rotate_on_open(path);
+	return real(path, flags, mode);
+}
+
+int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	return open_as("open", path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	return open_as("open64", path, flags, mode);
 }
