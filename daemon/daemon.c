@@ -220,6 +220,16 @@ static void input_options(struct daemon *d, const struct dg_config *cfg, uint32_
 	dg_pipeline_input_options(d->pipe, input, sc ? sc->prefix : NULL, sc ? sc->tz : NULL);
 }
 
+/* Finding ids tell the generations of a log apart by inode: each is read under the live name. */
+static void input_key(struct daemon *d, uint32_t input)
+{
+	char key[48];
+
+	snprintf(key, sizeof key, "%llx:%llx", (unsigned long long)d->ins[input].id.dev,
+	         (unsigned long long)d->ins[input].id.ino);
+	dg_pipeline_input_key(d->pipe, input, key);
+}
+
 static uint32_t add_input(struct daemon *d, const char *source, const char *path,
                           const char *format, const struct dg_tail_id *id, uint64_t offset,
                           uint64_t line)
@@ -236,6 +246,7 @@ static uint32_t add_input(struct daemon *d, const char *source, const char *path
 	if (input >= d->nins)
 		d->nins = input + 1;
 	input_options(d, d->cfg, input, source);
+	input_key(d, input);
 	return input;
 }
 
@@ -390,6 +401,7 @@ static struct dg_cjson *save_inputs(struct daemon *d, uint32_t *remap)
 		dg_cjson_set(o, "path", dg_cjson_str(in->path));
 		dg_cjson_set(o, "source", dg_cjson_str(in->source));
 		dg_cjson_set(o, "format", dg_cjson_str(in->format));
+		dg_cjson_set(o, "key", dg_cjson_str(dg_pipeline_key(d->pipe, i)));
 		set_id(o, &in->id);
 		dg_cjson_set(o, "state",
 		             dg_cjson_str(in->active  ? "active"
@@ -1089,6 +1101,10 @@ static bool recover(struct daemon *d)
 		    !get_u64(o, "blank", &stats.blank))
 			dg_log_fatalx("%s: input %zu is malformed", d->ckpt_path, i);
 		input = add_input(d, source, path, format, &id, off, line);
+		/* what its findings' ids are made with (an older checkpoint has none) */
+		if (dg_cjson_string(dg_cjson_get(o, "key")) != NULL)
+			dg_pipeline_input_key(d->pipe, input,
+			                      dg_cjson_string(dg_cjson_get(o, "key")));
 		d->ins[input].active = false;
 		if (!closed && dg_pipeline_restore(d->pipe, input, &stats, digest) != 0)
 			dg_log_fatalx("%s: input %zu has a bad digest state", d->ckpt_path, i);
@@ -1404,6 +1420,7 @@ static void reload(struct daemon *d)
 		off = dg_pipeline_resume(old, i, &line);
 		dg_pipeline_add_input(d->pipe, st->name, st->format, off, line);
 		input_options(d, cfg, i, d->ins[i].source);
+		dg_pipeline_input_key(d->pipe, i, dg_pipeline_key(old, i));
 		if (!d->ins[i].active)
 			dg_pipeline_end_input(d->pipe, i);
 	}

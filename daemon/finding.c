@@ -196,6 +196,8 @@ void dg_finding_id(const struct dg_finding_env *env, const struct dg_match *m, c
 	dg_buf_printf(&b, "%s%c%s%c%llu", m->rule->id, 0,
 	              env->input_name(env->input_arg, ref->input), 0,
 	              (unsigned long long)ref->offset);
+	if (env->input_key != NULL && *env->input_key(env->input_arg, ref->input) != '\0')
+		dg_buf_printf(&b, "%c%s", 0, env->input_key(env->input_arg, ref->input));
 	dg_hash_sha256(b.data, b.len, d);
 	dg_hash_hex(d, 16, out);
 	dg_buf_release(&b);

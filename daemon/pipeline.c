@@ -15,6 +15,7 @@
 #include "dgaudit/xmalloc.h"
 
 #define MAX_REASONS 8
+#define HEAD_MAX    64 /* bytes of an input's first line in its key */
 
 struct input {
 	struct dg_input_stats st;
@@ -26,6 +27,12 @@ struct input {
 	uint64_t fed; /* stream offset just past the last byte fed */
 	bool ended;
 	bool released; /* its slot is free for the next input (dg_pipeline_release_input) */
+	/* dg_pipeline_input_key, and once read from offset 0, "/" and a hash of the first line
+	 * (HEAD_MAX bytes at most): generations of one inode, truncated, differ in it */
+	char key[DG_PIPELINE_KEY_MAX];
+	uint64_t head; /* FNV-1a of the first line so far */
+	uint32_t headlen;
+	bool head_done;
 	/* Database formats: a parser of the input's own (they keep per-input state), and a
 	 * record of several lines being assembled: a PostgreSQL message with its continuation
 	 * and STATEMENT lines, or a csvlog row with newlines inside quotes. */
@@ -70,6 +77,13 @@ struct dg_pipeline {
 	char self_ts[DG_TS_BUFSZ]; /* the time of an event about dgaudit itself */
 };
 
+static const char *input_key(void *arg, uint32_t input)
+{
+	struct dg_pipeline *p = arg;
+
+	return input < p->ninputs && !p->inputs[input].released ? p->inputs[input].key : "";
+}
+
 static const char *input_name(void *arg, uint32_t input)
 {
 	struct dg_pipeline *p = arg;
@@ -91,6 +105,7 @@ struct dg_pipeline *dg_pipeline_new(const struct dg_config *cfg, const uint8_t *
 	p->engine = dg_engine_new(cfg->rules, cfg->lateness_ms);
 	p->env.schema = cfg->schema;
 	p->env.input_name = input_name;
+	p->env.input_key = input_key;
 	p->env.input_arg = p;
 	p->env.pseudonym_key = pseudonym_key;
 	p->env.pseudonym_keylen = keylen;
@@ -179,6 +194,8 @@ uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_
 	in->fr = dg_framer_new(p->cfg->max_line);
 	dg_framer_seek(in->fr, offset, line);
 	in->fed = offset;
+	in->head = 0xcbf29ce484222325ULL;
+	in->head_done = offset > 0;
 	in->done = dg_hash_new();
 	in->partial = dg_hash_new();
 	in->tz = p->cfg->tz;
@@ -210,6 +227,38 @@ void dg_pipeline_input_options(struct dg_pipeline *p, uint32_t input, const char
 	free(in->prefix);
 	in->prefix = prefix ? dg_xstrdup(prefix) : NULL;
 	in->tz = tz ? tz : p->cfg->tz;
+}
+
+void dg_pipeline_input_key(struct dg_pipeline *p, uint32_t input, const char *key)
+{
+	struct input *in = &p->inputs[input];
+
+	snprintf(in->key, sizeof in->key, "%s", key);
+	if (strchr(in->key, '/') != NULL) /* a key this pipeline completed, restored */
+		in->head_done = true;
+}
+
+const char *dg_pipeline_key(const struct dg_pipeline *p, uint32_t input)
+{
+	return p->inputs[input].key;
+}
+
+/* The first line's hash goes into the key before any finding of the input is made. */
+static void take_head(struct input *in, const char *buf, size_t len)
+{
+	size_t i = 0;
+	size_t n;
+
+	while (i < len && in->headlen < HEAD_MAX && buf[i] != '\n') {
+		in->head = (in->head ^ (uint8_t)buf[i++]) * 0x100000001b3ULL;
+		in->headlen++;
+	}
+	if (i == len && in->headlen < HEAD_MAX)
+		return;
+	in->head_done = true;
+	n = strlen(in->key);
+	if (n > 0)
+		snprintf(in->key + n, sizeof in->key - n, "/%016llx", (unsigned long long)in->head);
 }
 
 static void on_match(const struct dg_match *m, void *arg)
@@ -736,6 +785,8 @@ static int feed_bytes(struct dg_pipeline *p, uint32_t input, const char *buf, si
 
 	if (in->st.format != DG_FORMAT_AUTO && open_parser(p, in, cause) != 0)
 		return -1;
+	if (!in->head_done)
+		take_head(in, buf, len);
 	dg_framer_push(in->fr, buf, len);
 	while (dg_framer_next(in->fr, &rec))
 		line(p, input, &rec);

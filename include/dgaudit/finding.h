@@ -17,6 +17,9 @@ struct dg_finding_env {
 	const struct dg_schema *schema;
 	/* Name of an input (file path) for record references. */
 	const char *(*input_name)(void *arg, uint32_t input);
+	/* What tells an input from another of the same name (a rotated generation of a log
+	 * read under its live name), "" if nothing. */
+	const char *(*input_key)(void *arg, uint32_t input);
 	void *input_arg;
 	const uint8_t *pseudonym_key;
 	size_t pseudonym_keylen;
@@ -25,8 +28,8 @@ struct dg_finding_env {
 };
 
 /* A new finding object for m; the caller frees it. Its "id" is stable: the rule and the input
- * and offset of its first record, so an alert and the finding that completes it, or a finding
- * made again after a crash, share it. */
+ * (name and key) and offset of its first record, so an alert and the finding that completes it,
+ * or a finding made again after a crash, share it, and the generations of a log do not. */
 struct dg_cjson *dg_finding_render(const struct dg_finding_env *env, const struct dg_match *m);
 /* Renders the finding id into out (33 bytes). */
 void dg_finding_id(const struct dg_finding_env *env, const struct dg_match *m, char *out);

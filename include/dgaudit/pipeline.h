@@ -81,6 +81,14 @@ uint32_t dg_pipeline_add_input(struct dg_pipeline *p, const char *name, enum dg_
  * not grow with rotations. */
 void dg_pipeline_release_input(struct dg_pipeline *p, uint32_t input);
 bool dg_pipeline_released(const struct dg_pipeline *p, uint32_t input);
+/* What tells the input from another of the same name, for finding ids: the daemon gives a
+ * file's device and inode, as its live name is every generation's. Read from offset 0, the
+ * input's key gets "/" and a hash of its first line appended before its first finding, which
+ * tells a reused inode or a truncated generation apart too; a key with a "/" is one
+ * dg_pipeline_key returned (restored from a checkpoint) and is kept as it is. */
+#define DG_PIPELINE_KEY_MAX 64
+void dg_pipeline_input_key(struct dg_pipeline *p, uint32_t input, const char *key);
+const char *dg_pipeline_key(const struct dg_pipeline *p, uint32_t input);
 /* Options of database log formats for an input: the server's log_line_prefix and the time
  * zone of times written without one (NULL: the config's; tz must outlive the pipeline). */
 void dg_pipeline_input_options(struct dg_pipeline *p, uint32_t input, const char *prefix,

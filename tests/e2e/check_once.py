@@ -21,6 +21,9 @@ def line_bytes(num):
                % (num // 3600000 % 24, num // 60000 % 60, num // 1000 % 60, num % 1000, num))
 
 
+IDS_MAX = 2000000
+
+
 def main():
     findings, reports, last = sys.argv[1], sys.argv[2], int(sys.argv[3])
     allow_gaps = "--gaps" in sys.argv
@@ -33,10 +36,18 @@ def main():
     # A count per number, in one byte each: a soak writes tens of millions of them.
     seen = bytearray(last + 1)
     extra, total = [], 0
+    # Finding ids, which a SIEM de-duplicates by: as many as findings (up to a size that fits in
+    # memory; the soak's tens of millions are not checked).
+    ids, ids_checked = set(), True
     with open(findings) as f:
         for line in f:
-            n = int(json.loads(line)["fields"]["message"][1:])
+            finding = json.loads(line)
+            n = int(finding["fields"]["message"][1:])
             total += 1
+            if total > IDS_MAX:
+                ids_checked, ids = False, set()
+            elif ids_checked:
+                ids.add(int(finding["id"][:16], 16))
             if n < first or n > last:
                 extra.append(n)
             elif seen[n] < 255:
@@ -77,6 +88,10 @@ def main():
         ok = False
     if allow_gaps and lost_bytes:
         print("gaps declare %.4f of the lost bytes" % (gap_bytes / lost_bytes))
+    if ids_checked and len(ids) != total:
+        print("FAIL: %d findings share ids: %d ids for %d findings" %
+              (total - len(ids), len(ids), total))
+        ok = False
     if in_reports != total:
         print("FAIL: the reports hold %d findings, the findings log %d" % (in_reports, total))
         ok = False
