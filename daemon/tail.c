@@ -593,20 +593,25 @@ static void late_drop(struct dg_tail *t, size_t i)
 	t->nlate--;
 }
 
-static void late_add(struct dg_tail *t, const struct file *f)
+/* A generation of the source path to look at again for a while, from offset off; once only
+ * (the looks at an empty one would add it again each time). */
+static void late_add(struct dg_tail *t, const char *path, uint64_t dev, uint64_t ino, uint64_t off)
 {
 	int64_t ms = 10 * t->idle_ms > LATE_MIN_MS ? 10 * t->idle_ms : LATE_MIN_MS;
 
+	for (size_t i = 0; i < t->nlate; i++)
+		if (t->late[i].dev == dev && t->late[i].ino == ino)
+			return;
 	if (t->nlate == LATE_MAX)
 		late_drop(t, 0);
-	t->late[t->nlate++] = (struct late){dg_xstrdup(f->path), f->id.dev, f->id.ino, f->off,
-	                                    dg_clock_mono_ms() + ms};
+	t->late[t->nlate++] =
+	    (struct late){dg_xstrdup(path), dev, ino, off, dg_clock_mono_ms() + ms};
 }
 
 static void let_go(struct dg_tail *t, struct file *f, const char *why)
 {
 	if (f->held && f->gz == NULL && f->fd >= 0)
-		late_add(t, f);
+		late_add(t, f->path, f->id.dev, f->id.ino, f->off);
 	remove_file(t, f);
 	if (f->fd >= 0)
 		t->nopen--;
@@ -1313,11 +1318,17 @@ static bool catch_missed(void *arg, const char *sib)
 	fd = open_described(t, sib, &st);
 	if (fd < 0)
 		return false;
-	if (hole_end(t, fd) >= (uint64_t)st.st_size || copy_of_followed(t, fd, true) ||
+	if (hole_end(t, fd) >= (uint64_t)st.st_size) {
+		/* no data yet: a copy just begun, or a generation rotated away empty whose writer
+		 * has yet to write; what it gets is looked at like a late writer's */
+		late_add(t, t->sibling_of, (uint64_t)st.st_dev, (uint64_t)st.st_ino, 0);
+		close(fd);
+		return false;
+	}
+	if (copy_of_followed(t, fd, true) ||
 	    (pread(fd, t->fpbuf, 2, 0) == 2 && (uint8_t)t->fpbuf[0] == 0x1f &&
 	     (uint8_t)t->fpbuf[1] == 0x8b)) {
-		close(fd); /* no data (a copy just begun?), a copy of what is followed, or a
-		            * compressed archive */
+		close(fd); /* a copy of what is followed, or a compressed archive */
 		return false;
 	}
 	r = recall(t, fd);
