@@ -120,11 +120,14 @@ static void report_size_check(struct daemon *d)
 {
 	char why[160];
 
-	if (d->full || dg_report_bytes(d->report) < d->cfg->report_max_size)
+	if (!d->full && dg_report_bytes(d->report) < d->cfg->report_max_size)
 		return;
-	d->full = true;
+	/* each time: a read outside the pump (the held-file limit's) may come before the close */
 	if (d->tail != NULL)
 		dg_tail_yield(d->tail);
+	if (d->full)
+		return;
+	d->full = true;
 	if (dg_report_has_integrity(d->report, "report_full"))
 		return;
 	snprintf(
@@ -1215,6 +1218,8 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 
 	(void)fd, (void)what;
+	if (d->full)
+		close_period(d, false); /* a look may read (held files past daemon.max_held) */
 	dg_tail_events(d->tail);
 	event_active(d->ev_pump, EV_TIMEOUT, 0);
 }
@@ -1224,6 +1229,8 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 
 	(void)fd, (void)what;
+	if (d->full)
+		close_period(d, false);
 	dg_tail_scan(d->tail);
 	event_active(d->ev_pump, EV_TIMEOUT, 0);
 }

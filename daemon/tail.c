@@ -60,6 +60,7 @@ struct file {
 	bool held;                 /* rotated away or deleted: drain, then let go */
 	bool parked;               /* its descriptor closed to make room (read to its end) */
 	bool fresh;                /* opened again and not read since: not to be parked yet */
+	bool bound_said;           /* warned of as read first for daemon.max_held */
 	struct timespec mtime;     /* when parked: a look that finds it changed opens it again */
 	int64_t idle_since;
 	int wd;
@@ -1193,24 +1194,45 @@ static size_t read_file(struct dg_tail *t, struct file *f, size_t budget)
 /* Drains and lets go of the oldest held files beyond the bound. */
 static void bound_held(struct dg_tail *t)
 {
-	size_t held = 0;
-	struct file *oldest = NULL;
+	for (;;) {
+		size_t held = 0;
+		struct file *oldest = NULL;
+		struct timespec oldest_mtime = {0, 0};
+		struct stat st;
 
-	for (struct file *f = t->files; f != NULL; f = f->next) {
-		if (!f->held || f->parked)
-			continue;
-		held++;
-		if (oldest == NULL || f->idle_since < oldest->idle_since)
-			oldest = f;
+		for (struct file *f = t->files; f != NULL; f = f->next) {
+			if (!f->held || f->parked)
+				continue;
+			held++;
+			/* the generation written to last longest ago: rotated first */
+			if (f->fd < 0 || fstat(f->fd, &st) != 0)
+				st.st_mtim = (struct timespec){0, 0}; /* compressed: history */
+			if (oldest == NULL || st.st_mtim.tv_sec < oldest_mtime.tv_sec ||
+			    (st.st_mtim.tv_sec == oldest_mtime.tv_sec &&
+			     st.st_mtim.tv_nsec < oldest_mtime.tv_nsec)) {
+				oldest = f;
+				oldest_mtime = st.st_mtim;
+			}
+		}
+		if (held <= t->max_held || oldest == NULL)
+			return;
+		if (!oldest->bound_said)
+			dg_log_warnx("%zu rotated files held open (limit %zu): reading %s (inode "
+			             "%llu) to its end before the others",
+			             held, t->max_held, oldest->name,
+			             (unsigned long long)oldest->id.ino);
+		oldest->bound_said = true;
+		/* stoppable: a full report closes first (dg_tail_yield), and the rest of the file
+		 * goes into the next, so the limit is exceeded for as long as a report takes to
+		 * close, not the report's size */
+		read_file(t, oldest, TO_END - 1);
+		if (t->yield || (oldest->gz == NULL && fstat(oldest->fd, &st) == 0 &&
+		                 oldest->off < (uint64_t)st.st_size))
+			return;
+		if (oldest->gz != NULL && !oldest->gz_done)
+			return;
+		let_go(t, oldest, "rotated away, read to its end (held-file limit reached)");
 	}
-	if (held <= t->max_held || oldest == NULL)
-		return;
-	dg_log_warnx("%zu rotated files held open (limit %zu): reading %s to its end and letting "
-	             "it go now",
-	             held, t->max_held, oldest->path);
-	while (read_file(t, oldest, TO_END) > 0)
-		;
-	let_go(t, oldest, "rotated away, read to its end (held-file limit reached)");
 }
 
 bool dg_tail_pump(struct dg_tail *t, size_t budget)
@@ -1219,6 +1241,9 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget)
 	struct file *f, *next;
 	int64_t now = dg_clock_mono_ms();
 
+	/* a yield holds until the next pump: a look after it (dg_tail_events pumps, then looks)
+	 * must not read past a full report either */
+	t->yield = false;
 	for (f = t->files; f != NULL && !t->yield; f = next) {
 		next = f->next;
 		if (f->parked)
@@ -1248,7 +1273,6 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget)
 	}
 	if (t->yield)
 		more = true; /* not all looked at */
-	t->yield = false;
 	return more;
 }
 

@@ -97,8 +97,9 @@ int dg_tail_fd(const struct dg_tail *t);
 void dg_tail_events(struct dg_tail *t);
 /* Reads what is available, at most budget bytes; true if more is waiting. */
 bool dg_tail_pump(struct dg_tail *t, size_t budget);
-/* From a hook: the pump going on returns after the read in progress (more waiting), or the
- * next one at once; a file drained to its end on letting it go is still read to its end. */
+/* From a hook: the pump going on returns after the read in progress (more waiting), and
+ * nothing more is read until the next dg_tail_pump (a look reads held files past the held
+ * limit, at most so far); a file drained on letting it go is still read to its end. */
 void dg_tail_yield(struct dg_tail *t);
 /* The input's file must be read again from offset (a report period closed mid-line). */
 void dg_tail_rewind(struct dg_tail *t, uint32_t input, uint64_t offset);
