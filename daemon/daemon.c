@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dgaudit/bundle.h"
 #include "dgaudit/checkpoint.h"
 #include "dgaudit/clock.h"
 #include "dgaudit/config.h"
@@ -27,23 +26,26 @@
 #include "dgaudit/log.h"
 #include "dgaudit/metrics.h"
 #include "dgaudit/notify.h"
+#include "dgaudit/period.h"
 #include "dgaudit/pipeline.h"
-#include "dgaudit/report.h"
 #include "dgaudit/run.h"
+#include "dgaudit/sink_findings.h"
+#include "dgaudit/sink_journal.h"
+#include "dgaudit/sink_report.h"
 #include "dgaudit/tail.h"
 #include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
 
-#define JOURNAL_MS         10000        /* at most one line of findings this often */
-#define MALFORMED_BURST    10           /* malformed records logged a minute */
-#define TICK_MS            50           /* how often the commit timer looks */
-#define FINDING_COMMIT_MS  10           /* a finding is durable and visible this soon, */
-#define COMMIT_MS          250          /* other progress this often, */
-#define COMMIT_SHARE       10           /* but commits take at most 1/COMMIT_SHARE of the time */
-#define PUMP_BUDGET        (8 << 20)    /* bytes read per turn of the loop, so timers still run */
-#define HOLD_MS            250          /* a PostgreSQL message quiet this long has no more lines */
-#define CHECKPOINT_VERSION 2            /* 2: sealed with a MAC under state.key */
-#define MAX_CHECKPOINT     (256u << 20) /* window state can be large; refuse absurd files */
+#define TICK_MS           50        /* how often the commit timer looks */
+#define FINDING_COMMIT_MS 10        /* a finding is durable and visible this soon, */
+#define COMMIT_MS         250       /* other progress this often, */
+#define COMMIT_SHARE      10        /* but commits take at most 1/COMMIT_SHARE of the time */
+#define PUMP_BUDGET       (8 << 20) /* bytes read per turn of the loop, so timers still run */
+#define HOLD_MS           250       /* a PostgreSQL message quiet this long has no more lines */
+#define CHECKPOINT_VERSION                                                                         \
+	3 /* 2: sealed with a MAC under state.key; 3: the report's state in                        \
+	      the period's, each sink's part in it */
+#define MAX_CHECKPOINT (256u << 20) /* window state can be large; refuse absurd files */
 
 /* What the daemon knows of each pipeline input beyond the pipeline itself. */
 struct din {
@@ -76,28 +78,13 @@ struct daemon {
 	struct dg_pipeline *pipe;
 	struct din *ins;
 	size_t nins, cap;
-	/* The report period being written. */
-	struct dg_bundle *bundle;
-	struct dg_report *report;
-	uint64_t seq;
-	char prev[DG_HASH_HEXLEN];
-	bool has_prev;
-	char report_id[33], name[DG_BUNDLE_NAME_MAX];
-	int64_t started_ms;
-	/* The findings log, and the lines for the journal, both released at commits. */
-	FILE *findings;
-	uint64_t findings_len, findings_dev, findings_ino; /* the findings log and its identity */
-	struct dg_buf pending_findings;
-	/* For the journal: a line per commit that made findings, not one per finding. */
-	struct dg_buf journal;
-	uint64_t journal_count[DG_SEV_COUNT];
-	int64_t journal_ms; /* when the last line went out (monotonic) */
+	/* The report period being written, and its outputs. */
+	struct dg_period *period;
 	bool dirty, stopping;
 	int64_t last_commit_ms, last_report_ms; /* monotonic; wall */
 	int64_t period_mono_ms;                 /* the period's start, on the monotonic clock */
 	int64_t commit_cost_ms;                 /* how long the last commit took */
 	bool backlog;                           /* the last read left more waiting */
-	bool full;                              /* the report reached report.max_size */
 	/* For /metrics, since the state directory began (kept in the checkpoint): the periods
 	 * already reported (the one in progress is in the pipeline's totals), gaps and reports. */
 	uint64_t records, malformed, by_severity[DG_SEV_COUNT];
@@ -106,63 +93,32 @@ struct daemon {
 	struct dg_rule_stats *cum_rules;
 	struct dg_exception_stats *cum_exceptions;
 	char *reload_refused; /* why the last reload was refused, NULL if it was not */
-	struct dg_log_limit malformed_log;
 	int exit_code;
 };
 
 /* ---- pipeline and tailer hooks ------------------------------------------------------------- */
 
-/* A report closes early once it is report.max_size long: closing it hashes and signs all of it,
- * and a crash loses that work, so an unbounded report could never close under a daemon killed
- * often enough; verify, too, reads a report whole. Reading stops after the chunk in progress
- * and the period closes before more is read. The report says so once, resumed or not. */
-static void report_size_check(struct daemon *d)
+static const char *input_name(const struct daemon *d, uint32_t input)
 {
-	char why[160];
+	return input < d->nins && d->ins[input].path ? d->ins[input].path : "dgaudit";
+}
 
-	if (!d->full && dg_report_bytes(d->report) < d->cfg->report_max_size)
-		return;
-	/* each time: a read outside the pump (the held-file limit's) may come before the close */
-	if (d->tail != NULL)
+/* A sink full (the report at report.max_size) closes the period before more is read: reading
+ * stops after the chunk in progress. Each time: a read outside the pump (the held-file
+ * limit's) may come before the close. */
+static void full_check(struct daemon *d)
+{
+	if (dg_period_full(d->period) && d->tail != NULL)
 		dg_tail_yield(d->tail);
-	if (d->full)
-		return;
-	d->full = true;
-	if (dg_report_has_integrity(d->report, "report_full"))
-		return;
-	snprintf(
-	    why, sizeof why,
-	    "report.json reached report.max_size (%zu bytes): closed early, the period goes on "
-	    "in the next report",
-	    d->cfg->report_max_size);
-	dg_log_info("%s", why);
-	dg_report_integrity(d->report, dg_clock_wall_ms(), "report_full", why);
 }
 
 static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *json)
 {
 	struct daemon *d = arg;
-	const struct dg_ref *ref = m->ref;
 
-	/* An alert is for the live log; a burst carried past a period's end for its report. */
-	if (m->kind != DG_MATCH_OPEN) {
-		dg_report_finding(d->report, json);
-		if (m->kind != DG_MATCH_CARRIED) /* those come as the period closes */
-			report_size_check(d);
-	}
-	if (m->kind == DG_MATCH_CARRIED) {
-		dg_cjson_free(json);
-		return;
-	}
-	dg_cjson_write(json, &d->pending_findings);
-	dg_buf_addc(&d->pending_findings, '\n');
-	if (d->journal_count[m->rule->severity]++ == 0 && d->journal.len < 4096)
-		dg_buf_printf(&d->journal, "%s%s (%s) at %s:%llu", d->journal.len ? ", " : "",
-		              m->rule->id, dg_rules_severity_name(m->rule->severity),
-		              ref->input < d->nins && d->ins[ref->input].path
-		                  ? d->ins[ref->input].path
-		                  : "dgaudit",
-		              (unsigned long long)ref->line);
+	dg_period_finding(d->period, m, json, input_name(d, m->ref->input));
+	if (m->kind != DG_MATCH_OPEN && m->kind != DG_MATCH_CARRIED) /* carried: at the close */
+		full_check(d);
 	dg_cjson_free(json);
 }
 
@@ -170,32 +126,16 @@ static void on_malformed(void *arg, uint32_t input, const struct dg_record *rec,
 {
 	struct daemon *d = arg;
 
-	int64_t now = dg_clock_mono_ms();
-
-	dg_report_malformed(d->report, d->ins[input].path, rec, why);
-	/* a line each, up to MALFORMED_BURST a minute: a log gone bad must not flood the journal
-	 * (every one is counted and listed in the report) */
-	if (dg_log_limit_allow(&d->malformed_log, now, MALFORMED_BURST, 60000)) {
-		uint64_t held = dg_log_limit_held(&d->malformed_log);
-		char more[96] = "";
-
-		if (held > 0)
-			snprintf(more, sizeof more,
-			         " (and %llu before it not logged: see the report)",
-			         (unsigned long long)held);
-		dg_log_warnx("%s:%llu (offset %llu): malformed record: %s%s", d->ins[input].path,
-		             (unsigned long long)rec->line, (unsigned long long)rec->offset, why,
-		             more);
-	}
+	dg_period_malformed(d->period, input_name(d, input), rec, why);
 }
 
 static void on_integrity(void *arg, uint32_t input, const char *type, const char *detail)
 {
 	struct daemon *d = arg;
 
-	(void)input;
 	dg_log_warnx("%s", detail);
-	dg_report_integrity(d->report, dg_clock_wall_ms(), type, detail);
+	dg_period_event(d->period, dg_clock_wall_ms(), type,
+	                input < d->nins ? input_name(d, input) : NULL, -1, detail);
 }
 
 static const struct dg_source_cfg *source_of(const struct dg_config *cfg, const char *path)
@@ -276,7 +216,8 @@ static void tail_data(void *arg, uint32_t input, const char *buf, size_t len, ui
 	if (dg_pipeline_feed(d->pipe, input, buf, len, &cause) != 0) {
 		/* An unknown format: refuse the file rather than audit garbage. */
 		dg_log_warnx("%s", cause);
-		dg_report_integrity(d->report, dg_clock_wall_ms(), "input_refused", cause);
+		dg_period_event(d->period, dg_clock_wall_ms(), "input_refused", in->path, -1,
+		                cause);
 		dg_pipeline_end_input(d->pipe, input);
 		in->ended = true;
 		free(cause);
@@ -302,8 +243,9 @@ static void tail_event(void *arg, uint32_t input, const char *type, uint64_t byt
 {
 	struct daemon *d = arg;
 
-	(void)input;
-	if (strcmp(type, "gap") == 0) {
+	bool gap = strcmp(type, "gap") == 0;
+
+	if (gap) {
 		d->gaps++;
 		d->gap_bytes += bytes;
 		dg_log_warnx("%s", detail);
@@ -312,7 +254,9 @@ static void tail_event(void *arg, uint32_t input, const char *type, uint64_t byt
 	} else {
 		dg_log_info("%s", detail);
 	}
-	dg_report_integrity(d->report, dg_clock_wall_ms(), type, detail);
+	dg_period_event(d->period, dg_clock_wall_ms(), type,
+	                input < d->nins ? input_name(d, input) : NULL,
+	                gap || bytes > 0 ? (int64_t)bytes : -1, detail);
 	d->dirty = true;
 }
 
@@ -598,29 +542,22 @@ static void load_totals(struct daemon *d, const struct dg_cjson *o)
 static bool dir_is(const char *dir, uint64_t dev, uint64_t ino);
 static void state_dir_check(struct daemon *d);
 
-/* Writes the checkpoint: everything needed to continue from exactly here. */
-static void write_checkpoint(struct daemon *d, uint64_t report_len)
+/* Writes the checkpoint: everything needed to continue from exactly here; period is the
+ * period's and its sinks' part. */
+static int write_checkpoint(void *arg, struct dg_cjson *period, char **why)
 {
-	struct dg_cjson *c = dg_cjson_object(), *p, *rem;
+	struct daemon *d = arg;
+	struct dg_cjson *c = dg_cjson_object(), *rem;
 	uint32_t *remap = dg_xcalloc(d->nins + 1, sizeof *remap);
 	struct dg_buf text = {0};
 	char *cause = NULL;
 
+	(void)why; /* nothing can be promised when it fails: fatal */
 	dg_cjson_set(c, "version", dg_cjson_int(CHECKPOINT_VERSION));
-	p = dg_cjson_set(c, "period", dg_cjson_object());
-	dg_cjson_set(p, "seq", dg_cjson_int((int64_t)d->seq));
-	dg_cjson_set(p, "report_id", dg_cjson_str(d->report_id));
-	dg_cjson_set(p, "name", dg_cjson_str(d->name));
-	dg_cjson_set(p, "prev_sha256", d->has_prev ? dg_cjson_str(d->prev) : dg_cjson_null());
-	dg_cjson_set(p, "started", dg_cjson_int(d->started_ms));
-	dg_cjson_set(p, "report_length", dg_cjson_int((int64_t)report_len));
-	dg_cjson_set(p, "findings_length", dg_cjson_int((int64_t)d->findings_len));
-	dg_cjson_set(p, "findings_dev", dg_cjson_int((int64_t)d->findings_dev));
-	dg_cjson_set(p, "findings_ino", dg_cjson_int((int64_t)d->findings_ino));
+	dg_cjson_set(c, "period", period);
 	dg_cjson_set(c, "inputs", save_inputs(d, remap));
 	dg_cjson_set(c, "totals", save_totals(d));
 	dg_cjson_set(c, "counters", save_counters(d));
-	dg_cjson_set(c, "report", dg_report_save(d->report));
 	dg_cjson_set(c, "windows", dg_engine_save(dg_pipeline_engine(d->pipe), remap));
 	rem = dg_cjson_set(c, "remembered", dg_cjson_array());
 	dg_tail_each_remembered(d->tail, save_remembered, rem);
@@ -642,31 +579,11 @@ written:
 	dg_buf_release(&text);
 	dg_cjson_free(c);
 	free(remap);
-}
-
-/* The findings for the journal: one line for what commits made, at most every JOURNAL_MS (the
- * first at once), so a flood of findings does not flood the journal; force at period ends. */
-static void journal(struct daemon *d, bool force)
-{
-	const uint64_t *n = d->journal_count;
-	int64_t now = dg_clock_mono_ms();
-
-	if (d->journal.len == 0 || (!force && now - d->journal_ms < JOURNAL_MS))
-		return;
-	dg_log_info("%llu findings (critical %llu, high %llu, medium %llu, low %llu, info %llu); "
-	            "first of each severity: %s",
-	            (unsigned long long)(n[0] + n[1] + n[2] + n[3] + n[4]),
-	            (unsigned long long)n[DG_SEV_CRITICAL], (unsigned long long)n[DG_SEV_HIGH],
-	            (unsigned long long)n[DG_SEV_MEDIUM], (unsigned long long)n[DG_SEV_LOW],
-	            (unsigned long long)n[DG_SEV_INFO], d->journal.data);
-	dg_buf_reset(&d->journal);
-	memset(d->journal_count, 0, sizeof d->journal_count);
-	d->journal_ms = now;
+	return 0;
 }
 
 static void self_integrity(struct daemon *d, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void reopen_findings(struct daemon *d);
 
 static bool dir_is(const char *dir, uint64_t dev, uint64_t ino)
 {
@@ -707,9 +624,7 @@ static bool state_dir_intact(const struct daemon *d)
 static void state_dir_check(struct daemon *d)
 {
 	char *cause = NULL;
-	int keys = 0, rehomed;
-	bool findings_gone;
-	struct stat st;
+	int keys = 0, outputs;
 
 	if (state_dir_intact(d))
 		return;
@@ -725,45 +640,29 @@ static void state_dir_check(struct daemon *d)
 			dg_log_fatalx("%s", cause);
 	}
 	note_state_dir(d);
+	/* the report in progress and the findings log, where they went with it */
 	if (dg_keystore_restore(d->cfg, true, d->signer, d->pkey, d->skey, &keys, &cause) != 0 ||
-	    (rehomed = dg_bundle_rehome(d->bundle, &cause)) < 0)
+	    (outputs = dg_period_reopen(d->period, false, &cause)) < 0)
 		dg_log_fatalx("%s", cause);
-	findings_gone = d->cfg->findings_path != NULL && (stat(d->cfg->findings_path, &st) != 0 ||
-	                                                  (uint64_t)st.st_ino != d->findings_ino ||
-	                                                  (uint64_t)st.st_dev != d->findings_dev);
-	if (findings_gone)
-		reopen_findings(d);
 	self_integrity(d, "state_restored",
 	               "%s was deleted or replaced while dgaudit ran: made again from memory "
-	               "(%d key file%s written again, the same keys; %s; the checkpoint); reports "
-	               "and findings written before it went with it%s",
-	               d->state_dir, keys, keys == 1 ? "" : "s",
-	               rehomed ? "this report so far" : "this report's directory was untouched",
-	               findings_gone ? ", the findings log starts again" : "");
+	               "(%d key file%s written again, the same keys; %d output%s made again: the "
+	               "report so far, a findings log starting again; the checkpoint); reports and "
+	               "findings written before it went with it",
+	               d->state_dir, keys, keys == 1 ? "" : "s", outputs, outputs == 1 ? "" : "s");
 }
 
-/* Makes everything audited so far durable, then lets it be seen: report stream and findings
- * log first, the checkpoint that points past them second, the journal last. */
+/* Makes everything audited so far durable, then lets it be seen: every sink synced (report
+ * stream, findings log), the checkpoint that points past them, then what they publish. */
 static void commit(struct daemon *d)
 {
 	int64_t t0 = dg_clock_mono_ms();
-	uint64_t report_len;
 	char *cause = NULL;
 
 	state_dir_check(d);
 	dg_pipeline_settle(d->pipe); /* what a checkpoint passes over is audited */
-	if (dg_bundle_sync(d->bundle, &report_len, &cause) != 0)
-		dg_log_fatalx("%s", cause);
-	if (d->findings != NULL && d->pending_findings.len > 0) {
-		if (fwrite(d->pending_findings.data, 1, d->pending_findings.len, d->findings) !=
-		        d->pending_findings.len ||
-		    fflush(d->findings) != 0 || fsync(fileno(d->findings)) != 0)
-			dg_log_fatal("%s", d->cfg->findings_path);
-		d->findings_len += d->pending_findings.len;
-	}
-	dg_buf_reset(&d->pending_findings);
-	write_checkpoint(d, report_len);
-	journal(d, false);
+	if (dg_period_commit(d->period, write_checkpoint, d, &cause) != 0)
+		dg_log_fatalx("%s", cause); /* nothing can be promised now */
 	d->dirty = false;
 	d->last_commit_ms = dg_clock_mono_ms(); /* intervals: a clock step must not stall them */
 	d->commit_cost_ms = dg_clock_mono_ms() - t0;
@@ -775,14 +674,9 @@ static void begin_period(struct daemon *d)
 {
 	char *cause = NULL;
 
-	d->started_ms = dg_clock_wall_ms();
 	d->period_mono_ms = dg_clock_mono_ms();
-	d->full = false;
-	dg_bundle_identify(d->started_ms, d->seq, d->report_id, d->name);
-	d->bundle = dg_bundle_begin(d->reports_dir, d->name, &cause);
-	if (d->bundle == NULL)
+	if (dg_period_begin(d->period, dg_clock_wall_ms(), &cause) != 0)
 		dg_log_fatalx("%s", cause);
-	d->report = dg_report_new(dg_bundle_report(d->bundle), d->cfg->max_malformed_listed);
 	dg_pipeline_reset_totals(d->pipe);
 }
 
@@ -880,12 +774,11 @@ static void release_inputs(struct daemon *d)
  * put in place. Unless final, the next period begins. */
 static void close_period(struct daemon *d, bool final)
 {
-	struct dg_report_info info = {0};
-	char host[256] = "unknown", sha[DG_HASH_HEXLEN], *path = NULL, *cause = NULL;
+	uint64_t seq = dg_period_id(d->period)->seq;
+	char *path = NULL, *cause = NULL;
 
 	dg_pipeline_carry(d->pipe); /* bursts going on are in this report as they stand */
 	commit(d);                  /* the checkpoint now says exactly where this period ends */
-	journal(d, true);
 	for (uint32_t i = 0; i < d->nins; i++) {
 		struct din *in = &d->ins[i];
 		struct dg_input_stats st;
@@ -896,7 +789,8 @@ static void close_period(struct daemon *d, bool final)
 		if ((in->active || in->ended) &&
 		    !dg_pipeline_health(d->pipe, i, d->cfg->max_malformed_ratio, why, sizeof why)) {
 			dg_log_warnx("%s", why);
-			dg_report_integrity(d->report, dg_clock_wall_ms(), "malformed_ratio", why);
+			dg_period_event(d->period, dg_clock_wall_ms(), "malformed_ratio", in->path,
+			                -1, why);
 		}
 		if (in->active) {
 			dg_pipeline_close_period(d->pipe, i, &st);
@@ -918,35 +812,16 @@ static void close_period(struct daemon *d, bool final)
 		ri.records = st.records;
 		ri.malformed = st.malformed;
 		ri.sha256 = st.sha256;
-		dg_report_input(d->report, &ri);
+		dg_period_input(d->period, &ri);
 	}
-	gethostname(host, sizeof host - 1);
-	info.report_id = d->report_id;
-	info.seq = d->seq;
-	info.prev_sha256 = d->has_prev ? d->prev : NULL;
-	info.generated_ms = dg_clock_wall_ms();
-	info.host = host;
-	info.version = DG_VERSION;
-	info.mode = "daemon";
-	info.config_sha256 = d->cfg->digest;
-	info.rules_sha256 = dg_rules_digest(d->cfg->rules);
-	info.files = d->cfg->files;
-	info.nfiles = d->cfg->nfiles;
-	if (dg_report_finish(d->report, &info, dg_pipeline_totals(d->pipe), d->cfg->rules) != 0 ||
-	    dg_bundle_commit(d->bundle, d->signer, &path, sha, &cause) != 0)
-		dg_log_fatalx("writing report %llu: %s", (unsigned long long)d->seq,
-		              cause ? cause : strerror(errno));
-	dg_log_info("signed report %s (seq %llu, %zu findings)", path, (unsigned long long)d->seq,
-	            dg_report_findings(d->report));
+	if (dg_period_close(d->period, dg_clock_wall_ms(), d->cfg, dg_pipeline_totals(d->pipe),
+	                    &path, &cause) != 0)
+		dg_log_fatalx("writing report %llu: %s", (unsigned long long)seq, cause);
+	dg_log_info("signed report %s (seq %llu, %zu findings)", path, (unsigned long long)seq,
+	            dg_period_closed_findings(d->period));
 	free(path);
-	dg_report_free(d->report);
-	d->report = NULL;
-	d->bundle = NULL;
 	add_cumulative(d);
 	d->last_report_ms = dg_clock_wall_ms();
-	memcpy(d->prev, sha, sizeof d->prev);
-	d->has_prev = true;
-	d->seq++;
 	if (final)
 		return;
 	release_inputs(d);
@@ -960,18 +835,10 @@ static void close_period(struct daemon *d, bool final)
 static void continue_chain(struct daemon *d)
 {
 	char *cause = NULL;
-	int64_t seq;
 
-	d->seq = 1;
-	switch (dg_bundle_chain_end(d->reports_dir, &seq, d->prev, &cause)) {
-	case 1:
-		d->has_prev = true;
-		d->seq = (uint64_t)seq + 1;
-		break;
-	case -1:
+	if (dg_period_continue_chain(d->period, d->reports_dir, &cause) < 0) {
 		dg_log_warnx("%s: a new chain starts at report 1", cause);
 		free(cause);
-		break;
 	}
 }
 
@@ -989,15 +856,14 @@ static bool get_u64(const struct dg_cjson *o, const char *key, uint64_t *out)
 static bool recover(struct daemon *d)
 {
 	size_t len;
-	char *cause = NULL, *text, *committed;
-	struct dg_cjson *c;
+	char *cause = NULL, *text;
+	struct dg_cjson *c, *period = NULL;
 	const struct dg_cjson *p, *ins, *rem;
-	const char *why, *s;
+	const char *why;
 	struct dg_tail_resume *resume;
 	size_t nresume = 0;
-	uint64_t report_len, findings_len;
+	int restored;
 	bool closed;
-	struct stat st;
 	int64_t version = 0;
 
 	if (access(d->ckpt_path, F_OK) != 0 && errno == ENOENT)
@@ -1033,53 +899,26 @@ static bool recover(struct daemon *d)
 		    "%s: its MAC was removed: refusing to resume from it. Move it away to "
 		    "start anew; the next report records that the state was lost",
 		    d->ckpt_path);
-	if (c == NULL || p == NULL || !get_u64(p, "seq", &d->seq) ||
-	    !get_u64(p, "report_length", &report_len) ||
-	    !get_u64(p, "findings_length", &findings_len) ||
-	    (s = dg_cjson_string(dg_cjson_get(p, "name"))) == NULL || strlen(s) >= sizeof d->name ||
-	    !dg_cjson_intval(dg_cjson_get(p, "started"), &d->started_ms))
+	if (c == NULL || p == NULL)
 		dg_log_fatalx("%s: not a dgaudit checkpoint (%s); move it away to start afresh",
-		              d->ckpt_path, c ? "missing fields" : why);
-	snprintf(d->name, sizeof d->name, "%s", s);
+		              d->ckpt_path, c ? "no period" : why);
+	if (version < 3) { /* the report's state was beside the period's */
+		period = dg_cjson_clone(p);
+		dg_cjson_set(period, "report", dg_cjson_clone(dg_cjson_get(c, "report")));
+		p = period;
+	}
+	/* The period and its outputs: the report in progress cut back to the checkpoint (or the
+	 * next begun, if it was put in place before the crash), the findings log too if it is
+	 * still the file the checkpoint describes. */
+	restored = dg_period_restore(d->period, p, dg_clock_wall_ms(), &cause);
+	if (restored < 0)
+		dg_log_fatalx("%s: %s; move it away to start afresh", d->ckpt_path, cause);
+	dg_cjson_free(period);
+	closed = restored == DG_SINK_PUBLISHED;
 	{ /* the period went on for this long before the restart, as far as the wall clock says */
-		int64_t ran = dg_clock_wall_ms() - d->started_ms;
+		int64_t ran = dg_clock_wall_ms() - dg_period_id(d->period)->started_ms;
 
 		d->period_mono_ms = dg_clock_mono_ms() - (ran > 0 ? ran : 0);
-	}
-	snprintf(d->report_id, sizeof d->report_id, "%s",
-	         dg_cjson_string(dg_cjson_get(p, "report_id")) ?: "");
-	if ((s = dg_cjson_string(dg_cjson_get(p, "prev_sha256"))) != NULL) {
-		snprintf(d->prev, sizeof d->prev, "%s", s);
-		d->has_prev = true;
-	}
-	/* Was the period's report put in place before the crash? */
-	committed = dg_xasprintf("%s/%s", d->reports_dir, d->name);
-	closed = stat(committed, &st) == 0;
-	if (closed) {
-		/* the period's own report (its name says so): its digest links the next */
-		if (dg_bundle_report_digest(committed, d->prev, NULL) != 0)
-			dg_log_fatalx("%s: report is unreadable", committed);
-		d->has_prev = true;
-		d->seq++;
-	}
-	free(committed);
-	/* The findings log is cut back to what the checkpoint covers, if it is still the file the
-	 * checkpoint describes: a successor put in place by rotation is never cut or padded. */
-	if (d->findings != NULL) {
-		uint64_t dev = 0, ino = 0;
-		bool known = get_u64(p, "findings_dev", &dev) && get_u64(p, "findings_ino", &ino);
-
-		if ((!known || (dev == d->findings_dev && ino == d->findings_ino)) &&
-		    d->findings_len >= findings_len) {
-			if (ftruncate(fileno(d->findings), (off_t)findings_len) != 0)
-				dg_log_fatal("%s", d->cfg->findings_path);
-			d->findings_len = findings_len;
-		} else {
-			dg_log_warnx("%s is not the findings log the checkpoint describes (rotated "
-			             "or replaced): left as it is; findings made since the last "
-			             "commit may be in both files",
-			             d->cfg->findings_path);
-		}
 	}
 	/* Inputs, in checkpoint order: window entries cite them by that number. */
 	ins = dg_cjson_get(c, "inputs");
@@ -1125,30 +964,11 @@ static bool recover(struct daemon *d)
 	if (dg_engine_load(dg_pipeline_engine(d->pipe), dg_cjson_get(c, "windows")) != 0)
 		dg_log_fatalx("%s: threshold window state is malformed", d->ckpt_path);
 	load_counters(d, dg_cjson_get(c, "counters"));
-	/* The report in progress: cut back to the checkpoint, or begun anew. */
-	if (closed) {
-		load_totals(d, dg_cjson_get(c, "totals")); /* reported after the checkpoint */
+	if (restored != DG_SINK_LOST) /* the period's totals: reported, or going on */
+		load_totals(d, dg_cjson_get(c, "totals"));
+	if (closed) { /* reported after the checkpoint: a new period has begun */
 		add_cumulative(d);
-		begin_period(d);
-	} else {
-		d->bundle = dg_bundle_resume(d->reports_dir, d->name, report_len, &cause);
-		if (d->bundle == NULL) {
-			dg_log_warnx("the report in progress is gone (%s): beginning a new one",
-			             cause);
-			free(cause);
-			begin_period(d);
-			dg_report_integrity(
-			    d->report, dg_clock_wall_ms(), "report_lost",
-			    "the report in progress at the last checkpoint was gone");
-		} else {
-			d->report = dg_report_resume(dg_bundle_report(d->bundle),
-			                             d->cfg->max_malformed_listed,
-			                             dg_cjson_get(c, "report"));
-			if (d->report == NULL)
-				dg_log_fatalx("%s: report state is malformed", d->ckpt_path);
-			load_totals(d, dg_cjson_get(c, "totals"));
-			report_size_check(d); /* full when a crash cut its close short */
-		}
+		dg_pipeline_reset_totals(d->pipe);
 	}
 	rem = dg_cjson_get(c, "remembered");
 	for (size_t i = 0; i < dg_cjson_len(rem); i++) {
@@ -1174,9 +994,11 @@ static bool commit_due(const struct daemon *d, int64_t now)
 {
 	int64_t since = now - d->last_commit_ms;
 
-	if (d->pending_findings.len > 0 && !d->backlog)
+	bool findings = dg_period_pending(d->period) > 0;
+
+	if (findings && !d->backlog)
 		return since >= FINDING_COMMIT_MS && since >= d->commit_cost_ms;
-	return (d->dirty || d->pending_findings.len > 0) && since >= COMMIT_MS &&
+	return (d->dirty || findings) && since >= COMMIT_MS &&
 	       since >= d->commit_cost_ms * (COMMIT_SHARE - 1);
 }
 
@@ -1201,9 +1023,9 @@ static void on_pump(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (d->stopping)
 		return;
-	if (!d->full)
+	if (!dg_period_full(d->period))
 		d->backlog = dg_tail_pump(d->tail, PUMP_BUDGET);
-	if (d->full) {
+	if (dg_period_full(d->period)) {
 		close_period(d, false); /* before anything more is read */
 		d->backlog = true;
 	}
@@ -1218,7 +1040,7 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 
 	(void)fd, (void)what;
-	if (d->full)
+	if (dg_period_full(d->period))
 		close_period(d, false); /* a look may read (held files past daemon.max_held) */
 	dg_tail_events(d->tail);
 	event_active(d->ev_pump, EV_TIMEOUT, 0);
@@ -1229,7 +1051,7 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	struct daemon *d = arg;
 
 	(void)fd, (void)what;
-	if (d->full)
+	if (dg_period_full(d->period))
 		close_period(d, false);
 	dg_tail_scan(d->tail);
 	event_active(d->ev_pump, EV_TIMEOUT, 0);
@@ -1257,7 +1079,7 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 			in->unflushed = false;
 		}
 	}
-	if (d->full || now - d->period_mono_ms >= d->cfg->report_interval_ms)
+	if (dg_period_full(d->period) || now - d->period_mono_ms >= d->cfg->report_interval_ms)
 		close_period(d, false);
 	else if (commit_due(d, now))
 		commit(d);
@@ -1279,7 +1101,7 @@ static void stop(struct daemon *d, const char *why)
 	d->stopping = true;
 	dg_notify("STOPPING=1");
 	dg_log_info("stopping (%s): writing the final report", why);
-	dg_report_integrity(d->report, dg_clock_wall_ms(), "stop", why);
+	dg_period_event(d->period, dg_clock_wall_ms(), "stop", NULL, -1, why);
 	close_period(d, true);
 	event_base_loopbreak(d->base);
 }
@@ -1287,27 +1109,10 @@ static void stop(struct daemon *d, const char *why)
 static void reload(struct daemon *d);
 static struct dg_httpd *metrics_server(struct daemon *d, const char *listen, char **cause);
 
-static void reopen_findings(struct daemon *d)
-{
-	struct stat st;
-	int fd;
-
-	if (d->cfg->findings_path == NULL)
-		return;
-	if (d->findings != NULL)
-		fclose(d->findings);
-	/* findings cite the records they come from: not for every local user's eyes */
-	fd = open(d->cfg->findings_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0 || (d->findings = fdopen(fd, "a")) == NULL || fstat(fd, &st) != 0)
-		dg_log_fatal("%s", d->cfg->findings_path);
-	d->findings_dev = (uint64_t)st.st_dev;
-	d->findings_ino = (uint64_t)st.st_ino;
-	d->findings_len = (uint64_t)st.st_size;
-}
-
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
+	char *cause = NULL;
 
 	(void)what;
 	switch (sig) {
@@ -1320,7 +1125,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		break;
 	case SIGUSR1:
 		commit(d); /* what the old file should hold is written first */
-		reopen_findings(d);
+		if (dg_period_reopen(d->period, true, &cause) < 0)
+			dg_log_fatalx("%s", cause);
 		commit(d); /* and the checkpoint names the new file before anything goes in it */
 		dg_log_info("reopened output files");
 		break;
@@ -1391,7 +1197,7 @@ static void reload(struct daemon *d)
 	}
 	if (cfg == NULL) {
 		dg_log_warnx("reload refused, the running configuration stays: %s", cause);
-		dg_report_integrity(d->report, dg_clock_wall_ms(), "reload_refused", cause);
+		dg_period_event(d->period, dg_clock_wall_ms(), "reload_refused", NULL, -1, cause);
 		free(d->reload_refused);
 		d->reload_refused = cause; /* /healthz says so until a reload succeeds */
 		return;
@@ -1444,8 +1250,8 @@ static void reload(struct daemon *d)
 	free(d->reload_refused);
 	d->reload_refused = NULL;
 	dg_pipeline_reset_totals(d->pipe);
-	dg_report_integrity(d->report, dg_clock_wall_ms(), "reload",
-	                    d->conf_path ? d->conf_path : "built-in defaults");
+	dg_period_event(d->period, dg_clock_wall_ms(), "reload", NULL, -1,
+	                d->conf_path ? d->conf_path : "built-in defaults");
 	dg_log_info("configuration reloaded: %zu rules", dg_rules_count(cfg->rules));
 	commit(d);
 }
@@ -1671,7 +1477,7 @@ static void self_integrity(struct daemon *d, const char *type, const char *fmt, 
 	detail = dg_xvasprintf(fmt, ap);
 	va_end(ap);
 	dg_log_warnx("%s", detail);
-	dg_report_integrity(d->report, now, type, detail);
+	dg_period_event(d->period, now, type, NULL, -1, detail);
 	dg_pipeline_integrity(d->pipe, now, type, detail);
 	free(detail);
 }
@@ -1679,14 +1485,16 @@ static void self_integrity(struct daemon *d, const char *type, const char *fmt, 
 /* A start that finds less state than it should: said, never a quiet start from zero. */
 static void check_state(struct daemon *d, bool resumed)
 {
-	if (!resumed && d->has_prev)
+	const struct dg_period_id *id = dg_period_id(d->period);
+
+	if (!resumed && id->prev_sha256 != NULL)
 		self_integrity(
 		    d, "state_lost",
 		    "%s holds no checkpoint, yet report %llu is in %s: the daemon's state "
 		    "was lost or reset; inputs are read again from their start, so what "
 		    "earlier reports covered is audited again",
-		    d->state_dir, (unsigned long long)(d->seq - 1), d->reports_dir);
-	if ((resumed || d->has_prev) && (d->new_signer || d->new_pkey))
+		    d->state_dir, (unsigned long long)(id->seq - 1), d->reports_dir);
+	if ((resumed || id->prev_sha256 != NULL) && (d->new_signer || d->new_pkey))
 		self_integrity(d, "keys_replaced", "a new %s was created beside existing state: %s",
 		               d->new_signer ? "signing key" : "pseudonymisation key",
 		               d->new_signer ? "reports from now on are signed by another key"
@@ -1757,7 +1565,18 @@ static int setup(struct daemon *d)
 		return DG_EXIT_USAGE;
 	}
 	note_state_dir(d);
-	reopen_findings(d);
+	d->period = dg_period_new("daemon");
+	dg_period_add_sink(d->period, dg_sink_report_new(d->reports_dir, d->signer,
+	                                                 d->cfg->max_malformed_listed,
+	                                                 d->cfg->report_max_size));
+	if (d->cfg->findings_path != NULL) {
+		struct dg_sink *s = dg_sink_findings_log(d->cfg->findings_path, &cause);
+
+		if (s == NULL)
+			dg_log_fatalx("%s", cause);
+		dg_period_add_sink(d->period, s);
+	}
+	dg_period_add_sink(d->period, dg_sink_journal_new());
 	raise_fd_limit();
 	d->pipe = dg_pipeline_new(d->cfg, d->pkey, sizeof d->pkey, &hooks);
 	globs = dg_xcalloc(d->cfg->nsources, sizeof *globs);
@@ -1773,9 +1592,9 @@ static int setup(struct daemon *d)
 		begin_period(d);
 	}
 	check_state(d, resumed);
-	dg_report_integrity(d->report, dg_clock_wall_ms(), "start",
-	                    resumed ? "daemon started, resuming from its checkpoint"
-	                            : "daemon started without a checkpoint");
+	dg_period_event(d->period, dg_clock_wall_ms(), "start", NULL, -1,
+	                resumed ? "daemon started, resuming from its checkpoint"
+	                        : "daemon started without a checkpoint");
 	dg_tail_scan(d->tail);
 
 	{
@@ -1848,8 +1667,7 @@ static void teardown(struct daemon *d)
 	dg_httpd_free(d->http);
 	if (d->base != NULL)
 		event_base_free(d->base);
-	dg_report_free(d->report);
-	dg_bundle_abort(d->bundle);
+	dg_period_free(d->period);
 	dg_tail_free(d->tail);
 	dg_pipeline_free(d->pipe);
 	for (size_t i = 0; i < d->nins; i++) {
@@ -1858,10 +1676,6 @@ static void teardown(struct daemon *d)
 		free(d->ins[i].format);
 	}
 	free(d->ins);
-	if (d->findings != NULL)
-		fclose(d->findings);
-	dg_buf_release(&d->pending_findings);
-	dg_buf_release(&d->journal);
 	dg_hash_cleanse(d->pkey, sizeof d->pkey);
 	dg_hash_cleanse(d->skey, sizeof d->skey);
 	dg_sign_free(d->signer);

@@ -85,14 +85,14 @@ struct dg_report *dg_report_resume(FILE *out, size_t max_malformed, const struct
 	return r;
 }
 
-void dg_report_finding(struct dg_report *r, const struct dg_cjson *f)
+void dg_report_finding(struct dg_report *r, const char *json, size_t len)
 {
-	dg_buf_reset(&r->scratch);
-	if (r->nfindings++ > 0)
-		dg_buf_addc(&r->scratch, ',');
-	dg_cjson_write(f, &r->scratch);
-	fwrite(r->scratch.data, 1, r->scratch.len, r->out);
-	r->bytes += r->scratch.len;
+	if (r->nfindings++ > 0) {
+		fputc(',', r->out);
+		r->bytes++;
+	}
+	fwrite(json, 1, len, r->out);
+	r->bytes += len;
 }
 
 size_t dg_report_findings(const struct dg_report *r)
@@ -149,14 +149,18 @@ void dg_report_input(struct dg_report *r, const struct dg_report_input *in)
 		dg_cjson_set(o, "error", dg_cjson_str(in->error));
 }
 
-void dg_report_integrity(struct dg_report *r, int64_t time_ms, const char *type, const char *detail)
+void dg_report_integrity(struct dg_report *r, const struct dg_integrity *ev)
 {
 	struct dg_cjson *o = dg_cjson_push(r->integrity, dg_cjson_object());
 	char ts[DG_TS_BUFSZ];
 
-	dg_cjson_set(o, "time", dg_cjson_str(dg_ts_format(time_ms, ts)));
-	dg_cjson_set(o, "type", dg_cjson_str(type));
-	dg_cjson_set(o, "detail", dg_cjson_str(detail));
+	dg_cjson_set(o, "time", dg_cjson_str(dg_ts_format(ev->time_ms, ts)));
+	dg_cjson_set(o, "type", dg_cjson_str(ev->type));
+	if (ev->input != NULL)
+		dg_cjson_set(o, "input", dg_cjson_str(ev->input));
+	if (ev->bytes >= 0) /* a number to add up, not only words */
+		dg_cjson_set(o, "bytes", dg_cjson_int(ev->bytes));
+	dg_cjson_set(o, "detail", dg_cjson_str(ev->detail));
 }
 
 bool dg_report_has_integrity(const struct dg_report *r, const char *type)

@@ -12,15 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dgaudit/bundle.h"
 #include "dgaudit/clock.h"
 #include "dgaudit/config.h"
 #include "dgaudit/dirlock.h"
 #include "dgaudit/keystore.h"
 #include "dgaudit/log.h"
+#include "dgaudit/period.h"
 #include "dgaudit/pglog.h"
 #include "dgaudit/pipeline.h"
-#include "dgaudit/report.h"
+#include "dgaudit/sink_findings.h"
+#include "dgaudit/sink_report.h"
 #include "dgaudit/source.h"
 #include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
@@ -30,16 +31,13 @@
 struct run {
 	struct dg_config *cfg;
 	struct dg_pipeline *pipe;
-	struct dg_report *report;
-	FILE *out;
-	struct dg_buf line;
+	struct dg_period *period;
 	const char *format; /* NULL: the matching source's, else auto */
 	const char *prefix; /* --log-line-prefix */
 	struct dg_tz *tz;   /* --timezone */
 	enum dg_severity fail_on;
 	bool explain;
 	bool unreadable;
-	bool out_failed;
 };
 
 static void usage(FILE *f)
@@ -62,20 +60,17 @@ static void usage(FILE *f)
 	        "  the values they saw, the exceptions considered and why each did not apply.\n");
 }
 
+static const char *input_name(const struct run *r, uint32_t input)
+{
+	return input < dg_pipeline_ninputs(r->pipe) ? dg_pipeline_input(r->pipe, input)->name
+	                                            : "dgaudit";
+}
+
 static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *json)
 {
 	struct run *r = arg;
 
-	if (m->kind == DG_MATCH_OPEN) { /* a one-off audit reports bursts once they are whole */
-		dg_cjson_free(json);
-		return;
-	}
-	dg_buf_reset(&r->line);
-	dg_cjson_write(json, &r->line);
-	dg_buf_addc(&r->line, '\n');
-	if (fwrite(r->line.data, 1, r->line.len, r->out) != r->line.len)
-		r->out_failed = true;
-	dg_report_finding(r->report, json);
+	dg_period_finding(r->period, m, json, input_name(r, m->ref->input));
 	dg_cjson_free(json);
 }
 
@@ -83,15 +78,22 @@ static void on_malformed(void *arg, uint32_t input, const struct dg_record *rec,
 {
 	struct run *r = arg;
 
-	dg_report_malformed(r->report, dg_pipeline_input(r->pipe, input)->name, rec, why);
+	dg_period_malformed(r->period, input_name(r, input), rec, why);
 }
 
 static void on_integrity(void *arg, uint32_t input, const char *type, const char *detail)
 {
 	struct run *r = arg;
 
-	(void)input;
-	dg_report_integrity(r->report, dg_clock_wall_ms(), type, detail);
+	dg_period_event(r->period, dg_clock_wall_ms(), type, input_name(r, input), -1, detail);
+}
+
+/* An input that could not be read (to its end): said, and in the report. */
+static void unreadable(struct run *r, const char *input, const char *why)
+{
+	dg_log_warnx("%s", why);
+	dg_period_event(r->period, dg_clock_wall_ms(), "input_unreadable", input, -1, why);
+	r->unreadable = true;
 }
 
 /* Audits one input to its end and records it in the report. */
@@ -105,9 +107,7 @@ static void audit_input(struct run *r, const char *path, char *buf)
 	ssize_t n;
 
 	if (src == NULL) {
-		dg_log_warnx("%s", cause);
-		dg_report_integrity(r->report, dg_clock_wall_ms(), "input_unreadable", cause);
-		r->unreadable = true;
+		unreadable(r, name, cause);
 		free(cause);
 		return;
 	}
@@ -133,11 +133,8 @@ static void audit_input(struct run *r, const char *path, char *buf)
 	while ((n = dg_source_read(src, buf, READ_CHUNK, &cause)) > 0)
 		if (dg_pipeline_feed(r->pipe, in, buf, (size_t)n, &cause) != 0)
 			break;
-	if (cause != NULL) {
-		dg_log_warnx("%s", cause);
-		dg_report_integrity(r->report, dg_clock_wall_ms(), "input_unreadable", cause);
-		r->unreadable = true;
-	}
+	if (cause != NULL)
+		unreadable(r, name, cause);
 	dg_pipeline_end_input(r->pipe, in);
 	{
 		const struct dg_input_stats *st = dg_pipeline_input(r->pipe, in);
@@ -158,7 +155,7 @@ static void audit_input(struct run *r, const char *path, char *buf)
 			dg_source_raw_sha256(src, file_sha);
 			ri.file_sha256 = file_sha;
 		}
-		dg_report_input(r->report, &ri);
+		dg_period_input(r->period, &ri);
 	}
 	free(cause);
 	dg_source_free(src);
@@ -183,9 +180,7 @@ static char **expand(struct run *r, char **args, int nargs, size_t *n)
 		if (rc != 0) {
 			char *msg = dg_xasprintf("%s: no file matches", args[i]);
 
-			dg_log_warnx("%s", msg);
-			dg_report_integrity(r->report, dg_clock_wall_ms(), "input_unreadable", msg);
-			r->unreadable = true;
+			unreadable(r, args[i], msg);
 			free(msg);
 			continue;
 		}
@@ -309,20 +304,18 @@ int dg_run_main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct run r = {.format = NULL, .fail_on = DG_SEV_HIGH, .out = stdout};
+	struct run r = {.format = NULL, .fail_on = DG_SEV_HIGH};
 	const char *conf = NULL, *outdir = NULL, *findings = NULL, *tzspec = NULL;
 	uint8_t pkey[DG_PSEUDONYM_KEY_LEN];
 	struct dg_pipeline_hooks hooks = {on_finding, on_malformed, &r, on_integrity};
 	struct dg_signer *signer = NULL;
 	struct dg_dirlock *lock = NULL, *chain_lock = NULL;
 	const char *reports;
-	struct dg_report_info info = {0};
-	struct dg_bundle *bundle = NULL;
-	char *cause = NULL, *bundle_path = NULL, host[256] = "unknown", id[33],
-	     name[DG_BUNDLE_NAME_MAX], sha[65], prev[65];
+	FILE *out = stdout;
+	char *cause = NULL, *bundle_path = NULL;
 	char **paths = NULL, *buf = NULL;
 	size_t npaths = 0;
-	int64_t t0, last_seq;
+	int64_t t0;
 	int c, rc = DG_EXIT_USAGE;
 
 	optind = 1;
@@ -393,9 +386,8 @@ int dg_run_main(int argc, char **argv)
 		dg_log_errx("--timezone: %s", cause);
 		goto out;
 	}
-	if (findings != NULL && (r.out = fopen(findings, "we")) == NULL) {
+	if (findings != NULL && (out = fopen(findings, "we")) == NULL) {
 		dg_log_err("%s", findings);
-		r.out = stdout;
 		goto out;
 	}
 	/* Keys created in the state directory: its owner only. */
@@ -416,34 +408,29 @@ int dg_run_main(int argc, char **argv)
 	}
 	/* The report is written as the audit goes: start its bundle first. */
 	t0 = dg_clock_mono_ms();
-	info.generated_ms = dg_clock_wall_ms();
 	reports = outdir ? outdir : r.cfg->report_dir ? r.cfg->report_dir : "dgaudit-reports";
 	/* one writer per chain: a daemon, or another run, adding to it would break it */
 	if ((chain_lock = dg_dirlock_new(reports, 0755, &cause)) == NULL) {
 		dg_log_errx("%s", cause);
 		goto out;
 	}
+	r.period = dg_period_new("run");
+	dg_period_add_sink(r.period,
+	                   dg_sink_report_new(reports, signer, r.cfg->max_malformed_listed, 0));
+	dg_period_add_sink(r.period, dg_sink_findings_stream(out, out != stdout));
+	out = stdout; /* the sink's now */
 	/* a run continues the chain of its report directory: verify DIR checks them all */
-	info.seq = 1;
-	switch (dg_bundle_chain_end(reports, &last_seq, prev, &cause)) {
-	case 1:
-		info.seq = (uint64_t)last_seq + 1;
-		info.prev_sha256 = prev;
-		break;
-	case -1:
+	if (dg_period_continue_chain(r.period, reports, &cause) < 0) {
 		dg_log_errx("%s: a new chain starts at report 1", cause);
 		free(cause);
 		cause = NULL;
-		break;
 	}
-	dg_bundle_identify(info.generated_ms, info.seq, id, name);
-	bundle = dg_bundle_begin(reports, name, &cause);
-	if (bundle == NULL) {
+	if (dg_period_begin(r.period, dg_clock_wall_ms(), &cause) != 0) {
 		dg_log_errx("writing the report: %s", cause);
 		goto out;
 	}
-	r.report = dg_report_new(dg_bundle_report(bundle), r.cfg->max_malformed_listed);
-	dg_report_integrity(r.report, info.generated_ms, "start", "one-off audit (dgaudit run)");
+	dg_period_event(r.period, dg_period_id(r.period)->started_ms, "start", NULL, -1,
+	                "one-off audit (dgaudit run)");
 	if (optind < argc) {
 		paths = expand(&r, argv + optind, argc - optind, &npaths);
 	} else {
@@ -461,57 +448,40 @@ int dg_run_main(int argc, char **argv)
 	for (size_t i = 0; i < npaths; i++)
 		audit_input(&r, paths[i], buf);
 	dg_pipeline_finish(r.pipe); /* bursts still open are complete now */
-	if (fflush(r.out) != 0 || r.out_failed) {
-		dg_log_err("writing findings");
-		goto out;
-	}
-	gethostname(host, sizeof host - 1);
-	info.report_id = id;
-	info.host = host;
-	info.version = DG_VERSION;
 	/* An input mostly malformed was not audited: the wrong log_line_prefix or format. */
 	for (uint32_t i = 0; i < dg_pipeline_ninputs(r.pipe); i++) {
 		char why[512];
 
 		if (!dg_pipeline_health(r.pipe, i, r.cfg->max_malformed_ratio, why, sizeof why)) {
 			dg_log_errx("%s", why);
-			dg_report_integrity(r.report, dg_clock_wall_ms(), "malformed_ratio", why);
+			dg_period_event(r.period, dg_clock_wall_ms(), "malformed_ratio",
+			                input_name(&r, i), -1, why);
 			r.unreadable = true;
 		}
 	}
-	info.mode = "run";
-	info.config_sha256 = r.cfg->digest;
-	info.rules_sha256 = dg_rules_digest(r.cfg->rules);
-	info.files = r.cfg->files;
-	info.nfiles = r.cfg->nfiles;
-	if (dg_report_finish(r.report, &info, dg_pipeline_totals(r.pipe), r.cfg->rules) != 0) {
-		dg_log_err("writing the report");
-		goto out;
+	if (dg_period_commit(r.period, NULL, NULL, &cause) != 0 ||
+	    dg_period_close(r.period, dg_clock_wall_ms(), r.cfg, dg_pipeline_totals(r.pipe),
+	                    &bundle_path, &cause) != 0) {
+		dg_log_errx("%s", cause);
+		goto out; /* the report is removed below */
 	}
-	if (dg_bundle_commit(bundle, signer, &bundle_path, sha, &cause) != 0) {
-		dg_log_errx("writing the report: %s", cause);
-		goto out; /* aborted below */
-	}
-	bundle = NULL;
 	summary(&r, bundle_path, (double)(dg_clock_mono_ms() - t0) / 1e3);
 	rc = r.unreadable                                            ? DG_EXIT_UNREADABLE
 	     : worst_at_least(dg_pipeline_totals(r.pipe), r.fail_on) ? DG_EXIT_FINDINGS
 	                                                             : DG_EXIT_OK;
 out:
 	dg_hash_cleanse(pkey, sizeof pkey);
-	if (r.out != stdout)
-		fclose(r.out);
+	if (out != stdout)
+		fclose(out);
 	for (size_t i = 0; i < npaths; i++)
 		free(paths[i]);
 	free(paths);
 	free(buf);
-	dg_bundle_abort(bundle);
 	free(bundle_path);
 	free(cause);
-	dg_buf_release(&r.line);
+	dg_period_free(r.period); /* before the signer it holds */
 	dg_sign_free(signer);
 	dg_pipeline_free(r.pipe);
-	dg_report_free(r.report);
 	dg_config_free(r.cfg);
 	dg_tz_free(r.tz);
 	dg_dirlock_free(chain_lock);

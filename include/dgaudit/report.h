@@ -43,20 +43,27 @@ struct dg_report_input {
 	const char *error;       /* why it could not be read to its end, or NULL */
 };
 
+/* An event about the audit itself: start, stop, reload, read error, gap, truncation. */
+struct dg_integrity {
+	int64_t time_ms;
+	const char *type;
+	const char *input;  /* the input it concerns, NULL if none */
+	int64_t bytes;      /* the bytes it concerns (a gap's lost), -1 if none */
+	const char *detail; /* what happened, for people */
+};
+
 struct dg_report;
 
 /* A report written to out (not closed by the report), itemising at most max_malformed
  * malformed records (all are counted). */
 struct dg_report *dg_report_new(FILE *out, size_t max_malformed);
 void dg_report_free(struct dg_report *r);
-/* Writes a finding into the report (f stays the caller's). */
-void dg_report_finding(struct dg_report *r, const struct dg_cjson *f);
+/* Writes a finding, len bytes of compact JSON, into the report. */
+void dg_report_finding(struct dg_report *r, const char *json, size_t len);
 void dg_report_malformed(struct dg_report *r, const char *input, const struct dg_record *rec,
                          const char *why);
 void dg_report_input(struct dg_report *r, const struct dg_report_input *in);
-/* An event about the audit itself: start, stop, reload, read error, gap, truncation. */
-void dg_report_integrity(struct dg_report *r, int64_t time_ms, const char *type,
-                         const char *detail);
+void dg_report_integrity(struct dg_report *r, const struct dg_integrity *ev);
 size_t dg_report_findings(const struct dg_report *r);
 /* Whether an integrity event of this type was recorded. */
 bool dg_report_has_integrity(const struct dg_report *r, const char *type);

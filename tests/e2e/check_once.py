@@ -66,7 +66,13 @@ def main():
         for e in r["integrity_events"]:
             if e["type"] == "gap":
                 gaps += 1
-                gap_bytes += int(e["detail"].split(": ")[1].split(" bytes")[0])
+                # a number to add up, the same as its words say
+                said = int(e["detail"].split(": ")[1].split(" bytes")[0])
+                if e.get("bytes") != said:
+                    print("FAIL: a gap's bytes %r, its detail says %d: %s"
+                          % (e.get("bytes"), said, e["detail"]))
+                    sys.exit(1)
+                gap_bytes += e["bytes"]
     lost_bytes = sum(line_bytes(n) for n in missing)
     print("numbers %d..%d: %d audited once, %d twice, %d missing (%d bytes); %d gaps "
           "reported (%d bytes); %d findings in reports, %d in the log"
