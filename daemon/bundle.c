@@ -329,6 +329,12 @@ int dg_bundle_chain_end(const char *dir, int64_t *seq, char sha256[65], char **c
 	return rc;
 }
 
+void dg_bundle_leave(struct dg_bundle *b)
+{
+	if (b != NULL)
+		bundle_free(b);
+}
+
 void dg_bundle_abort(struct dg_bundle *b)
 {
 	if (b == NULL)

@@ -451,6 +451,102 @@ static const config_setting_t *group(const char *name, const config_setting_t *r
 	return s;
 }
 
+/* syslog = { transport = "relp"; address = "collector:2514"; ... }: where findings go. */
+static void read_syslog(struct dg_config *cfg, const char *name, const config_setting_t *s,
+                        struct dg_diag *d)
+{
+	static const char *const transports[] = {"udp", "tcp", "tls", "relp", NULL};
+	static const char *const facilities[] = {"kern",     "user",   "mail",   "daemon", "auth",
+	                                         "syslog",   "lpr",    "news",   "uucp",   "cron",
+	                                         "authpriv", "ftp",    "ntp",    "audit",  "alert",
+	                                         "clock",    "local0", "local1", "local2", "local3",
+	                                         "local4",   "local5", "local6", "local7", NULL};
+	struct dg_syslog_cfg *sc = dg_xcalloc(1, sizeof *sc);
+	const char *t, *a, *f;
+	int err = 0, tls = -1, verify = -1;
+
+	sc->transport = DG_SYSLOG_RELP;
+	sc->facility = 13; /* log audit */
+	sc->queue = 10000;
+	sc->timeout_ms = 10 * SEC;
+	sc->verify = true;
+	t = dg_cfgutil_string(name, s, "transport", &err, d);
+	a = dg_cfgutil_string(name, s, "address", &err, d);
+	f = dg_cfgutil_string(name, s, "facility", &err, d);
+	if (t != NULL) {
+		size_t i;
+
+		for (i = 0; transports[i] != NULL && strcmp(transports[i], t) != 0; i++)
+			;
+		if (transports[i] == NULL)
+			dg_diag_fail(d, name, config_setting_get_member(s, "transport"),
+			             "transport '%s' is not one of udp, tcp, tls, relp", t);
+		else
+			sc->transport = (enum dg_syslog_transport)i;
+	}
+	if (f != NULL) {
+		size_t i;
+
+		for (i = 0; facilities[i] != NULL && strcmp(facilities[i], f) != 0; i++)
+			;
+		if (facilities[i] == NULL)
+			dg_diag_fail(d, name, config_setting_get_member(s, "facility"),
+			             "facility '%s' is not a syslog facility (audit, auth, "
+			             "authpriv, local0 ... local7, ...)",
+			             f);
+		else
+			sc->facility = (int)i;
+	}
+	if (a == NULL && !err) {
+		dg_diag_fail(d, name, s, "syslog needs address = \"host:port\";");
+	} else if (a != NULL) {
+		const char *colon = strrchr(a, ':');
+		bool v6 = a[0] == '[';
+		long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+
+		if (colon == NULL || colon == a || (v6 && colon[-1] != ']') || port < 1 ||
+		    port > 65535 || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+			dg_diag_fail(d, name, config_setting_get_member(s, "address"),
+			             "address '%s' is not host:port ([v6]:port for IPv6; a port "
+			             "from 1 to 65535)",
+			             a);
+		else {
+			sc->host = v6 ? dg_xstrndup(a + 1, (size_t)(colon - a - 2))
+			              : dg_xstrndup(a, (size_t)(colon - a));
+			sc->port = dg_xstrdup(colon + 1);
+		}
+	}
+	get_size(name, s, "queue", 1, 1000000, &sc->queue, d);
+	dg_cfgutil_duration(name, s, "timeout", 100, HOUR, &sc->timeout_ms, d);
+	if (config_setting_get_member(s, "tls") != NULL &&
+	    !config_setting_lookup_bool(s, "tls", &tls))
+		dg_diag_fail(d, name, config_setting_get_member(s, "tls"), "tls is true or false");
+	if (config_setting_get_member(s, "verify") != NULL &&
+	    !config_setting_lookup_bool(s, "verify", &verify))
+		dg_diag_fail(d, name, config_setting_get_member(s, "verify"),
+		             "verify is true or false");
+	if (verify == 0)
+		sc->verify = false;
+	sc->tls = sc->transport == DG_SYSLOG_TLS || tls == 1;
+	if (tls == 1 && sc->transport != DG_SYSLOG_RELP && sc->transport != DG_SYSLOG_TLS)
+		dg_diag_fail(d, name, config_setting_get_member(s, "tls"),
+		             "tls = true is for transport \"relp\"; for TCP it is transport "
+		             "\"tls\"");
+	get_path(name, s, "ca", &sc->ca, d);
+	get_path(name, s, "cert", &sc->cert, d);
+	get_path(name, s, "key", &sc->key, d);
+	if ((t = dg_cfgutil_string(name, s, "peer_name", &err, d)) != NULL)
+		sc->peer_name = dg_xstrdup(t);
+	if ((sc->cert == NULL) != (sc->key == NULL))
+		dg_diag_fail(d, name, s, "syslog: cert and key go together");
+	if (!sc->tls && (sc->ca || sc->cert || sc->peer_name))
+		dg_diag_fail(d, name, s,
+		             "syslog: ca, cert, key and peer_name are for TLS (transport \"tls\", "
+		             "or \"relp\" with tls = true)");
+	dg_config_syslog_free(cfg->syslog);
+	cfg->syslog = sc;
+}
+
 struct reader {
 	struct dg_config *cfg;
 };
@@ -506,6 +602,7 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 	                                  "roles",
 	                                  "rule_tests",
 	                                  "classification_levels",
+	                                  "syslog",
 	                                  NULL};
 	static const char *const report_keys[] = {
 	    "directory", "key", "pseudonym_key", "interval", "max_malformed", "max_size", NULL};
@@ -514,6 +611,9 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 	static const char *const rule_keys[] = {"directories", "packs", "disable_rules", NULL};
 	static const char *const daemon_keys[] = {
 	    "metrics", "poll", "findings", "max_held", "rotated_idle", "max_open", NULL};
+	static const char *const syslog_keys[] = {"transport", "address", "facility",  "queue",
+	                                          "timeout",   "tls",     "verify",    "ca",
+	                                          "cert",      "key",     "peer_name", NULL};
 	config_setting_t *root = config_root_setting(c);
 	const config_setting_t *s;
 	struct dg_site_groups g = {config_setting_get_member(root, "lists"),
@@ -567,6 +667,8 @@ static void read_groups(struct dg_config *cfg, const char *name, config_t *c, st
 		get_size(name, s, "max_open", 1, 1 << 24, &cfg->max_open, d);
 		dg_cfgutil_duration(name, s, "rotated_idle", 0, DAY, &cfg->rotated_idle_ms, d);
 	}
+	if ((s = group(name, root, "syslog", syslog_keys, d)) != NULL)
+		read_syslog(cfg, name, s, d);
 	if ((s = group(name, root, "rules", rule_keys, d)) != NULL) {
 		const config_setting_t *m;
 		size_t n;
@@ -879,6 +981,19 @@ out:
 	return cfg;
 }
 
+void dg_config_syslog_free(struct dg_syslog_cfg *sc)
+{
+	if (sc == NULL)
+		return;
+	free(sc->host);
+	free(sc->port);
+	free(sc->ca);
+	free(sc->cert);
+	free(sc->key);
+	free(sc->peer_name);
+	free(sc);
+}
+
 void dg_config_free(struct dg_config *cfg)
 {
 	if (cfg == NULL)
@@ -897,6 +1012,7 @@ void dg_config_free(struct dg_config *cfg)
 	free(cfg->pseudonym_key_path);
 	free(cfg->metrics_listen);
 	free(cfg->findings_path);
+	dg_config_syslog_free(cfg->syslog);
 	dg_catalog_free(cfg->catalog);
 	dg_session_free(cfg->session);
 	free(cfg->pg_prefix);

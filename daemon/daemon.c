@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -32,6 +33,7 @@
 #include "dgaudit/sink_findings.h"
 #include "dgaudit/sink_journal.h"
 #include "dgaudit/sink_report.h"
+#include "dgaudit/sink_syslog.h"
 #include "dgaudit/tail.h"
 #include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
@@ -81,6 +83,9 @@ struct daemon {
 	/* The report period being written, and its outputs. */
 	struct dg_period *period;
 	bool dirty, stopping;
+	bool awaiting; /* a commit waits for a collector's acknowledgement */
+	int wake_fd;   /* the forwarding thread's word that one came */
+	struct event *ev_wake;
 	int64_t last_commit_ms, last_report_ms; /* monotonic; wall */
 	int64_t period_mono_ms;                 /* the period's start, on the monotonic clock */
 	int64_t commit_cost_ms;                 /* how long the last commit took */
@@ -119,6 +124,8 @@ static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *jso
 	dg_period_finding(d->period, m, json, input_name(d, m->ref->input));
 	if (m->kind != DG_MATCH_OPEN && m->kind != DG_MATCH_CARRIED) /* carried: at the close */
 		full_check(d);
+	if (d->tail != NULL && dg_period_busy(d->period))
+		dg_tail_hold(d->tail, true); /* the collector's backlog at its bound: wait for it */
 	dg_cjson_free(json);
 }
 
@@ -653,19 +660,43 @@ static void state_dir_check(struct daemon *d)
 }
 
 /* Makes everything audited so far durable, then lets it be seen: every sink synced (report
- * stream, findings log), the checkpoint that points past them, then what they publish. */
-static void commit(struct daemon *d)
+ * stream, findings log), the checkpoint that points past them, then what they publish. False
+ * while a sink waits for its collector's acknowledgement: nothing more is read meanwhile (so
+ * the wait is short), and the commit is tried again when the acknowledgement comes. */
+static bool commit(struct daemon *d)
 {
 	int64_t t0 = dg_clock_mono_ms();
 	char *cause = NULL;
+	int rc;
 
 	state_dir_check(d);
 	dg_pipeline_settle(d->pipe); /* what a checkpoint passes over is audited */
-	if (dg_period_commit(d->period, write_checkpoint, d, &cause) != 0)
+	rc = dg_period_commit(d->period, write_checkpoint, d, &cause);
+	if (rc < 0)
 		dg_log_fatalx("%s", cause); /* nothing can be promised now */
+	d->awaiting = rc == DG_SINK_WAITING;
+	if (d->tail != NULL) /* nothing more is read while a collector keeps the commit waiting */
+		dg_tail_hold(d->tail, d->awaiting || dg_period_busy(d->period));
+	if (d->awaiting)
+		return false;
 	d->dirty = false;
 	d->last_commit_ms = dg_clock_mono_ms(); /* intervals: a clock step must not stall them */
 	d->commit_cost_ms = dg_clock_mono_ms() - t0;
+	return true;
+}
+
+/* Commits, waiting as long as the collector may take (a stop, a reload): false if it did not
+ * acknowledge in that time. */
+static bool commit_wait(struct daemon *d)
+{
+	int64_t until = dg_clock_mono_ms() + (d->cfg->syslog ? d->cfg->syslog->timeout_ms : 0);
+
+	while (!commit(d)) {
+		if (dg_clock_mono_ms() >= until)
+			return false;
+		usleep(10000);
+	}
+	return true;
 }
 
 /* ---- report periods ------------------------------------------------------------------------ */
@@ -777,8 +808,17 @@ static void close_period(struct daemon *d, bool final)
 	uint64_t seq = dg_period_id(d->period)->seq;
 	char *path = NULL, *cause = NULL;
 
+	/* The checkpoint must say exactly where this period ends before its report is put in
+	 * place: else a restart would audit its end again into the next. */
+	if (!(final ? commit_wait(d) : commit(d))) {
+		if (final)
+			dg_log_warnx(
+			    "stopping without the final report: the syslog collector did not "
+			    "acknowledge every finding; the restart sends them again");
+		return; /* tried again with the next commit */
+	}
 	dg_pipeline_carry(d->pipe); /* bursts going on are in this report as they stand */
-	commit(d);                  /* the checkpoint now says exactly where this period ends */
+	commit(d);                  /* nothing waits now: nothing was read since */
 	for (uint32_t i = 0; i < d->nins; i++) {
 		struct din *in = &d->ins[i];
 		struct dg_input_stats st;
@@ -1023,6 +1063,11 @@ static void on_pump(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	if (d->stopping)
 		return;
+	if (d->awaiting || dg_period_busy(d->period)) { /* the ack (on_wake) goes on */
+		if (d->awaiting)
+			commit(d);
+		return;
+	}
 	if (!dg_period_full(d->period))
 		d->backlog = dg_tail_pump(d->tail, PUMP_BUDGET);
 	if (dg_period_full(d->period)) {
@@ -1057,6 +1102,11 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 	event_active(d->ev_pump, EV_TIMEOUT, 0);
 }
 
+static bool close_due(struct daemon *d, int64_t now)
+{
+	return dg_period_full(d->period) || now - d->period_mono_ms >= d->cfg->report_interval_ms;
+}
+
 static void on_commit(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -1079,10 +1129,37 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 			in->unflushed = false;
 		}
 	}
-	if (dg_period_full(d->period) || now - d->period_mono_ms >= d->cfg->report_interval_ms)
+	if (close_due(d, now))
 		close_period(d, false);
-	else if (commit_due(d, now))
+	else if (d->awaiting || commit_due(d, now))
 		commit(d);
+}
+
+/* The forwarding thread's word: the collector acknowledged what a commit waits for. */
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t n;
+
+	(void)what;
+	if (read(fd, &n, sizeof n) < 0 && errno != EAGAIN)
+		dg_log_warn("reading the forwarder's eventfd");
+	if (d->stopping || !d->awaiting)
+		return;
+	if (close_due(d, dg_clock_mono_ms()))
+		close_period(d, false);
+	else if (commit(d))
+		event_active(d->ev_pump, EV_TIMEOUT, 0); /* reading goes on */
+}
+
+/* Called by the forwarding thread: a write to an eventfd is safe from any thread. */
+static void wake(void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t one = 1;
+
+	if (write(d->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+		return; /* the tick tries again within TICK_MS */
 }
 
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
@@ -1141,6 +1218,17 @@ static bool same_text(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+static bool same_syslog(const struct dg_syslog_cfg *a, const struct dg_syslog_cfg *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return a->transport == b->transport && a->facility == b->facility && a->queue == b->queue &&
+	       a->timeout_ms == b->timeout_ms && a->tls == b->tls && a->verify == b->verify &&
+	       same_text(a->host, b->host) && same_text(a->port, b->port) &&
+	       same_text(a->ca, b->ca) && same_text(a->cert, b->cert) &&
+	       same_text(a->key, b->key) && same_text(a->peer_name, b->peer_name);
+}
+
 /* What a reload cannot change under a running daemon (its locks, its chain, its checkpointed
  * findings log and files): named, so the reload is refused rather than half applied. */
 static char *needs_restart(const struct daemon *d, const struct dg_config *cfg)
@@ -1162,6 +1250,8 @@ static char *needs_restart(const struct daemon *d, const struct dg_config *cfg)
 		dg_buf_printf(&what, ", the sources' paths");
 	if (cfg->max_held != d->cfg->max_held || cfg->rotated_idle_ms != d->cfg->rotated_idle_ms)
 		dg_buf_printf(&what, ", daemon.max_held or daemon.rotated_idle");
+	if (!same_syslog(cfg->syslog, d->cfg->syslog))
+		dg_buf_printf(&what, ", syslog");
 	free(state);
 	if (what.len == 0)
 		return NULL;
@@ -1212,6 +1302,16 @@ static void reload(struct daemon *d)
 		struct timeval tv = {cfg->poll_ms / 1000, (cfg->poll_ms % 1000) * 1000};
 
 		event_add(d->ev_poll, &tv); /* a pending timer is rescheduled */
+	}
+	if (!commit_wait(d)) { /* a report covers one configuration: this one's must close */
+		cause = dg_xstrdup("the syslog collector has not acknowledged every finding yet: "
+		                   "the reload waits for it (send SIGHUP again)");
+		dg_log_warnx("reload refused, the running configuration stays: %s", cause);
+		free(d->reload_refused);
+		d->reload_refused = cause;
+		dg_config_free(cfg);
+		dg_httpd_free(http);
+		return;
 	}
 	dg_tail_limit_open(d->tail, cfg->max_open);
 	close_period(d, false);
@@ -1409,6 +1509,10 @@ static int on_metrics(void *arg, struct evbuffer *out, const char **type)
 	dg_metrics_one(&b, "dgaudit_reload_refused", DG_METRICS_GAUGE,
 	               "1 if the last reload was refused (the running configuration stays).",
 	               d->reload_refused != NULL);
+	dg_metrics_one(&b, "dgaudit_checkpoint_waiting", DG_METRICS_GAUGE,
+	               "1 while the checkpoint waits for the syslog collector's acknowledgement.",
+	               d->awaiting);
+	dg_period_metrics(d->period, &b);
 	evbuffer_add(out, b.data, b.len);
 	dg_buf_release(&b);
 	*type = "text/plain; version=0.0.4; charset=utf-8";
@@ -1568,7 +1672,7 @@ static int setup(struct daemon *d)
 	d->period = dg_period_new("daemon");
 	dg_period_add_sink(d->period, dg_sink_report_new(d->reports_dir, d->signer,
 	                                                 d->cfg->max_malformed_listed,
-	                                                 d->cfg->report_max_size));
+	                                                 d->cfg->report_max_size, true));
 	if (d->cfg->findings_path != NULL) {
 		struct dg_sink *s = dg_sink_findings_log(d->cfg->findings_path, &cause);
 
@@ -1577,6 +1681,12 @@ static int setup(struct daemon *d)
 		dg_period_add_sink(d->period, s);
 	}
 	dg_period_add_sink(d->period, dg_sink_journal_new());
+	if (d->cfg->syslog != NULL) {
+		d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (d->wake_fd < 0)
+			dg_log_fatal("eventfd");
+		dg_period_add_sink(d->period, dg_sink_syslog_new(d->cfg->syslog, true, wake, d));
+	}
 	raise_fd_limit();
 	d->pipe = dg_pipeline_new(d->cfg, d->pkey, sizeof d->pkey, &hooks);
 	globs = dg_xcalloc(d->cfg->nsources, sizeof *globs);
@@ -1619,6 +1729,10 @@ static int setup(struct daemon *d)
 	event_add(d->ev_poll, &poll_tv);
 	d->ev_commit = event_new(d->base, -1, EV_PERSIST, on_commit, d);
 	event_add(d->ev_commit, &commit_tv);
+	if (d->wake_fd >= 0) {
+		d->ev_wake = event_new(d->base, d->wake_fd, EV_READ | EV_PERSIST, on_wake, d);
+		event_add(d->ev_wake, NULL);
+	}
 	for (int i = 0; i < 4; i++) {
 		d->ev_sig[i] = evsignal_new(d->base, sigs[i], on_signal, d);
 		event_add(d->ev_sig[i], NULL);
@@ -1658,6 +1772,8 @@ static void teardown(struct daemon *d)
 		event_free(d->ev_watchdog);
 	if (d->ev_commit != NULL)
 		event_free(d->ev_commit);
+	if (d->ev_wake != NULL)
+		event_free(d->ev_wake);
 	if (d->ev_poll != NULL)
 		event_free(d->ev_poll);
 	if (d->ev_inotify != NULL)
@@ -1667,7 +1783,9 @@ static void teardown(struct daemon *d)
 	dg_httpd_free(d->http);
 	if (d->base != NULL)
 		event_base_free(d->base);
-	dg_period_free(d->period);
+	dg_period_free(d->period); /* its forwarding thread stopped first: it may wake */
+	if (d->wake_fd >= 0)
+		close(d->wake_fd);
 	dg_tail_free(d->tail);
 	dg_pipeline_free(d->pipe);
 	for (size_t i = 0; i < d->nins; i++) {
@@ -1692,7 +1810,7 @@ int dg_daemon_main(int argc, char **argv)
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
-	struct daemon d = {0};
+	struct daemon d = {.wake_fd = -1};
 	char *cause = NULL;
 	int c, rc;
 

@@ -133,6 +133,20 @@ bool dg_period_full(struct dg_period *p)
 	return full;
 }
 
+bool dg_period_busy(struct dg_period *p)
+{
+	for (size_t i = 0; i < p->nsinks; i++)
+		if (dg_sink_busy(p->sinks[i]))
+			return true;
+	return false;
+}
+
+void dg_period_metrics(struct dg_period *p, struct dg_buf *b)
+{
+	for (size_t i = 0; i < p->nsinks; i++)
+		dg_sink_metrics(p->sinks[i], b);
+}
+
 uint64_t dg_period_pending(const struct dg_period *p)
 {
 	return p->pending;
@@ -155,9 +169,17 @@ static struct dg_cjson *save(const struct dg_period *p)
 int dg_period_commit(struct dg_period *p, dg_period_checkpoint_fn checkpoint, void *arg,
                      char **cause)
 {
-	for (size_t i = 0; i < p->nsinks; i++)
-		if (dg_sink_sync(p->sinks[i], cause) != 0)
+	int waiting = 0;
+
+	for (size_t i = 0; i < p->nsinks; i++) {
+		int rc = dg_sink_sync(p->sinks[i], cause);
+
+		if (rc < 0)
 			return -1;
+		waiting |= rc == DG_SINK_WAITING; /* the others are synced all the same */
+	}
+	if (waiting)
+		return DG_SINK_WAITING;
 	if (checkpoint != NULL && checkpoint(arg, save(p), cause) != 0)
 		return -1;
 	for (size_t i = 0; i < p->nsinks; i++)

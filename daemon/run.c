@@ -22,6 +22,7 @@
 #include "dgaudit/pipeline.h"
 #include "dgaudit/sink_findings.h"
 #include "dgaudit/sink_report.h"
+#include "dgaudit/sink_syslog.h"
 #include "dgaudit/source.h"
 #include "dgaudit/ts.h"
 #include "dgaudit/xmalloc.h"
@@ -38,6 +39,7 @@ struct run {
 	enum dg_severity fail_on;
 	bool explain;
 	bool unreadable;
+	bool unforwarded; /* the syslog collector did not acknowledge every finding */
 };
 
 static void usage(FILE *f)
@@ -55,7 +57,8 @@ static void usage(FILE *f)
 	        "  Findings go to standard output as JSON lines, a signed report bundle to DIR\n"
 	        "  (default ./dgaudit-reports), a summary to standard error.\n"
 	        "  Exit: 0 no finding at/above SEV (default high), 1 there are, 2 usage or\n"
-	        "  configuration error, 3 an input could not be read.\n"
+	        "  configuration error, 3 an input could not be read (or the syslog\n"
+	        "  collector configured did not acknowledge the findings).\n"
 	        "  --explain adds to each finding why it fired: the blocks and conditions with\n"
 	        "  the values they saw, the exceptions considered and why each did not apply.\n");
 }
@@ -159,6 +162,27 @@ static void audit_input(struct run *r, const char *path, char *buf)
 	}
 	free(cause);
 	dg_source_free(src);
+}
+
+/* Every output flushed; a syslog collector is given syslog.timeout to acknowledge the findings
+ * (then the report is written all the same, and the exit status says they were not all sent). */
+static int commit_wait(struct run *r, char **cause)
+{
+	int64_t until = dg_clock_mono_ms() + (r->cfg->syslog ? r->cfg->syslog->timeout_ms : 0);
+	int rc;
+
+	while ((rc = dg_period_commit(r->period, NULL, NULL, cause)) == DG_SINK_WAITING) {
+		if (dg_clock_mono_ms() >= until) {
+			dg_log_errx(
+			    "syslog: the collector at %s:%s did not acknowledge every finding "
+			    "within syslog.timeout",
+			    r->cfg->syslog->host, r->cfg->syslog->port);
+			r->unforwarded = true;
+			return 0;
+		}
+		usleep(10000);
+	}
+	return rc;
 }
 
 /* Expands the arguments' globs; a pattern that matches nothing is an unreadable input. */
@@ -415,10 +439,12 @@ int dg_run_main(int argc, char **argv)
 		goto out;
 	}
 	r.period = dg_period_new("run");
-	dg_period_add_sink(r.period,
-	                   dg_sink_report_new(reports, signer, r.cfg->max_malformed_listed, 0));
+	dg_period_add_sink(
+	    r.period, dg_sink_report_new(reports, signer, r.cfg->max_malformed_listed, 0, false));
 	dg_period_add_sink(r.period, dg_sink_findings_stream(out, out != stdout));
 	out = stdout; /* the sink's now */
+	if (r.cfg->syslog != NULL)
+		dg_period_add_sink(r.period, dg_sink_syslog_new(r.cfg->syslog, false, NULL, NULL));
 	/* a run continues the chain of its report directory: verify DIR checks them all */
 	if (dg_period_continue_chain(r.period, reports, &cause) < 0) {
 		dg_log_errx("%s: a new chain starts at report 1", cause);
@@ -459,14 +485,14 @@ int dg_run_main(int argc, char **argv)
 			r.unreadable = true;
 		}
 	}
-	if (dg_period_commit(r.period, NULL, NULL, &cause) != 0 ||
+	if (commit_wait(&r, &cause) < 0 ||
 	    dg_period_close(r.period, dg_clock_wall_ms(), r.cfg, dg_pipeline_totals(r.pipe),
 	                    &bundle_path, &cause) != 0) {
 		dg_log_errx("%s", cause);
 		goto out; /* the report is removed below */
 	}
 	summary(&r, bundle_path, (double)(dg_clock_mono_ms() - t0) / 1e3);
-	rc = r.unreadable                                            ? DG_EXIT_UNREADABLE
+	rc = r.unreadable || r.unforwarded                           ? DG_EXIT_UNREADABLE
 	     : worst_at_least(dg_pipeline_totals(r.pipe), r.fail_on) ? DG_EXIT_FINDINGS
 	                                                             : DG_EXIT_OK;
 out:

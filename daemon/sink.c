@@ -67,6 +67,11 @@ bool dg_sink_full(struct dg_sink *s)
 	return s->ops->full ? s->ops->full(s->self) : false;
 }
 
+bool dg_sink_busy(struct dg_sink *s)
+{
+	return s->ops->busy ? s->ops->busy(s->self) : false;
+}
+
 int dg_sink_sync(struct dg_sink *s, char **cause)
 {
 	return s->ops->sync ? s->ops->sync(s->self, cause) : 0;
@@ -99,4 +104,10 @@ int dg_sink_close(struct dg_sink *s, struct dg_period_end *end, char **cause)
 int dg_sink_reopen(struct dg_sink *s, bool rotated, char **cause)
 {
 	return s->ops->reopen ? s->ops->reopen(s->self, rotated, cause) : 0;
+}
+
+void dg_sink_metrics(struct dg_sink *s, struct dg_buf *b)
+{
+	if (s->ops->metrics)
+		s->ops->metrics(s->self, b);
 }

@@ -15,6 +15,7 @@ struct report_sink {
 	const struct dg_signer *signer;
 	size_t max_malformed;
 	uint64_t max_size;
+	bool keep;
 	struct dg_bundle *bundle;
 	struct dg_report *report;
 	uint64_t synced; /* report.json's length at the last sync */
@@ -173,7 +174,10 @@ static void rs_free(void *self)
 {
 	struct report_sink *s = self;
 
-	dg_bundle_abort(s->bundle); /* a report never closed is not a report */
+	if (s->keep)
+		dg_bundle_leave(s->bundle); /* the checkpoint names it: a restart resumes it */
+	else
+		dg_bundle_abort(s->bundle); /* a report never closed is not a report */
 	dg_report_free(s->report);
 	free(s->dir);
 	free(s);
@@ -196,7 +200,7 @@ static const struct dg_sink_ops ops = {
 };
 
 struct dg_sink *dg_sink_report_new(const char *dir, const struct dg_signer *signer,
-                                   size_t max_malformed, uint64_t max_size)
+                                   size_t max_malformed, uint64_t max_size, bool keep)
 {
 	struct report_sink *s = dg_xcalloc(1, sizeof *s);
 
@@ -204,5 +208,6 @@ struct dg_sink *dg_sink_report_new(const char *dir, const struct dg_signer *sign
 	s->signer = signer;
 	s->max_malformed = max_malformed;
 	s->max_size = max_size;
+	s->keep = keep;
 	return dg_sink_new(&ops, s);
 }

@@ -95,6 +95,7 @@ struct dg_tail {
 	bool rescan;
 	bool watch_warned;
 	bool yield; /* asked to stop reading for now (dg_tail_yield) */
+	bool hold;  /* asked to read nothing until let go (dg_tail_hold) */
 	bool fds_warned;
 	uint64_t fd_limit; /* the soft limit on descriptors, when there is one */
 	bool park_said;
@@ -1214,7 +1215,7 @@ static void bound_held(struct dg_tail *t)
 				oldest_mtime = st.st_mtim;
 			}
 		}
-		if (held <= t->max_held || oldest == NULL)
+		if (held <= t->max_held || oldest == NULL || t->hold)
 			return;
 		if (!oldest->bound_said)
 			dg_log_warnx("%zu rotated files held open (limit %zu): reading %s (inode "
@@ -1241,6 +1242,8 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget)
 	struct file *f, *next;
 	int64_t now = dg_clock_mono_ms();
 
+	if (t->hold)
+		return false; /* the holder pumps again when it lets go */
 	/* a yield holds until the next pump: a look after it (dg_tail_events pumps, then looks)
 	 * must not read past a full report either */
 	t->yield = false;
@@ -1279,6 +1282,13 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget)
 void dg_tail_yield(struct dg_tail *t)
 {
 	t->yield = true;
+}
+
+void dg_tail_hold(struct dg_tail *t, bool hold)
+{
+	t->hold = hold;
+	if (hold)
+		t->yield = true; /* the pump in progress, if any, stops too */
 }
 
 struct next_data {

@@ -50,6 +50,9 @@ int dg_bundle_report_digest(const char *bundle, char sha256[65], int64_t *seq);
  * dir holds no reports (or does not exist), -1 with *cause if it holds some but the last cannot
  * be read. */
 int dg_bundle_chain_end(const char *dir, int64_t *seq, char sha256[65], char **cause);
+/* Leaves a bundle in progress as it is on disk, for dg_bundle_resume after a restart. Frees b;
+ * NULL is a no-op. */
+void dg_bundle_leave(struct dg_bundle *b);
 /* Gives up a bundle that was begun, removing what was written. Frees b; NULL is a no-op. */
 void dg_bundle_abort(struct dg_bundle *b);
 /* Checks a bundle: the signature (against pubkey_pem if given, else the bundle's own key),

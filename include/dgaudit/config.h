@@ -37,6 +37,22 @@ struct dg_config_pack {
 	bool named; /* by rules.packs, or the site's own */
 };
 
+/* Forwarding findings to a syslog collector (syslog = { ... }). */
+enum dg_syslog_transport { DG_SYSLOG_UDP, DG_SYSLOG_TCP, DG_SYSLOG_TLS, DG_SYSLOG_RELP };
+
+struct dg_syslog_cfg {
+	enum dg_syslog_transport transport;
+	char *host, *port;
+	int facility;       /* 0..23; 13 (log audit) by default */
+	size_t queue;       /* messages not yet acknowledged before reading waits */
+	int64_t timeout_ms; /* a connection or an acknowledgement taking longer is broken */
+	bool tls;           /* TLS (tls, or relp with tls = true) */
+	char *ca;           /* TLS: the CA certificates the collector's is checked against */
+	char *cert, *key;   /* TLS: dgaudit's own, when the collector asks for one */
+	char *peer_name;    /* TLS: the name the collector's certificate must carry (host) */
+	bool verify;        /* TLS: the collector's certificate is checked (default) */
+};
+
 struct dg_config {
 	char *path;                  /* the file, or NULL for the built-in defaults */
 	char digest[DG_HASH_HEXLEN]; /* SHA-256 of the file's bytes ("" hashed for defaults) */
@@ -55,10 +71,11 @@ struct dg_config {
 	int64_t lateness_ms;
 	char *metrics_listen; /* "127.0.0.1:9464", or NULL for none */
 	int64_t poll_ms;
-	char *findings_path;     /* the daemon\'s findings, as JSON lines, or NULL */
-	size_t max_held;         /* rotated files kept open while they are drained */
-	size_t max_open;         /* followed files open at once; 0: as descriptors allow */
-	int64_t rotated_idle_ms; /* a drained rotated file is let go after this */
+	char *findings_path;          /* the daemon\'s findings, as JSON lines, or NULL */
+	size_t max_held;              /* rotated files kept open while they are drained */
+	size_t max_open;              /* followed files open at once; 0: as descriptors allow */
+	int64_t rotated_idle_ms;      /* a drained rotated file is let go after this */
+	struct dg_syslog_cfg *syslog; /* NULL: findings are not forwarded */
 	struct dg_catalog *catalog;
 	struct dg_session *session; /* purpose, ticket, consent from SQL comments and app names */
 	char *pg_prefix;            /* databases.log_line_prefix: PostgreSQL stderr logs */
@@ -85,6 +102,7 @@ struct dg_config *dg_config_load_extra(const char *path, char *const *extra, int
 /* The bundled pack's short name: "10-pipl.conf" is "pipl". Caller frees. */
 char *dg_config_pack_name(const char *file);
 void dg_config_free(struct dg_config *cfg);
+void dg_config_syslog_free(struct dg_syslog_cfg *sc);
 /* The state directory: the configured one, else $STATE_DIRECTORY (systemd), else for the
  * service /var/lib/dgaudit, else $XDG_STATE_HOME/dgaudit or ~/.local/state/dgaudit. Caller
  * frees. */

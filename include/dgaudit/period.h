@@ -40,13 +40,18 @@ void dg_period_event(struct dg_period *p, int64_t now_ms, const char *type, cons
 void dg_period_input(struct dg_period *p, const struct dg_report_input *in);
 /* A sink wants the period closed (its report reached report.max_size). */
 bool dg_period_full(struct dg_period *p);
+/* A sink asks reading to wait (its backlog unacknowledged is at its bound). */
+bool dg_period_busy(struct dg_period *p);
+/* Every sink's families for /metrics. */
+void dg_period_metrics(struct dg_period *p, struct dg_buf *b);
 /* Findings given since the last commit. */
 uint64_t dg_period_pending(const struct dg_period *p);
 
 /* The commit: every sink made durable, then checkpoint(arg, state, cause) writes the checkpoint
- * with state (the period's and its sinks' part, which it may keep: NULL is passed on if
- * checkpoint is NULL), then every sink publishes. -1 with *cause if a sink could not sync or
- * the checkpoint could not be written (then nothing was published). */
+ * with state (the period's and its sinks' part, which it takes), then every sink publishes.
+ * -1 with *cause if a sink could not sync or the checkpoint could not be written (then nothing
+ * was published); DG_SINK_WAITING if a sink awaits an acknowledgement: nothing was written and
+ * the commit is to be tried again. */
 typedef int (*dg_period_checkpoint_fn)(void *arg, struct dg_cjson *state, char **cause);
 int dg_period_commit(struct dg_period *p, dg_period_checkpoint_fn checkpoint, void *arg,
                      char **cause);

@@ -54,6 +54,10 @@ struct dg_period_end {
 	size_t findings; /* out: findings the report holds */
 };
 
+/* What sync says besides 0 and -1: the sink waits for a collector to acknowledge what it was
+ * given, and the checkpoint must not pass over it yet; the commit is tried again. */
+#define DG_SINK_WAITING 1
+
 /* What a restore found. */
 enum dg_sink_restored {
 	DG_SINK_RESUMED,   /* the period goes on where the checkpoint left it */
@@ -72,6 +76,9 @@ struct dg_sink_ops {
 	void (*input)(void *self, const struct dg_report_input *in);
 	/* The sink wants the period closed now (a report at report.max_size). */
 	bool (*full)(void *self);
+	/* Reading should wait: what the sink holds unacknowledged reached its bound. */
+	bool (*busy)(void *self);
+	/* 0, DG_SINK_WAITING, or -1 with *cause. */
 	int (*sync)(void *self, char **cause);
 	/* Into the checkpoint's period object: keys of its own. */
 	void (*save)(void *self, struct dg_cjson *state);
@@ -85,6 +92,8 @@ struct dg_sink_ops {
 	/* rotated: its files were rotated away (SIGUSR1), open them again by name; otherwise put
 	 * back what went missing (the state directory deleted). 1 if something was made again. */
 	int (*reopen)(void *self, bool rotated, char **cause);
+	/* Its families for /metrics (metrics.h). */
+	void (*metrics)(void *self, struct dg_buf *b);
 	void (*free)(void *self);
 };
 
@@ -103,6 +112,7 @@ void dg_sink_malformed(struct dg_sink *s, const char *input, const struct dg_rec
 void dg_sink_integrity(struct dg_sink *s, const struct dg_integrity *ev);
 void dg_sink_input(struct dg_sink *s, const struct dg_report_input *in);
 bool dg_sink_full(struct dg_sink *s);
+bool dg_sink_busy(struct dg_sink *s);
 int dg_sink_sync(struct dg_sink *s, char **cause);
 void dg_sink_save(struct dg_sink *s, struct dg_cjson *state);
 int dg_sink_restore(struct dg_sink *s, const struct dg_cjson *state, const struct dg_period_id *id,
@@ -110,5 +120,6 @@ int dg_sink_restore(struct dg_sink *s, const struct dg_cjson *state, const struc
 void dg_sink_publish(struct dg_sink *s, bool end);
 int dg_sink_close(struct dg_sink *s, struct dg_period_end *end, char **cause);
 int dg_sink_reopen(struct dg_sink *s, bool rotated, char **cause);
+void dg_sink_metrics(struct dg_sink *s, struct dg_buf *b);
 
 #endif

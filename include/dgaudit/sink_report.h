@@ -13,8 +13,9 @@
 
 /* Bundles in dir signed by signer (which must outlive the sink), listing at most
  * max_malformed malformed records; full once report.json reaches max_size bytes (0: never).
- * A report not closed when the sink is freed is removed: it is resumed only after a crash. */
+ * A report not closed when the sink is freed stays for a restart to resume if keep (the
+ * daemon, whose checkpoint names it), else it is removed (run). */
 struct dg_sink *dg_sink_report_new(const char *dir, const struct dg_signer *signer,
-                                   size_t max_malformed, uint64_t max_size);
+                                   size_t max_malformed, uint64_t max_size, bool keep);
 
 #endif

@@ -101,6 +101,9 @@ bool dg_tail_pump(struct dg_tail *t, size_t budget);
  * nothing more is read until the next dg_tail_pump (a look reads held files past the held
  * limit, at most so far); a file drained on letting it go is still read to its end. */
 void dg_tail_yield(struct dg_tail *t);
+/* While held, nothing is read, by a pump or a look (a sink waits for its collector); looks go
+ * on noting what changed. The pump in progress returns after its read. */
+void dg_tail_hold(struct dg_tail *t, bool hold);
 /* The input's file must be read again from offset (a report period closed mid-line). */
 void dg_tail_rewind(struct dg_tail *t, uint32_t input, uint64_t offset);
 /* The identity of input's file as it stands (its fingerprint grows with the file's first KiB);

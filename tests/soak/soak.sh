@@ -44,7 +44,8 @@ daemon_up() {
 	"$DGAUDIT" daemon -c dgaudit.conf >>daemon.log 2>&1 &
 	DAEMON=$!
 	echo "$DAEMON" >daemon.pid # the killer runs in a subshell: the phase reads it here
-	for _ in $(seq 400); do
+	# 60 s: a restart under a loaded machine (CI's other work) once took more than 10
+	for _ in $(seq 2400); do
 		[ "$(grep -c "following .* source" daemon.log)" -gt "${before:-0}" ] && return 0
 		kill -0 "$DAEMON" 2>/dev/null || break
 		sleep 0.025
