@@ -15,6 +15,7 @@
 #include "dgaudit/run.h"
 #include "dgaudit/sign.h"
 #include "dgaudit/ts.h"
+#include "dgaudit/verify.h"
 #include "dgaudit/xmalloc.h"
 
 /* What is in force: packs and their rules, what the site disabled, exceptions and their
@@ -205,8 +206,8 @@ int dg_cli_verify(int argc, char **argv)
 		int ok;
 
 		free(member);
-		ok = single ? dg_bundle_verify(argv[i], pem, pemlen, &problems, &info)
-		            : dg_bundle_verify_chain(argv[i], pem, pemlen, &problems, &info);
+		ok = single ? dg_verify_bundle(argv[i], pem, pemlen, &problems, &info)
+		            : dg_verify_chain(argv[i], pem, pemlen, &problems, &info);
 		if (ok == 0) {
 			printf("%s: OK: %s\n", argv[i], info);
 		} else {

@@ -1,6 +1,6 @@
 /* Report bundles on disk: a directory with report.json, its detached signature
  * report.json.sig, the signer's public key signer.pub.pem, SHA256SUMS and VERIFY.txt (the stock
- * openssl commands that check it without dgaudit). Written atomically; verified file by file. */
+ * openssl commands that check it without dgaudit). Written atomically; verify.h checks them. */
 #ifndef DGAUDIT_BUNDLE_H
 #define DGAUDIT_BUNDLE_H
 
@@ -12,6 +12,12 @@
 #include "dgaudit/sign.h"
 
 struct dg_bundle;
+
+/* The members of a bundle that SHA256SUMS lists, and the sizes verify reads at most. */
+#define DG_BUNDLE_NFILES 4
+extern const char *const dg_bundle_files[DG_BUNDLE_NFILES];
+#define DG_BUNDLE_MAX_REPORT ((size_t)1 << 30)
+#define DG_BUNDLE_MAX_MEMBER ((size_t)1 << 20)
 
 #define DG_BUNDLE_NAME_MAX 64
 
@@ -55,19 +61,6 @@ int dg_bundle_chain_end(const char *dir, int64_t *seq, char sha256[65], char **c
 void dg_bundle_leave(struct dg_bundle *b);
 /* Gives up a bundle that was begun, removing what was written. Frees b; NULL is a no-op. */
 void dg_bundle_abort(struct dg_bundle *b);
-/* Checks a bundle: the signature (against pubkey_pem if given, else the bundle's own key),
- * SHA256SUMS, and that report.json is a canonical, well-formed, self-consistent report. Each
- * problem is appended to problems as a line. Returns 0 if valid, -1 if not. On success *info
- * (if not NULL) receives a one-line description; caller frees. */
-int dg_bundle_verify(const char *bundle, const char *pubkey_pem, size_t pemlen,
-                     struct dg_buf *problems, char **info);
-/* Checks every bundle in dir (its subdirectories holding a report.json; "latest" and reports
- * in progress are skipped) and the chain they form: report_seq without gaps or repeats, and
- * each prev_report_sha256 equal to the SHA-256 of the previous report.json. Problems are
- * appended as lines. Returns 0 if all is valid, -1 if not; *info (if not NULL) describes the
- * chain. */
-int dg_bundle_verify_chain(const char *dir, const char *pubkey_pem, size_t pemlen,
-                           struct dg_buf *problems, char **info);
 /* The exact openssl command that verifies report.json.sig for a key type. */
 const char *dg_bundle_openssl_command(enum dg_sign_type type);
 

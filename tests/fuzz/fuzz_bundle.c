@@ -11,6 +11,7 @@
 
 #include "dgaudit/buf.h"
 #include "dgaudit/bundle.h"
+#include "dgaudit/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -73,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    (size_t)(next - nl - 1) - (next < end && next[-1] == '\n'));
 		s = next;
 	}
-	if (dg_bundle_verify(dir, NULL, 0, &problems, NULL) != 0 && getenv("DG_FUZZ_VALID") != NULL)
+	if (dg_verify_bundle(dir, NULL, 0, &problems, NULL) != 0 && getenv("DG_FUZZ_VALID") != NULL)
 		abort();
 	dg_buf_release(&problems);
 	return 0;

@@ -15,6 +15,7 @@
 #include "dgaudit/bundle.h"
 #include "dgaudit/fileio.h"
 #include "dgaudit/sign.h"
+#include "dgaudit/verify.h"
 
 static char dir[] = "/tmp/dg-test-sign-XXXXXX";
 
@@ -136,7 +137,7 @@ static int verify(const char *bundle, const char *pem, size_t pemlen, const char
 {
 	struct dg_buf problems = {0};
 	char *info = NULL;
-	int rc = dg_bundle_verify(bundle, pem, pemlen, &problems, &info);
+	int rc = dg_verify_bundle(bundle, pem, pemlen, &problems, &info);
 
 	if (expect != NULL && (problems.data == NULL || strstr(problems.data, expect) == NULL))
 		fail_msg("want \"%s\" in:\n%s", expect, problems.data ? problems.data : "(none)");
