@@ -92,11 +92,7 @@ struct daemon {
 	bool backlog;                           /* the last read left more waiting */
 	/* For /metrics, since the state directory began (kept in the checkpoint): the periods
 	 * already reported (the one in progress is in the pipeline's totals), gaps and reports. */
-	uint64_t records, malformed, by_severity[DG_SEV_COUNT];
-	uint64_t gaps, gap_bytes, reports_written;
-	/* Per rule and exception, of the periods already reported (by rule id across reloads). */
-	struct dg_rule_stats *cum_rules;
-	struct dg_exception_stats *cum_exceptions;
+	struct dg_checkpoint_counters cum;
 	char *reload_refused; /* why the last reload was refused, NULL if it was not */
 	int exit_code;
 };
@@ -253,8 +249,8 @@ static void tail_event(void *arg, uint32_t input, const char *type, uint64_t byt
 	bool gap = strcmp(type, "gap") == 0;
 
 	if (gap) {
-		d->gaps++;
-		d->gap_bytes += bytes;
+		d->cum.gaps++;
+		d->cum.gap_bytes += bytes;
 		dg_log_warnx("%s", detail);
 	} else if (strcmp(type, "descriptors_exhausted") == 0) {
 		dg_log_warnx("%s", detail);
@@ -276,34 +272,6 @@ static uint64_t tail_resume(void *arg, uint32_t input, uint64_t *line)
 
 /* ---- checkpoint ---------------------------------------------------------------------------- */
 
-static void set_id(struct dg_cjson *o, const struct dg_tail_id *id)
-{
-	dg_cjson_set(o, "dev", dg_cjson_int((int64_t)id->dev));
-	dg_cjson_set(o, "ino", dg_cjson_int((int64_t)id->ino));
-	dg_cjson_set(o, "fp", dg_cjson_str(id->fp));
-	dg_cjson_set(o, "fp_len", dg_cjson_int(id->fp_len));
-	dg_cjson_set(o, "fp_off", dg_cjson_int((int64_t)id->fp_off));
-}
-
-static bool get_id(const struct dg_cjson *o, struct dg_tail_id *id)
-{
-	int64_t dev, ino, len, off;
-	const char *fp = dg_cjson_string(dg_cjson_get(o, "fp"));
-
-	if (!dg_cjson_intval(dg_cjson_get(o, "dev"), &dev) ||
-	    !dg_cjson_intval(dg_cjson_get(o, "ino"), &ino) ||
-	    !dg_cjson_intval(dg_cjson_get(o, "fp_len"), &len) ||
-	    !dg_cjson_intval(dg_cjson_get(o, "fp_off"), &off) || fp == NULL || strlen(fp) != 64 ||
-	    len < 0 || len > DG_TAIL_FP_BYTES || off < 0)
-		return false;
-	id->fp_off = (uint64_t)off;
-	id->dev = (uint64_t)dev;
-	id->ino = (uint64_t)ino;
-	id->fp_len = (uint32_t)len;
-	memcpy(id->fp, fp, 65);
-	return true;
-}
-
 struct used {
 	bool *used;
 	uint32_t n;
@@ -321,7 +289,7 @@ static void save_remembered(void *arg, const struct dg_tail_id *id, uint64_t off
 {
 	struct dg_cjson *o = dg_cjson_push(arg, dg_cjson_object());
 
-	set_id(o, id);
+	dg_checkpoint_save_id(o, id);
 	dg_cjson_set(o, "offset", dg_cjson_int((int64_t)offset));
 	dg_cjson_set(o, "line", dg_cjson_int((int64_t)line));
 }
@@ -356,7 +324,7 @@ static struct dg_cjson *save_inputs(struct daemon *d, uint32_t *remap)
 		dg_cjson_set(o, "source", dg_cjson_str(in->source));
 		dg_cjson_set(o, "format", dg_cjson_str(in->format));
 		dg_cjson_set(o, "key", dg_cjson_str(dg_pipeline_key(d->pipe, i)));
-		set_id(o, &in->id);
+		dg_checkpoint_save_id(o, &in->id);
 		dg_cjson_set(o, "state",
 		             dg_cjson_str(in->active  ? "active"
 		                          : in->ended ? "ended"
@@ -373,177 +341,6 @@ static struct dg_cjson *save_inputs(struct daemon *d, uint32_t *remap)
 	}
 	free(used);
 	return arr;
-}
-
-static struct dg_cjson *save_totals(struct daemon *d)
-{
-	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
-	struct dg_cjson *o = dg_cjson_object(), *a;
-
-	dg_cjson_set(o, "records", dg_cjson_int((int64_t)t->records));
-	dg_cjson_set(o, "malformed", dg_cjson_int((int64_t)t->malformed));
-	dg_cjson_set(o, "findings", dg_cjson_int((int64_t)t->findings));
-	dg_cjson_set(o, "have_time", dg_cjson_bool(t->have_time));
-	dg_cjson_set(o, "first", dg_cjson_int(t->first_ms));
-	dg_cjson_set(o, "last", dg_cjson_int(t->last_ms));
-	a = dg_cjson_set(o, "by_severity", dg_cjson_array());
-	for (int s = 0; s < DG_SEV_COUNT; s++)
-		dg_cjson_push(a, dg_cjson_int((int64_t)t->by_severity[s]));
-	a = dg_cjson_set(o, "by_rule", dg_cjson_object());
-	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++)
-		if (t->by_rule[i] > 0)
-			dg_cjson_set(a, dg_rules_get(d->cfg->rules, i)->id,
-			             dg_cjson_int((int64_t)t->by_rule[i]));
-	a = dg_cjson_set(o, "rule_stats", dg_cjson_object());
-	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++) {
-		const struct dg_rule_stats *rs = &t->rule_stats[i];
-		struct dg_cjson *x =
-		    dg_cjson_set(a, dg_rules_get(d->cfg->rules, i)->id, dg_cjson_array());
-		const uint64_t v[] = {rs->evaluations,    rs->matches,        rs->exempted,
-		                      rs->findings,       rs->suppressed,     rs->cpu_ns,
-		                      rs->evicted_groups, rs->evicted_records};
-
-		for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
-			dg_cjson_push(x, dg_cjson_int((int64_t)v[k]));
-	}
-	dg_cjson_set(o, "sharing", dg_register_save(t->sharing));
-	a = dg_cjson_set(o, "exception_stats", dg_cjson_object());
-	for (size_t i = 0; i < dg_rules_exception_count(d->cfg->rules); i++) {
-		struct dg_cjson *x =
-		    dg_cjson_set(a, dg_rules_exception(d->cfg->rules, i)->id, dg_cjson_array());
-
-		dg_cjson_push(x, dg_cjson_int((int64_t)t->exception_stats[i].exempted));
-		dg_cjson_push(x, dg_cjson_int((int64_t)t->exception_stats[i].expired));
-	}
-	return o;
-}
-
-/* The counters /metrics shows for the periods already reported, so that they go on after a
- * restart from where the checkpoint stands. */
-static struct dg_cjson *save_counters(struct daemon *d)
-{
-	const struct dg_ruleset *rs = d->cfg->rules;
-	struct dg_cjson *o = dg_cjson_object(), *a;
-
-	dg_cjson_set(o, "records", dg_cjson_int((int64_t)d->records));
-	dg_cjson_set(o, "malformed", dg_cjson_int((int64_t)d->malformed));
-	dg_cjson_set(o, "gaps", dg_cjson_int((int64_t)d->gaps));
-	dg_cjson_set(o, "gap_bytes", dg_cjson_int((int64_t)d->gap_bytes));
-	dg_cjson_set(o, "reports", dg_cjson_int((int64_t)d->reports_written));
-	a = dg_cjson_set(o, "by_severity", dg_cjson_array());
-	for (int s = 0; s < DG_SEV_COUNT; s++)
-		dg_cjson_push(a, dg_cjson_int((int64_t)d->by_severity[s]));
-	a = dg_cjson_set(o, "rules", dg_cjson_object());
-	for (size_t i = 0; i < dg_rules_count(rs); i++) {
-		const struct dg_rule_stats *c = &d->cum_rules[i];
-		const uint64_t v[] = {c->evaluations,    c->matches,        c->exempted,
-		                      c->findings,       c->suppressed,     c->cpu_ns,
-		                      c->evicted_groups, c->evicted_records};
-		struct dg_cjson *x = dg_cjson_set(a, dg_rules_get(rs, i)->id, dg_cjson_array());
-
-		for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
-			dg_cjson_push(x, dg_cjson_int((int64_t)v[k]));
-	}
-	a = dg_cjson_set(o, "exceptions", dg_cjson_object());
-	for (size_t i = 0; i < dg_rules_exception_count(rs); i++) {
-		struct dg_cjson *x =
-		    dg_cjson_set(a, dg_rules_exception(rs, i)->id, dg_cjson_array());
-
-		dg_cjson_push(x, dg_cjson_int((int64_t)d->cum_exceptions[i].exempted));
-		dg_cjson_push(x, dg_cjson_int((int64_t)d->cum_exceptions[i].expired));
-	}
-	return o;
-}
-
-static void load_u64(const struct dg_cjson *v, uint64_t *out)
-{
-	int64_t n;
-
-	if (dg_cjson_intval(v, &n) && n >= 0)
-		*out = (uint64_t)n;
-}
-
-static void load_counters(struct daemon *d, const struct dg_cjson *o)
-{
-	const struct dg_ruleset *rs = d->cfg->rules;
-
-	if (o == NULL) /* a checkpoint of an older version: counters start here */
-		return;
-	load_u64(dg_cjson_get(o, "records"), &d->records);
-	load_u64(dg_cjson_get(o, "malformed"), &d->malformed);
-	load_u64(dg_cjson_get(o, "gaps"), &d->gaps);
-	load_u64(dg_cjson_get(o, "gap_bytes"), &d->gap_bytes);
-	load_u64(dg_cjson_get(o, "reports"), &d->reports_written);
-	for (int s = 0; s < DG_SEV_COUNT; s++)
-		load_u64(dg_cjson_at(dg_cjson_get(o, "by_severity"), (size_t)s),
-		         &d->by_severity[s]);
-	for (size_t i = 0; i < dg_rules_count(rs); i++) {
-		const struct dg_cjson *x =
-		    dg_cjson_get(dg_cjson_get(o, "rules"), dg_rules_get(rs, i)->id);
-		struct dg_rule_stats *c = &d->cum_rules[i];
-		uint64_t *f[] = {&c->evaluations,    &c->matches,        &c->exempted,
-		                 &c->findings,       &c->suppressed,     &c->cpu_ns,
-		                 &c->evicted_groups, &c->evicted_records};
-
-		for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
-			load_u64(dg_cjson_at(x, k), f[k]);
-	}
-	for (size_t i = 0; i < dg_rules_exception_count(rs); i++) {
-		const struct dg_cjson *x =
-		    dg_cjson_get(dg_cjson_get(o, "exceptions"), dg_rules_exception(rs, i)->id);
-
-		load_u64(dg_cjson_at(x, 0), &d->cum_exceptions[i].exempted);
-		load_u64(dg_cjson_at(x, 1), &d->cum_exceptions[i].expired);
-	}
-}
-
-static void load_totals(struct daemon *d, const struct dg_cjson *o)
-{
-	struct dg_pipeline_totals *t = dg_pipeline_totals_mut(d->pipe);
-	const struct dg_cjson *sev = dg_cjson_get(o, "by_severity"),
-	                      *br = dg_cjson_get(o, "by_rule");
-	int64_t v;
-
-#define GET(key, field)                                                                            \
-	if (dg_cjson_intval(dg_cjson_get(o, key), &v))                                             \
-	t->field = v
-	GET("records", records);
-	GET("malformed", malformed);
-	GET("findings", findings);
-	GET("first", first_ms);
-	GET("last", last_ms);
-#undef GET
-	dg_cjson_boolval(dg_cjson_get(o, "have_time"), &t->have_time);
-	for (int s = 0; s < DG_SEV_COUNT; s++)
-		if (dg_cjson_intval(dg_cjson_at(sev, (size_t)s), &v))
-			t->by_severity[s] = (uint64_t)v;
-	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++) {
-		const struct dg_cjson *x =
-		    dg_cjson_get(dg_cjson_get(o, "rule_stats"), dg_rules_get(d->cfg->rules, i)->id);
-		uint64_t *f[] = {
-		    &t->rule_stats[i].evaluations,    &t->rule_stats[i].matches,
-		    &t->rule_stats[i].exempted,       &t->rule_stats[i].findings,
-		    &t->rule_stats[i].suppressed,     &t->rule_stats[i].cpu_ns,
-		    &t->rule_stats[i].evicted_groups, &t->rule_stats[i].evicted_records};
-
-		if (dg_cjson_intval(dg_cjson_get(br, dg_rules_get(d->cfg->rules, i)->id), &v))
-			t->by_rule[i] = (uint64_t)v;
-		for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
-			if (dg_cjson_intval(dg_cjson_at(x, k), &v) && v >= 0)
-				*f[k] = (uint64_t)v;
-	}
-	if (dg_cjson_get(o, "sharing") != NULL &&
-	    dg_register_load(t->sharing, dg_cjson_get(o, "sharing")) != 0)
-		dg_log_warnx("checkpoint: the data-sharing register could not be restored");
-	for (size_t i = 0; i < dg_rules_exception_count(d->cfg->rules); i++) {
-		const struct dg_cjson *x = dg_cjson_get(dg_cjson_get(o, "exception_stats"),
-		                                        dg_rules_exception(d->cfg->rules, i)->id);
-
-		if (dg_cjson_intval(dg_cjson_at(x, 0), &v) && v >= 0)
-			t->exception_stats[i].exempted = (uint64_t)v;
-		if (dg_cjson_intval(dg_cjson_at(x, 1), &v) && v >= 0)
-			t->exception_stats[i].expired = (uint64_t)v;
-	}
 }
 
 static bool dir_is(const char *dir, uint64_t dev, uint64_t ino);
@@ -563,8 +360,9 @@ static int write_checkpoint(void *arg, struct dg_cjson *period, char **why)
 	dg_cjson_set(c, "version", dg_cjson_int(CHECKPOINT_VERSION));
 	dg_cjson_set(c, "period", period);
 	dg_cjson_set(c, "inputs", save_inputs(d, remap));
-	dg_cjson_set(c, "totals", save_totals(d));
-	dg_cjson_set(c, "counters", save_counters(d));
+	dg_cjson_set(c, "totals",
+	             dg_checkpoint_save_totals(dg_pipeline_totals(d->pipe), d->cfg->rules));
+	dg_cjson_set(c, "counters", dg_checkpoint_save_counters(&d->cum, d->cfg->rules));
 	dg_cjson_set(c, "windows", dg_engine_save(dg_pipeline_engine(d->pipe), remap));
 	rem = dg_cjson_set(c, "remembered", dg_cjson_array());
 	dg_tail_each_remembered(d->tail, save_remembered, rem);
@@ -711,71 +509,12 @@ static void begin_period(struct daemon *d)
 	dg_pipeline_reset_totals(d->pipe);
 }
 
-static void reset_cumulative(struct daemon *d)
-{
-	free(d->cum_rules);
-	free(d->cum_exceptions);
-	d->cum_rules = dg_xcalloc(dg_rules_count(d->cfg->rules) + 1, sizeof *d->cum_rules);
-	d->cum_exceptions =
-	    dg_xcalloc(dg_rules_exception_count(d->cfg->rules) + 1, sizeof *d->cum_exceptions);
-}
-
-/* A reported period's counters join those of earlier periods. */
-static void add_cumulative(struct daemon *d)
-{
-	const struct dg_pipeline_totals *t = dg_pipeline_totals(d->pipe);
-
-	d->records += t->records;
-	d->malformed += t->malformed;
-	for (int s = 0; s < DG_SEV_COUNT; s++)
-		d->by_severity[s] += t->by_severity[s];
-	d->reports_written++;
-
-	for (size_t i = 0; i < dg_rules_count(d->cfg->rules); i++) {
-		d->cum_rules[i].evaluations += t->rule_stats[i].evaluations;
-		d->cum_rules[i].matches += t->rule_stats[i].matches;
-		d->cum_rules[i].exempted += t->rule_stats[i].exempted;
-		d->cum_rules[i].findings += t->rule_stats[i].findings;
-		d->cum_rules[i].suppressed += t->rule_stats[i].suppressed;
-		d->cum_rules[i].cpu_ns += t->rule_stats[i].cpu_ns;
-		d->cum_rules[i].evicted_groups += t->rule_stats[i].evicted_groups;
-		d->cum_rules[i].evicted_records += t->rule_stats[i].evicted_records;
-	}
-	for (size_t i = 0; i < dg_rules_exception_count(d->cfg->rules); i++) {
-		d->cum_exceptions[i].exempted += t->exception_stats[i].exempted;
-		d->cum_exceptions[i].expired += t->exception_stats[i].expired;
-	}
-}
-
-/* A reload: the reported sums of each rule and exception that stays (by id) go on. */
-static void carry_cumulative(struct daemon *d, const struct dg_ruleset *next)
-{
-	const struct dg_ruleset *prev = d->cfg->rules;
-	struct dg_rule_stats *rules = dg_xcalloc(dg_rules_count(next) + 1, sizeof *rules);
-	struct dg_exception_stats *exc =
-	    dg_xcalloc(dg_rules_exception_count(next) + 1, sizeof *exc);
-
-	for (size_t i = 0; i < dg_rules_count(next); i++)
-		for (size_t j = 0; j < dg_rules_count(prev); j++)
-			if (strcmp(dg_rules_get(next, i)->id, dg_rules_get(prev, j)->id) == 0)
-				rules[i] = d->cum_rules[j];
-	for (size_t i = 0; i < dg_rules_exception_count(next); i++)
-		for (size_t j = 0; j < dg_rules_exception_count(prev); j++)
-			if (strcmp(dg_rules_exception(next, i)->id,
-			           dg_rules_exception(prev, j)->id) == 0)
-				exc[i] = d->cum_exceptions[j];
-	free(d->cum_rules);
-	free(d->cum_exceptions);
-	d->cum_rules = rules;
-	d->cum_exceptions = exc;
-}
-
 static uint64_t findings_before(const struct daemon *d)
 {
 	uint64_t n = 0;
 
 	for (int s = 0; s < DG_SEV_COUNT; s++)
-		n += d->by_severity[s];
+		n += d->cum.by_severity[s];
 	return n;
 }
 
@@ -860,7 +599,7 @@ static void close_period(struct daemon *d, bool final)
 	dg_log_info("signed report %s (seq %llu, %zu findings)", path, (unsigned long long)seq,
 	            dg_period_closed_findings(d->period));
 	free(path);
-	add_cumulative(d);
+	dg_checkpoint_counters_add(&d->cum, dg_pipeline_totals(d->pipe), d->cfg->rules);
 	d->last_report_ms = dg_clock_wall_ms();
 	if (final)
 		return;
@@ -976,8 +715,9 @@ static bool recover(struct daemon *d)
 		uint32_t input;
 
 		if (path == NULL || source == NULL || format == NULL || state == NULL ||
-		    digest == NULL || !get_id(o, &id) || !get_u64(o, "resume", &off) ||
-		    !get_u64(o, "line", &line) || !get_u64(o, "start", &stats.start_offset) ||
+		    digest == NULL || !dg_checkpoint_load_id(o, &id) ||
+		    !get_u64(o, "resume", &off) || !get_u64(o, "line", &line) ||
+		    !get_u64(o, "start", &stats.start_offset) ||
 		    !get_u64(o, "records", &stats.records) ||
 		    !get_u64(o, "malformed", &stats.malformed) ||
 		    !get_u64(o, "blank", &stats.blank))
@@ -1003,11 +743,12 @@ static bool recover(struct daemon *d)
 	}
 	if (dg_engine_load(dg_pipeline_engine(d->pipe), dg_cjson_get(c, "windows")) != 0)
 		dg_log_fatalx("%s: threshold window state is malformed", d->ckpt_path);
-	load_counters(d, dg_cjson_get(c, "counters"));
+	dg_checkpoint_load_counters(&d->cum, d->cfg->rules, dg_cjson_get(c, "counters"));
 	if (restored != DG_SINK_LOST) /* the period's totals: reported, or going on */
-		load_totals(d, dg_cjson_get(c, "totals"));
+		dg_checkpoint_load_totals(dg_pipeline_totals_mut(d->pipe), d->cfg->rules,
+		                          dg_cjson_get(c, "totals"));
 	if (closed) { /* reported after the checkpoint: a new period has begun */
-		add_cumulative(d);
+		dg_checkpoint_counters_add(&d->cum, dg_pipeline_totals(d->pipe), d->cfg->rules);
 		dg_pipeline_reset_totals(d->pipe);
 	}
 	rem = dg_cjson_get(c, "remembered");
@@ -1016,7 +757,8 @@ static bool recover(struct daemon *d)
 		struct dg_tail_id id;
 		uint64_t off, line;
 
-		if (get_id(o, &id) && get_u64(o, "offset", &off) && get_u64(o, "line", &line))
+		if (dg_checkpoint_load_id(o, &id) && get_u64(o, "offset", &off) &&
+		    get_u64(o, "line", &line))
 			dg_tail_remember(d->tail, &id, off, line);
 	}
 	dg_tail_restore(d->tail, resume, nresume);
@@ -1050,7 +792,7 @@ static void status(struct daemon *d)
 	dg_tail_stats(d->tail, &ts);
 	snprintf(msg, sizeof msg,
 	         "STATUS=%llu records, %llu findings, %llu files followed, %llu bytes behind",
-	         (unsigned long long)(d->records + dg_pipeline_totals(d->pipe)->records),
+	         (unsigned long long)(d->cum.records + dg_pipeline_totals(d->pipe)->records),
 	         (unsigned long long)(findings_before(d) + dg_pipeline_totals(d->pipe)->findings),
 	         (unsigned long long)ts.files, (unsigned long long)ts.behind);
 	dg_notify(msg);
@@ -1344,7 +1086,7 @@ static void reload(struct daemon *d)
 		dg_log_warnx("reload: threshold windows could not be carried over");
 	dg_cjson_free(windows);
 	dg_pipeline_free(old);
-	carry_cumulative(d, cfg->rules);
+	dg_checkpoint_counters_carry(&d->cum, d->cfg->rules, cfg->rules);
 	dg_config_free(d->cfg);
 	d->cfg = cfg;
 	free(d->reload_refused);
@@ -1397,7 +1139,7 @@ static void rule_metrics(struct daemon *d, struct dg_buf *b)
 		snprintf(name, sizeof name, "dgaudit_rule_%s_total", names[k]);
 		dg_metrics_family(b, name, DG_METRICS_COUNTER, helps[k]);
 		for (size_t i = 0; i < dg_rules_count(rs); i++) {
-			const struct dg_rule_stats *c = &d->cum_rules[i], *p = &t->rule_stats[i];
+			const struct dg_rule_stats *c = &d->cum.rules[i], *p = &t->rule_stats[i];
 			const uint64_t v[] = {c->evaluations + p->evaluations,
 			                      c->matches + p->matches,
 			                      c->exempted + p->exempted,
@@ -1413,19 +1155,19 @@ static void rule_metrics(struct daemon *d, struct dg_buf *b)
 	                  "CPU time spent evaluating each rule.");
 	for (size_t i = 0; i < dg_rules_count(rs); i++)
 		dg_metrics_f64(b, "dgaudit_rule_cpu_seconds_total", "rule", dg_rules_get(rs, i)->id,
-		               (double)(d->cum_rules[i].cpu_ns + t->rule_stats[i].cpu_ns) / 1e9);
+		               (double)(d->cum.rules[i].cpu_ns + t->rule_stats[i].cpu_ns) / 1e9);
 	dg_metrics_family(b, "dgaudit_exception_exempted_total", DG_METRICS_COUNTER,
 	                  "Matches each exception exempted.");
 	for (size_t i = 0; i < dg_rules_exception_count(rs); i++)
 		dg_metrics_u64(b, "dgaudit_exception_exempted_total", "exception",
 		               dg_rules_exception(rs, i)->id,
-		               d->cum_exceptions[i].exempted + t->exception_stats[i].exempted);
+		               d->cum.exceptions[i].exempted + t->exception_stats[i].exempted);
 	dg_metrics_family(b, "dgaudit_exception_expired_matches_total", DG_METRICS_COUNTER,
 	                  "Matches an exception would have exempted had it not expired.");
 	for (size_t i = 0; i < dg_rules_exception_count(rs); i++)
 		dg_metrics_u64(b, "dgaudit_exception_expired_matches_total", "exception",
 		               dg_rules_exception(rs, i)->id,
-		               d->cum_exceptions[i].expired + t->exception_stats[i].expired);
+		               d->cum.exceptions[i].expired + t->exception_stats[i].expired);
 	dg_metrics_family(b, "dgaudit_exception_expired", DG_METRICS_GAUGE,
 	                  "1 if the exception has expired.");
 	for (size_t i = 0; i < dg_rules_exception_count(rs); i++)
@@ -1455,21 +1197,21 @@ static int on_metrics(void *arg, struct evbuffer *out, const char **type)
 	/* Audit counters count committed work since the state directory began: kept in the
 	 * checkpoint, so they neither drop at a restart or reload nor count a record twice. */
 	dg_metrics_one(&b, "dgaudit_records_total", DG_METRICS_COUNTER, "Records audited.",
-	               d->records + t->records);
+	               d->cum.records + t->records);
 	dg_metrics_one(&b, "dgaudit_malformed_total", DG_METRICS_COUNTER,
 	               "Malformed records (counted and reported, not audited).",
-	               d->malformed + t->malformed);
+	               d->cum.malformed + t->malformed);
 	dg_metrics_family(&b, "dgaudit_findings_total", DG_METRICS_COUNTER,
 	                  "Findings, by severity.");
 	for (int s = 0; s < DG_SEV_COUNT; s++)
 		dg_metrics_u64(&b, "dgaudit_findings_total", "severity", dg_rules_severity_name(s),
-		               d->by_severity[s] + t->by_severity[s]);
+		               d->cum.by_severity[s] + t->by_severity[s]);
 	dg_metrics_one(&b, "dgaudit_gaps_total", DG_METRICS_COUNTER,
-	               "Gaps declared (data lost before it could be read).", d->gaps);
+	               "Gaps declared (data lost before it could be read).", d->cum.gaps);
 	dg_metrics_one(&b, "dgaudit_gap_bytes_total", DG_METRICS_COUNTER,
-	               "Bytes the declared gaps lost.", d->gap_bytes);
+	               "Bytes the declared gaps lost.", d->cum.gap_bytes);
 	dg_metrics_one(&b, "dgaudit_reports_total", DG_METRICS_COUNTER, "Signed reports written.",
-	               d->reports_written);
+	               d->cum.reports);
 	rule_metrics(d, &b);
 	/* Process counters: since this process started. */
 	dg_metrics_one(&b, "dgaudit_bytes_read_total", DG_METRICS_COUNTER,
@@ -1648,7 +1390,7 @@ static int setup(struct daemon *d)
 	int64_t wd_ms = dg_notify_watchdog_ms();
 	bool resumed;
 
-	reset_cumulative(d);
+	dg_checkpoint_counters_reset(&d->cum, d->cfg->rules);
 	if (d->cfg->nsources == 0) {
 		dg_log_errx("no sources configured (sources = ( { path = ... } "
 		            ") in the configuration)");
@@ -1762,8 +1504,7 @@ static int setup(struct daemon *d)
 
 static void teardown(struct daemon *d)
 {
-	free(d->cum_rules);
-	free(d->cum_exceptions);
+	dg_checkpoint_counters_release(&d->cum);
 	free(d->reload_refused);
 	for (int i = 0; i < 4; i++)
 		if (d->ev_sig[i] != NULL)
