@@ -1267,10 +1267,13 @@ static int on_health(void *arg, struct evbuffer *b, const char **type)
 {
 	struct daemon *d = arg;
 	int64_t age = dg_clock_mono_ms() - d->last_commit_ms;
+	char why[400];
 
 	(void)type;
 	if (d->stopping)
 		evbuffer_add_printf(b, "stopping\n");
+	else if (dg_period_health(d->period, why, sizeof why) != 0)
+		evbuffer_add_printf(b, "%s\n", why);
 	else if (age >= 10 * COMMIT_MS + 5000)
 		evbuffer_add_printf(b, "stalled: no checkpoint for %.1f s\n", (double)age / 1e3);
 	else if (d->reload_refused != NULL)

@@ -141,6 +141,14 @@ bool dg_period_busy(struct dg_period *p)
 	return false;
 }
 
+int dg_period_health(struct dg_period *p, char *why, size_t cap)
+{
+	for (size_t i = 0; i < p->nsinks; i++)
+		if (dg_sink_health(p->sinks[i], why, cap) != 0)
+			return -1;
+	return 0;
+}
+
 void dg_period_metrics(struct dg_period *p, struct dg_buf *b)
 {
 	for (size_t i = 0; i < p->nsinks; i++)

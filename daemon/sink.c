@@ -111,3 +111,8 @@ void dg_sink_metrics(struct dg_sink *s, struct dg_buf *b)
 	if (s->ops->metrics)
 		s->ops->metrics(s->self, b);
 }
+
+int dg_sink_health(struct dg_sink *s, char *why, size_t cap)
+{
+	return s->ops->health ? s->ops->health(s->self, why, cap) : 0;
+}

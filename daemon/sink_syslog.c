@@ -290,6 +290,21 @@ static void ss_metrics(void *self, struct dg_buf *b)
 	               resent);
 }
 
+static int ss_health(void *self, char *why, size_t cap)
+{
+	struct syslog_sink *s = self;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (!s->connected && s->error[0] != '\0') {
+		snprintf(why, cap, "syslog collector unreachable, %llu messages waiting: %s",
+		         (unsigned long long)(s->head - s->acked), s->error);
+		rc = -1;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 /* ---- the forwarding thread ----------------------------------------------------------------- */
 
 static int tcp_connect(struct syslog_sink *s, int type, char *why, size_t cap)
@@ -563,6 +578,7 @@ static const struct dg_sink_ops ops = {
     .sync = ss_sync,
     .restore = ss_restore,
     .metrics = ss_metrics,
+    .health = ss_health,
     .free = ss_free,
 };
 

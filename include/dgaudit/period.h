@@ -42,6 +42,8 @@ void dg_period_input(struct dg_period *p, const struct dg_report_input *in);
 bool dg_period_full(struct dg_period *p);
 /* A sink asks reading to wait (its backlog unacknowledged is at its bound). */
 bool dg_period_busy(struct dg_period *p);
+/* 0, or -1 with the first sink's trouble in why (cap bytes). */
+int dg_period_health(struct dg_period *p, char *why, size_t cap);
 /* Every sink's families for /metrics. */
 void dg_period_metrics(struct dg_period *p, struct dg_buf *b);
 /* Findings given since the last commit. */

@@ -94,6 +94,8 @@ struct dg_sink_ops {
 	int (*reopen)(void *self, bool rotated, char **cause);
 	/* Its families for /metrics (metrics.h). */
 	void (*metrics)(void *self, struct dg_buf *b);
+	/* -1, and why in why (cap bytes), when a monitor should look (a collector unreachable). */
+	int (*health)(void *self, char *why, size_t cap);
 	void (*free)(void *self);
 };
 
@@ -121,5 +123,6 @@ void dg_sink_publish(struct dg_sink *s, bool end);
 int dg_sink_close(struct dg_sink *s, struct dg_period_end *end, char **cause);
 int dg_sink_reopen(struct dg_sink *s, bool rotated, char **cause);
 void dg_sink_metrics(struct dg_sink *s, struct dg_buf *b);
+int dg_sink_health(struct dg_sink *s, char *why, size_t cap);
 
 #endif

@@ -169,6 +169,11 @@ connected=$(metric dgaudit_syslog_connected) limit=$(metric dgaudit_syslog_queue
 [ "$waiting" = 1 ] && [ "$connected" = 0 ] || fail "collector down: waiting $waiting, connected $connected"
 [ "$unacked" -gt 0 ] && [ "$unacked" -le $((limit + 2000)) ] ||
 	fail "collector down: $unacked unacknowledged (limit $limit)"
+health=$(python3 -c "
+import urllib.request, urllib.error, sys
+try: r = urllib.request.urlopen(sys.argv[1]); print(r.status, r.read().decode().strip())
+except urllib.error.HTTPError as e: print(e.code, e.read().decode().strip())" "http://$METRICS/healthz")
+case "$health" in "503 syslog collector unreachable"*) ;; *) fail "/healthz with the collector down: $health" ;; esac
 during=$(wc -l <findings.jsonl)
 sleep 1
 [ "$(wc -l <findings.jsonl)" -eq "$during" ] || fail "findings went on while the collector was down"
