@@ -147,6 +147,16 @@ audit 3 /dev/null badca.err badca.conf "${SAMPLES[0]}"
 grep -q "certificate" badca.err || fail "a certificate of another CA: $(cat badca.err)"
 ok "TLS refuses a collector whose certificate has another name or CA (exit 3, nothing sent)"
 
+# all_delivered N WHAT: numbers 1..N exactly once in the daemon's outputs, and each of its
+# findings at the collector (repeats allowed: after a crash or a broken session, same ids).
+all_delivered() {
+	wait_findings "$1"
+	for _ in $(seq 200); do [ "$(grep -c '^finding' relp.log)" -ge "$1" ] && break; sleep 0.1; done
+	stop_daemon
+	$CHECK findings.jsonl state/reports "$1" || fail "$2: not exactly once in dgaudit's own outputs"
+	$CHECK_SYSLOG relp.log findings.jsonl --repeats || fail "$2: findings lost at the collector"
+}
+
 # (c) The daemon over RELP; the collector stopped and started again mid-stream.
 write_config
 cat >>dgaudit.conf <<CONF
@@ -179,11 +189,7 @@ sleep 1
 [ "$(wc -l <findings.jsonl)" -eq "$during" ] || fail "findings went on while the collector was down"
 start_rsyslog
 wait "$WRITING"
-wait_findings 24000
-for _ in $(seq 200); do [ "$(grep -c '^finding' relp.log)" -ge 24000 ] && break; sleep 0.1; done
-stop_daemon
-$CHECK findings.jsonl state/reports 24000 || fail "exactly once in dgaudit's own outputs"
-$CHECK_SYSLOG relp.log findings.jsonl --repeats || fail "a collector outage lost findings"
+all_delivered 24000 "a collector outage"
 ok "collector down mid-stream: the checkpoint and reading waited ($unacked unacknowledged, limit $limit), nothing lost"
 
 # (d) The daemon killed with kill -9 while it forwards: what the checkpoint had not covered is
@@ -196,11 +202,7 @@ kill -9 "$DAEMON"
 wait "$DAEMON" 2>/dev/null || true
 start_daemon
 wait "$WRITING"
-wait_findings 36000
-for _ in $(seq 200); do [ "$(grep -c '^finding' relp.log)" -ge 36000 ] && break; sleep 0.1; done
-stop_daemon
-$CHECK findings.jsonl state/reports 36000 || fail "exactly once in dgaudit's own outputs after kill -9"
-$CHECK_SYSLOG relp.log findings.jsonl --repeats || fail "kill -9 lost findings at the collector"
+all_delivered 36000 "kill -9"
 "$DGAUDIT" verify state/reports >/dev/null || fail "the report chain"
 ok "kill -9 while forwarding: every finding at the collector, repeats with the same id"
 stop_rsyslog
