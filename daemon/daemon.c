@@ -1034,6 +1034,17 @@ static void reload(struct daemon *d)
 		d->reload_refused = cause; /* /healthz says so until a reload succeeds */
 		return;
 	}
+	if (!commit_wait(d)) { /* a report covers one configuration: this one's must close */
+		cause = dg_xstrdup("the syslog collector has not acknowledged every finding yet: "
+		                   "the reload waits for it (send SIGHUP again)");
+		dg_log_warnx("reload refused, the running configuration stays: %s", cause);
+		dg_period_event(d->period, dg_clock_wall_ms(), "reload_refused", NULL, -1, cause);
+		free(d->reload_refused);
+		d->reload_refused = cause;
+		dg_config_free(cfg);
+		dg_httpd_free(http);
+		return;
+	}
 	if (!same_text(cfg->metrics_listen, d->cfg->metrics_listen)) {
 		dg_httpd_free(d->http); /* the new one is bound already: nothing is left unserved */
 		d->http = http;
@@ -1044,16 +1055,6 @@ static void reload(struct daemon *d)
 		struct timeval tv = {cfg->poll_ms / 1000, (cfg->poll_ms % 1000) * 1000};
 
 		event_add(d->ev_poll, &tv); /* a pending timer is rescheduled */
-	}
-	if (!commit_wait(d)) { /* a report covers one configuration: this one's must close */
-		cause = dg_xstrdup("the syslog collector has not acknowledged every finding yet: "
-		                   "the reload waits for it (send SIGHUP again)");
-		dg_log_warnx("reload refused, the running configuration stays: %s", cause);
-		free(d->reload_refused);
-		d->reload_refused = cause;
-		dg_config_free(cfg);
-		dg_httpd_free(http);
-		return;
 	}
 	dg_tail_limit_open(d->tail, cfg->max_open);
 	close_period(d, false);
