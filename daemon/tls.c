@@ -1,5 +1,7 @@
 #include "dgaudit/tls.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -21,6 +23,13 @@ static char *ssl_cause(const char *what)
 		ERR_error_string_n(e, msg, sizeof msg);
 	ERR_clear_error();
 	return dg_xasprintf("%s%s%s", what, msg[0] ? ": " : "", msg);
+}
+
+static bool is_address(const char *name)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
 }
 
 struct dg_tls *dg_tls_connect(int fd, const char *name, const char *ca, const char *cert,
@@ -52,10 +61,18 @@ struct dg_tls *dg_tls_connect(int fd, const char *name, const char *ca, const ch
 		*cause = ssl_cause("cannot make a TLS session");
 		goto fail;
 	}
-	SSL_set_tlsext_host_name(t->ssl, name); /* SNI */
-	if (verify && SSL_set1_host(t->ssl, name) != 1) {
-		*cause = ssl_cause(name);
-		goto fail;
+	/* an address is checked against the certificate's IP names and sent in no SNI (RFC 6066) */
+	if (is_address(name)) {
+		if (verify && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), name) != 1) {
+			*cause = ssl_cause(name);
+			goto fail;
+		}
+	} else {
+		SSL_set_tlsext_host_name(t->ssl, name);
+		if (verify && SSL_set1_host(t->ssl, name) != 1) {
+			*cause = ssl_cause(name);
+			goto fail;
+		}
 	}
 	if (SSL_connect(t->ssl) != 1) {
 		result = SSL_get_verify_result(t->ssl);
