@@ -152,6 +152,7 @@ struct syslog_sink {
 	struct msg *ring;
 	uint64_t cap, freed, acked, sent, head;
 	bool stop, connected;
+	int live_fd; /* the thread's socket, for a stop to shut down what blocks on it */
 	uint64_t connects, failures, resent;
 	char error[256]; /* why the collector cannot be reached, "" when it can */
 
@@ -307,6 +308,23 @@ static int ss_health(void *self, char *why, size_t cap)
 
 /* ---- the forwarding thread ----------------------------------------------------------------- */
 
+/* A stop shuts down the socket the thread may be blocked on (a connect, a send, a poll for
+ * acknowledgements), so that it ends at once rather than after syslog.timeout. */
+static void publish_fd(struct syslog_sink *s, int fd)
+{
+	pthread_mutex_lock(&s->mu);
+	s->live_fd = fd;
+	if (s->stop && fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void close_fd(struct syslog_sink *s, int fd)
+{
+	publish_fd(s, -1); /* before the close: its number may be reused at once */
+	close(fd);
+}
+
 static int tcp_connect(struct syslog_sink *s, int type, char *why, size_t cap)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = type}, *ai, *a;
@@ -326,9 +344,10 @@ static int tcp_connect(struct syslog_sink *s, int type, char *why, size_t cap)
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 		if (type == SOCK_STREAM) /* frames go as they are made, each in one write */
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+		publish_fd(s, fd);
 		if (connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
 			snprintf(why, cap, "%s:%s: %s", s->host, s->port, strerror(errno));
-			close(fd);
+			close_fd(s, fd);
 			fd = -1;
 		}
 	}
@@ -361,7 +380,7 @@ fail:
 	free(cause);
 	dg_tls_free(s->tlsconn);
 	s->tlsconn = NULL;
-	close(s->fd);
+	close_fd(s, s->fd);
 	s->fd = -1;
 	return -1;
 }
@@ -373,7 +392,7 @@ static void conn_close(struct syslog_sink *s)
 	dg_tls_free(s->tlsconn);
 	s->tlsconn = NULL;
 	if (s->fd >= 0)
-		close(s->fd);
+		close_fd(s, s->fd);
 	s->fd = -1;
 }
 
@@ -549,6 +568,8 @@ static void ss_free(void *self)
 	if (s->started) {
 		pthread_mutex_lock(&s->mu);
 		s->stop = true;
+		if (s->live_fd >= 0)
+			shutdown(s->live_fd, SHUT_RDWR);
 		pthread_cond_signal(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->thread, NULL);
@@ -607,6 +628,7 @@ struct dg_sink *dg_sink_syslog_new(const struct dg_syslog_cfg *cfg, bool alerts,
 	s->wake = wake;
 	s->wake_arg = arg;
 	s->fd = -1;
+	s->live_fd = -1;
 	gethostname(s->hostname, sizeof s->hostname - 1);
 	s->origin =
 	    (struct dg_syslog_origin){cfg->facility, s->hostname, (int)getpid(), s->report_id};
