@@ -75,6 +75,20 @@ static void on_finding(void *arg, const struct dg_match *m, struct dg_cjson *jso
 
 	dg_period_finding(r->period, m, json, input_name(r, m->ref->input));
 	dg_cjson_free(json);
+	/* a collector behind by syslog.queue messages: the audit waits for it (as the daemon's
+	 * reading does), for syslog.timeout at a time; one that does not catch up fails the run */
+	if (!r->unforwarded && dg_period_busy(r->period)) {
+		int64_t until = dg_clock_mono_ms() + r->cfg->syslog->timeout_ms;
+
+		while (dg_period_busy(r->period) && dg_clock_mono_ms() < until)
+			usleep(1000);
+		if (dg_period_busy(r->period)) {
+			dg_log_errx("syslog: the collector at %s:%s fell behind by syslog.queue "
+			            "messages for syslog.timeout: the run goes on without waiting",
+			            r->cfg->syslog->host, r->cfg->syslog->port);
+			r->unforwarded = true;
+		}
+	}
 }
 
 static void on_malformed(void *arg, uint32_t input, const struct dg_record *rec, const char *why)

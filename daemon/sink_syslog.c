@@ -175,12 +175,20 @@ static void grow(struct syslog_sink *s)
 	s->cap = cap;
 }
 
+/* Frees what the collector has (under mu): memory holds what it does not. */
+static void drop_acked(struct syslog_sink *s)
+{
+	for (; s->freed < s->acked; s->freed++)
+		free(s->ring[s->freed & (s->cap - 1)].data);
+}
+
 /* Hands the message in s->line to the thread. */
 static void enqueue(struct syslog_sink *s)
 {
 	struct msg m = {dg_xstrndup(s->line.data, s->line.len), s->line.len};
 
 	pthread_mutex_lock(&s->mu);
+	drop_acked(s);
 	if (s->head - s->freed == s->cap)
 		grow(s);
 	s->ring[s->head++ & (s->cap - 1)] = m;
@@ -249,8 +257,7 @@ static int ss_sync(void *self, char **cause)
 
 	(void)cause;
 	pthread_mutex_lock(&s->mu);
-	for (; s->freed < s->acked; s->freed++)
-		free(s->ring[s->freed & (s->cap - 1)].data);
+	drop_acked(s);
 	rc = s->acked == s->head ? 0 : DG_SINK_WAITING;
 	pthread_mutex_unlock(&s->mu);
 	return rc;
